@@ -1,0 +1,78 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings for Tiaki's own targets (not for dependencies: GRDB warns on Linux).
+let tiakiSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "tiaki",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TiakiLedger", targets: ["TiakiLedger"]),
+        .executable(name: "tiaki", targets: ["tiaki"]),
+        .executable(name: "tiaki-bench", targets: ["tiaki-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // A generic verifiable log: canonical JSON, RFC 9162 Merkle tree, C2SP checkpoints, SQLite store.
+        .target(
+            name: "TiakiLedger",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        .executableTarget(
+            name: "tiaki",
+            dependencies: [
+                "TiakiLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        .executableTarget(
+            name: "tiaki-bench",
+            dependencies: [
+                "TiakiLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        // Regenerates AuditSamples/ deterministically (a developer tool, run by AuditSamples/generate.sh).
+        .executableTarget(
+            name: "tiaki-samples",
+            dependencies: [
+                "TiakiLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        .testTarget(
+            name: "TiakiLedgerTests",
+            dependencies: ["TiakiLedger"],
+            resources: [.copy("Vectors")],
+            swiftSettings: tiakiSettings
+        ),
+        // Runs the built `tiaki` executable the way an auditor would (exit codes, output, AuditSamples).
+        .testTarget(
+            name: "TiakiCLITests",
+            dependencies: ["tiaki", "TiakiLedger"],
+            swiftSettings: tiakiSettings
+        ),
+    ]
+)
