@@ -97,3 +97,18 @@ struct SignedNoteTests {
         }
     }
 }
+
+@Suite("Key text forms")
+struct KeyFormTests {
+    @Test("keys whose base64 holds '+' or '/' parse, many times over")
+    func base64WithPlus() throws {
+        var sawPlus = false
+        for i in 0..<64 {
+            let signer = try NoteSigner(name: "tiaki.test/log", seed: [UInt8](repeating: UInt8(i), count: 32))
+            sawPlus = sawPlus || signer.verifier.vkey.split(separator: "+").count > 3
+            #expect(try NoteVerifier(vkey: signer.verifier.vkey) == signer.verifier)
+            #expect(try NoteSigner(privateKeyText: signer.privateKeyText).verifier == signer.verifier)
+        }
+        #expect(sawPlus, "no seed produced a key with '+' in its base64; pick others")
+    }
+}

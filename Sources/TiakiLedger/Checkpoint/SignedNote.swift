@@ -135,7 +135,8 @@ public struct NoteVerifier: Sendable, Hashable {
     /// Parses a vkey, checking that its key ID matches its name and key.
     public init(vkey: String) throws(LedgerError) {
         let text = vkey.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        // Names and key IDs hold no "+", but base64 may: only the first two separate fields.
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else {
             throw LedgerError(.malformedKey, "a verifier key has the form name+keyid+base64key; got \"\(text.prefix(80))\"")
         }
@@ -206,7 +207,7 @@ public struct NoteSigner: Sendable {
     /// reference implementation writes.
     public init(privateKeyText: String) throws(LedgerError) {
         let text = privateKeyText.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
             let raw = Data(base64Encoded: String(parts[4])).map({ [UInt8]($0) }), raw.count == 33,
             raw[0] == NoteVerifier.ed25519

@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+
+/// The SQLite tables of a ledger, reached through GRDB.
+///
+/// `entries` and `checkpoints` are append-only in the schema itself: triggers refuse UPDATE and DELETE, and an
+/// entry may only be inserted at the next index. Each entry row also holds its leaf hash and the hashes of the
+/// perfect subtrees that it completes, so proofs read O(log n) rows and never rehash the log. `head` holds the
+/// newest signed checkpoint, replaced on every commit; `checkpoints` keeps older ones at an interval.
+struct LedgerStore: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Marks a database as a Tiaki ledger, so that another SQLite file is refused with a clear message.
+    static let applicationID: Int32 = 0x5449_414B  // "TIAK"
+
+    static func openPool(path: String, readOnly: Bool = false) throws(LedgerError) -> LedgerStore {
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.prepareDatabase { db in
+            // WAL with FULL sync: a commit is on disk when it returns.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            let store = LedgerStore(writer: pool)
+            if readOnly {
+                try store.checkIsLedger()
+            } else {
+                try store.migrate()
+            }
+            return store
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.io, "cannot open the ledger database \(path): \(error)")
+        }
+    }
+
+    /// A read-only view for `verify` and `export`, which must never change what they inspect.
+    static func openReadOnly(path: String) throws(LedgerError) -> LedgerStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LedgerError(.io, "no ledger database at \(path)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            let store = LedgerStore(writer: queue)
+            try store.checkIsLedger()
+            return store
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.notALedger, "\(path) is not a readable SQLite database: \(error)")
+        }
+    }
+
+    func checkIsLedger() throws {
+        let ok = try writer.read { db -> Bool in
+            let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            return id == LedgerStore.applicationID && tables.isSuperset(of: ["entries", "checkpoints", "head"])
+        }
+        guard ok else { throw LedgerError(.notALedger, "the database is not a Tiaki ledger (no ledger tables)") }
+    }
+
+    func migrate() throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            let existing = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%'") ?? 0
+            let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            guard existing == 0 || id == LedgerStore.applicationID else {
+                throw LedgerError(.notALedger, "the database holds other tables and is not a Tiaki ledger")
+            }
+            try db.execute(sql: "PRAGMA application_id = \(LedgerStore.applicationID)")
+            try db.execute(
+                sql: """
+                    CREATE TABLE entries (
+                        idx INTEGER PRIMARY KEY,
+                        entry BLOB NOT NULL,
+                        leaf BLOB NOT NULL CHECK (length(leaf) = 32),
+                        nodes BLOB
+                    );
+                    CREATE TRIGGER entries_next_index BEFORE INSERT ON entries
+                        WHEN NEW.idx IS NOT (SELECT coalesce(max(idx) + 1, 0) FROM entries)
+                        BEGIN SELECT RAISE(ABORT, 'entries are appended at the next index only'); END;
+                    CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+                        BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+                    CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+                        BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+
+                    CREATE TABLE checkpoints (
+                        size INTEGER PRIMARY KEY,
+                        note TEXT NOT NULL,
+                        time TEXT NOT NULL
+                    );
+                    CREATE TRIGGER checkpoints_grow BEFORE INSERT ON checkpoints
+                        WHEN NEW.size <= (SELECT coalesce(max(size), -1) FROM checkpoints)
+                        BEGIN SELECT RAISE(ABORT, 'checkpoints are appended in growing size only'); END;
+                    CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+                        BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+                    CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+                        BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+
+                    CREATE TABLE head (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        size INTEGER NOT NULL,
+                        note TEXT NOT NULL,
+                        time TEXT NOT NULL
+                    );
+                    CREATE TRIGGER head_never_shrinks BEFORE UPDATE ON head
+                        WHEN NEW.size < OLD.size
+                        BEGIN SELECT RAISE(ABORT, 'the newest checkpoint never shrinks'); END;
+                    CREATE TRIGGER head_no_delete BEFORE DELETE ON head
+                        BEGIN SELECT RAISE(ABORT, 'the newest checkpoint is never deleted'); END;
+                    """
+            )
+        }
+        try migrator.migrate(writer)
+    }
+
+    // MARK: Reading
+
+    struct StoredCheckpoint: Sendable {
+        var size: UInt64
+        var note: String
+        var time: String
+    }
+
+    func head(_ db: Database) throws -> StoredCheckpoint? {
+        try Row.fetchOne(db, sql: "SELECT size, note, time FROM head WHERE id = 1").map {
+            StoredCheckpoint(size: UInt64($0["size"] as Int64), note: $0["note"], time: $0["time"])
+        }
+    }
+
+    func lastArchived(_ db: Database) throws -> StoredCheckpoint? {
+        try Row.fetchOne(db, sql: "SELECT size, note, time FROM checkpoints ORDER BY size DESC LIMIT 1").map {
+            StoredCheckpoint(size: UInt64($0["size"] as Int64), note: $0["note"], time: $0["time"])
+        }
+    }
+
+    func entryCount(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT coalesce(max(idx) + 1, 0) FROM entries") ?? 0)
+    }
+
+    /// Hashes of perfect subtrees, read from the rows that completed them.
+    ///
+    /// A subtree of `2^L` leaves starting at `s` was completed by leaf `s + 2^L - 1`; level 0 is the leaf hash,
+    /// level `L ≥ 1` is at offset `32 (L - 1)` of that row's `nodes`.
+    func perfectHashes(_ db: Database, _ ranges: [Range<UInt64>]) throws -> [MerkleHash] {
+        let statement = try db.cachedStatement(sql: "SELECT leaf, nodes FROM entries WHERE idx = ?")
+        var result: [MerkleHash] = []
+        result.reserveCapacity(ranges.count)
+        for range in ranges {
+            let width = range.upperBound - range.lowerBound
+            let level = width.trailingZeroBitCount
+            guard width > 0, width.nonzeroBitCount == 1, range.lowerBound % width == 0 else {
+                throw LedgerError(.invalidArgument, "\(range) is not a perfect subtree")
+            }
+            guard let row = try Row.fetchOne(statement, arguments: [Int64(range.upperBound - 1)]) else {
+                throw LedgerError(.corrupt, "entry \(range.upperBound - 1) is missing from the store")
+            }
+            let hash: MerkleHash?
+            if level == 0 {
+                hash = (row["leaf"] as Data?).flatMap { MerkleHash(bytes: $0) }
+            } else {
+                let nodes = (row["nodes"] as Data?) ?? Data()
+                let offset = 32 * (level - 1)
+                hash = nodes.count >= offset + 32 ? MerkleHash(bytes: nodes[nodes.startIndex + offset..<nodes.startIndex + offset + 32]) : nil
+            }
+            guard let hash else {
+                throw LedgerError(.corrupt, "the stored hash of subtree \(range) is missing or malformed")
+            }
+            result.append(hash)
+        }
+        return result
+    }
+
+    /// Hashes of arbitrary subtrees of the RFC 9162 tree (perfect, or on a right edge), each folded from its
+    /// perfect parts.
+    func subtreeHashes(_ db: Database, _ ranges: [Range<UInt64>]) throws -> [MerkleHash] {
+        try ranges.map { try Merkle.fold(perfectHashes(db, Merkle.perfectSubtrees(of: $0))) }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes the export bundle of a data directory: `entries.jsonl` (the canonical bytes exactly, one per line),
+/// `checkpoints.jsonl` (`{"note":…,"size":N}` per line, growing sizes) and `log.vkey`.
+public enum LedgerExport {
+    public struct Summary: Sendable {
+        public var entries: UInt64
+        public var checkpoints: Int
+    }
+
+    /// Exports from one consistent snapshot of the database.
+    ///
+    /// - Parameter progress: called now and then with the entries written and the total.
+    public static func write(
+        from directory: LedgerDirectory,
+        to out: String,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws(LedgerError) -> Summary {
+        let store = try LedgerStore.openReadOnly(path: directory.databasePath)
+        guard let vkeyText = try? String(contentsOfFile: directory.verifierKeyPath, encoding: .utf8) else {
+            throw LedgerError(.io, "cannot read \(directory.verifierKeyPath)")
+        }
+        let verifier: NoteVerifier
+        do {
+            verifier = try NoteVerifier(vkey: vkeyText)
+        } catch {
+            throw LedgerError(.malformedKey, "\(directory.verifierKeyPath): \(error.message)")
+        }
+        try prepare(out)
+        let entriesFile = try OutputFile(path: out + "/entries.jsonl")
+        let checkpointsFile = try OutputFile(path: out + "/checkpoints.jsonl")
+        do {
+            let summary = try store.writer.read { db -> Summary in
+                guard let head = try store.head(db) else { throw LedgerError(.corrupt, "the ledger has no newest checkpoint") }
+                let total = head.size
+                var count: UInt64 = 0
+                let cursor = try Row.fetchCursor(db, sql: "SELECT entry FROM entries WHERE idx < ? ORDER BY idx", arguments: [Int64(total)])
+                while let row = try cursor.next() {
+                    let data: Data = row[0]
+                    try entriesFile.writeLine(data)
+                    count += 1
+                    if count & 0xFFFF == 0 { progress?(count, total) }
+                }
+                var notes = try Row.fetchAll(db, sql: "SELECT size, note FROM checkpoints ORDER BY size").map {
+                    (size: UInt64($0["size"] as Int64), note: $0["note"] as String)
+                }
+                if notes.last?.size != head.size { notes.append((head.size, head.note)) }
+                for (size, note) in notes {
+                    let line = try CanonicalJSON.encode(["note": .string(note), "size": .number(Double(size))])
+                    try checkpointsFile.writeLine(line)
+                }
+                return Summary(entries: count, checkpoints: notes.count)
+            }
+            try entriesFile.finish()
+            try checkpointsFile.finish()
+            let vkeyFile = try OutputFile(path: out + "/log.vkey")
+            try vkeyFile.writeLine(Array(verifier.vkey.utf8))
+            try vkeyFile.finish()
+            return summary
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.io, "export failed: \(error)")
+        }
+    }
+
+    private static func prepare(_ out: String) throws(LedgerError) {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: out, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw LedgerError(.io, "\(out) exists and is not a directory") }
+            for name in ["entries.jsonl", "checkpoints.jsonl", "log.vkey"] where fm.fileExists(atPath: out + "/" + name) {
+                throw LedgerError(.io, "\(out) already holds \(name); export into a new or empty directory")
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw LedgerError(.io, "cannot create \(out): \(error.localizedDescription)")
+            }
+        }
+    }
+}
+
+/// A file written through a buffer, created exclusively and synced on finish.
+final class OutputFile {
+    let path: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws(LedgerError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw LedgerError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    deinit { close(fd) }
+
+    /// Writes `bytes` and a newline.
+    func writeLine(_ bytes: some Collection<UInt8>) throws(LedgerError) {
+        buffer.append(contentsOf: bytes)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws(LedgerError) {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return 0 }
+                return Glibc.write(fd, base + offset, raw.count - offset)
+            }
+            guard n > 0 else { throw LedgerError(.io, "cannot write \(path): \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func finish() throws(LedgerError) {
+        try flush()
+        guard fsync(fd) == 0 else { throw LedgerError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
+}
