@@ -64,14 +64,18 @@ let package = Package(
         ),
         .testTarget(
             name: "TiakiLedgerTests",
-            dependencies: ["TiakiLedger"],
+            dependencies: [
+                "TiakiLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Vectors")],
             swiftSettings: tiakiSettings
         ),
         // Runs the built `tiaki` executable the way an auditor would (exit codes, output, AuditSamples).
         .testTarget(
             name: "TiakiCLITests",
-            dependencies: ["tiaki", "TiakiLedger"],
+            dependencies: ["tiaki", "TiakiLedger", .product(name: "Logging", package: "swift-log")],
             swiftSettings: tiakiSettings
         ),
     ]
