@@ -38,7 +38,13 @@ struct Samples: AsyncParsableCommand {
         let checkpoints = try lines(original + "/checkpoints.jsonl")
         let entries = try lines(original + "/entries.jsonl")
 
-        func sample(_ name: String, entries e: [String], checkpoints c: [String], vkeyFile: String = vkey, expected: [String: JSONValue]) throws {
+        func sample(
+            _ name: String,
+            entries e: [String],
+            checkpoints c: [String],
+            vkeyFile: String = vkey,
+            expected: [String: JSONValue]
+        ) throws {
             let dir = out + "/" + name
             try? fm.removeItem(atPath: dir)
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -53,19 +59,39 @@ struct Samples: AsyncParsableCommand {
         // An entry's bytes changed (still canonical JSON): only the root of the first checkpoint covering it shows it.
         var changed = entries
         changed[123] = changed[123].replacingOccurrences(of: "\"subject\":\"s-", with: "\"subject\":\"x-")
-        try sample("entry-changed", entries: changed, checkpoints: checkpoints, expected: ["exit": 1, "checkpointSize": 160, "vkey": .string(vkey)])
+        try sample(
+            "entry-changed",
+            entries: changed,
+            checkpoints: checkpoints,
+            expected: ["exit": 1, "checkpointSize": 160, "vkey": .string(vkey)]
+        )
 
         var deleted = entries
         deleted.remove(at: 150)
-        try sample("entry-deleted", entries: deleted, checkpoints: checkpoints, expected: ["exit": 1, "firstBadIndex": 150, "vkey": .string(vkey)])
+        try sample(
+            "entry-deleted",
+            entries: deleted,
+            checkpoints: checkpoints,
+            expected: ["exit": 1, "firstBadIndex": 150, "vkey": .string(vkey)]
+        )
 
         var swapped = entries
         swapped.swapAt(200, 201)
-        try sample("entries-swapped", entries: swapped, checkpoints: checkpoints, expected: ["exit": 1, "firstBadIndex": 200, "vkey": .string(vkey)])
+        try sample(
+            "entries-swapped",
+            entries: swapped,
+            checkpoints: checkpoints,
+            expected: ["exit": 1, "firstBadIndex": 200, "vkey": .string(vkey)]
+        )
 
         var duplicated = entries
         duplicated.insert(entries[77], at: 78)
-        try sample("entry-duplicated", entries: duplicated, checkpoints: checkpoints, expected: ["exit": 1, "firstBadIndex": 78, "vkey": .string(vkey)])
+        try sample(
+            "entry-duplicated",
+            entries: duplicated,
+            checkpoints: checkpoints,
+            expected: ["exit": 1, "firstBadIndex": 78, "vkey": .string(vkey)]
+        )
 
         // The tail cut at a checkpoint, with its later checkpoints: consistent in itself; only the checkpoint the
         // auditor kept (size 280) shows the loss.
@@ -84,7 +110,9 @@ struct Samples: AsyncParsableCommand {
             "resigned-other-key",
             entries: try lines(rewritten + "/entries.jsonl"),
             checkpoints: try lines(rewritten + "/checkpoints.jsonl"),
-            vkeyFile: try String(contentsOfFile: rewritten + "/log.vkey", encoding: .utf8).trimmingCharacters(in: .newlines),
+            vkeyFile: try String(contentsOfFile: rewritten + "/log.vkey", encoding: .utf8).trimmingCharacters(
+                in: .newlines
+            ),
             expected: ["exit": 1, "checkpointSize": 0, "vkey": .string(vkey)]
         )
 
@@ -94,19 +122,37 @@ struct Samples: AsyncParsableCommand {
         let index = try checkpoints.firstIndex { try size(of: $0) == 120 } ?? 0
         let original120 = try SignedCheckpoint(parsing: note(in: checkpoints, size: 120))
         let badRoot = Merkle.leafHash(Array("not the root".utf8))
-        let forged = try SignedCheckpoint(signing: Checkpoint(origin: Self.origin, size: 120, root: badRoot), with: logKey)
+        let forged = try SignedCheckpoint(
+            signing: Checkpoint(origin: Self.origin, size: 120, root: badRoot),
+            with: logKey
+        )
         precondition(forged.root != original120.root)
         altered[index] = render(["note": .string(forged.text), "size": 120])
-        try sample("checkpoint-root-altered", entries: entries, checkpoints: altered, expected: ["exit": 1, "checkpointSize": 120, "vkey": .string(vkey)])
+        try sample(
+            "checkpoint-root-altered",
+            entries: entries,
+            checkpoints: altered,
+            expected: ["exit": 1, "checkpointSize": 120, "vkey": .string(vkey)]
+        )
 
         // The newest checkpoint removed: entries 280 to 299 are covered by no signed checkpoint.
-        try sample("entries-beyond-checkpoint", entries: entries, checkpoints: Array(checkpoints.dropLast()), expected: ["exit": 1, "firstBadIndex": 280, "vkey": .string(vkey)])
+        try sample(
+            "entries-beyond-checkpoint",
+            entries: entries,
+            checkpoints: Array(checkpoints.dropLast()),
+            expected: ["exit": 1, "firstBadIndex": 280, "vkey": .string(vkey)]
+        )
 
         print("wrote 9 samples to \(out)")
     }
 
     /// Builds a ledger of `entryCount` entries of simulated cluster activity and exports it.
-    static func build(at path: String, seed: [UInt8], rewrite: Int? = nil, keepData: String? = nil) async throws -> String {
+    static func build(
+        at path: String,
+        seed: [UInt8],
+        rewrite: Int? = nil,
+        keepData: String? = nil
+    ) async throws -> String {
         var configuration = LedgerConfiguration()
         configuration.origin = origin
         configuration.keySeed = seed
@@ -122,7 +168,11 @@ struct Samples: AsyncParsableCommand {
         }
         let dataPath = keepData ?? path + "/data"
         if keepData != nil { try? FileManager.default.removeItem(atPath: dataPath) }
-        let ledger = try Ledger.open(LedgerDirectory(path: dataPath), configuration: configuration, logger: Logger(label: "tiaki-samples"))
+        let ledger = try Ledger.open(
+            LedgerDirectory(path: dataPath),
+            configuration: configuration,
+            logger: Logger(label: "tiaki-samples")
+        )
         var random = SplitMix64(seed: 2026)
         for i in 0..<entryCount {
             var members = activity(i, &random)
@@ -139,7 +189,9 @@ struct Samples: AsyncParsableCommand {
         let orgs = ["school-kowhai", "kura-tuatahi", "els-pukeko", "rtlb-cluster-12", "mol-learning-support"]
         let purposes = ["learning-support-planning", "referral-rtlb", "transition", "cluster-needs-analysis"]
         let info = ["register-entry", "attendance", "assessment-progress", "individual-plan", "specialist-report"]
-        let kinds = ["subject.registered", "consent.granted", "decision", "disclosure", "decision", "consent.withdrawn"]
+        let kinds = [
+            "subject.registered", "consent.granted", "decision", "disclosure", "decision", "consent.withdrawn",
+        ]
         let kind = kinds[i % kinds.count]
         let subject = String(format: "s-%012llx", random.next() & 0xFFFF_FFFF_FFFF)
         let org = orgs[Int(random.next() % UInt64(orgs.count))]
@@ -153,15 +205,24 @@ struct Samples: AsyncParsableCommand {
                 "retention": "2027-12-31",
             ]
         case "decision":
-            body = ["purpose": .string(purposes[i % purposes.count]), "recipient": .string(orgs[(i + 1) % orgs.count]), "effect": i % 4 == 0 ? "deny" : "permit"]
+            body = [
+                "purpose": .string(purposes[i % purposes.count]), "recipient": .string(orgs[(i + 1) % orgs.count]),
+                "effect": i % 4 == 0 ? "deny" : "permit",
+            ]
         case "disclosure":
-            body = ["decision": .number(Double(max(0, i - 1))), "recipient": .string(orgs[(i + 1) % orgs.count]), "channel": "secure-email"]
+            body = [
+                "decision": .number(Double(max(0, i - 1))), "recipient": .string(orgs[(i + 1) % orgs.count]),
+                "channel": "secure-email",
+            ]
         case "consent.withdrawn":
             body = ["consent": .number(Double(max(0, i - 5)))]
         default:
             body = ["kind": "student"]
         }
-        return ["kind": .string(kind), "actor": ["org": .string(org), "credential": .string("cred-\(i % 7)")], "subject": .string(subject), "body": .object(body)]
+        return [
+            "kind": .string(kind), "actor": ["org": .string(org), "credential": .string("cred-\(i % 7)")],
+            "subject": .string(subject), "body": .object(body),
+        ]
     }
 }
 
@@ -178,7 +239,9 @@ struct SplitMix64 {
 }
 
 func lines(_ path: String) throws -> [String] {
-    try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true).map(
+        String.init
+    )
 }
 
 func write(_ lines: [String], to path: String) throws {

@@ -20,15 +20,22 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let directory = LedgerDirectory(path: data)
-        guard directory.exists else { throw Output.fail("export", "no ledger in \(data) (expected \(directory.databasePath))") }
+        guard directory.exists else {
+            throw Output.fail("export", "no ledger in \(data) (expected \(directory.databasePath))")
+        }
         let progress = ProgressLine("exporting")
         do {
             let summary = try LedgerExport.write(from: directory, to: out) { done, total in
                 progress.update(done, fraction: total > 0 ? Double(done) / Double(total) : nil)
             }
             progress.finish()
-            let vkey = (try? String(contentsOfFile: out + "/log.vkey", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            print("Exported \(Output.grouped(summary.entries)) entries and \(summary.checkpoints) checkpoints to \(out).")
+            let vkey =
+                (try? String(contentsOfFile: out + "/log.vkey", encoding: .utf8))?.trimmingCharacters(
+                    in: .whitespacesAndNewlines
+                ) ?? ""
+            print(
+                "Exported \(Output.grouped(summary.entries)) entries and \(summary.checkpoints) checkpoints to \(out)."
+            )
             print("Verifier key: \(vkey)")
             print("Check it with: tiaki verify \(out) --vkey '\(vkey)'")
         } catch {
@@ -46,7 +53,8 @@ struct Keys: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the verifier key (vkey) of a data directory's log.",
-            discussion: "Give this key to auditors by a channel other than the bundle, so that they can pass it to `tiaki verify --vkey`."
+            discussion:
+                "Give this key to auditors by a channel other than the bundle, so that they can pass it to `tiaki verify --vkey`."
         )
 
         @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import TiakiLedger
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import TiakiLedger
 
 @main
 struct Tiaki: AsyncParsableCommand {

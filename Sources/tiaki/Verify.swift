@@ -24,7 +24,12 @@ struct Verify: ParsableCommand {
     @Argument(help: "An export bundle or a data directory.")
     var path: String
 
-    @Option(help: ArgumentHelp("The verifier key you trust: the vkey text (name+keyid+base64) or a file holding it.", valueName: "vkey"))
+    @Option(
+        help: ArgumentHelp(
+            "The verifier key you trust: the vkey text (name+keyid+base64) or a file holding it.",
+            valueName: "vkey"
+        )
+    )
     var vkey: String?
 
     @Option(help: ArgumentHelp("A signed checkpoint you kept earlier; the ledger must extend it.", valueName: "file"))
@@ -98,7 +103,8 @@ enum VerifyOutput {
 
     static func text(_ r: VerificationReport) -> String {
         var out = "Verifying the \(r.source.rawValue) \(r.path)\n"
-        let keySource = r.keyFromLedger
+        let keySource =
+            r.keyFromLedger
             ? "the ledger's own log.vkey (not independently trusted: pass --vkey with the key you recorded)"
             : "the key you gave with --vkey"
         out += "key   \(r.verifier.name)+\(r.verifier.keyIDHex), \(keySource)\n"
@@ -110,15 +116,19 @@ enum VerifyOutput {
             var first = ""
             if let index = f.index { first = "first bad entry index \(index)" }
             if let size = f.checkpointSize { first = "first bad checkpoint size \(size)" }
-            out += "INVALID: \(first.isEmpty ? f.check.rawValue : first); checked \(Output.grouped(r.entries)) entries and \(r.checkpoints) checkpoints before it.\n"
+            out +=
+                "INVALID: \(first.isEmpty ? f.check.rawValue : first); checked \(Output.grouped(r.entries)) entries and \(r.checkpoints) checkpoints before it.\n"
             return out
         }
         for check in VerificationReport.Check.allCases {
             let label = check.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
             switch check {
             case .entries: out += "ok    \(label)\(Output.grouped(r.entries)) entries: \(descriptions[check] ?? "")\n"
-            case .signatures: out += "ok    \(label)\(r.checkpoints) checkpoints signed by \(r.verifier.name)+\(r.verifier.keyIDHex)\n"
-            case .coverage: out += "ok    \(label)the newest checkpoint (size \(r.newestCheckpointSize ?? 0)) covers every entry\n"
+            case .signatures:
+                out +=
+                    "ok    \(label)\(r.checkpoints) checkpoints signed by \(r.verifier.name)+\(r.verifier.keyIDHex)\n"
+            case .coverage:
+                out += "ok    \(label)the newest checkpoint (size \(r.newestCheckpointSize ?? 0)) covers every entry\n"
             case .trusted:
                 if let size = r.trustedCheckpointSize {
                     out += "ok    \(label)the ledger extends the trusted checkpoint of size \(size)\n"

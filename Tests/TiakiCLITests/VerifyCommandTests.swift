@@ -41,12 +41,17 @@ struct TiakiProcess {
     }
 }
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 let auditSamples = repositoryRoot.appendingPathComponent("AuditSamples")
 
 func sampleNames() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: auditSamples.path)) ?? []
-    return names.filter { FileManager.default.fileExists(atPath: auditSamples.appendingPathComponent($0).appendingPathComponent("expected.json").path) }.sorted()
+    return names.filter {
+        FileManager.default.fileExists(
+            atPath: auditSamples.appendingPathComponent($0).appendingPathComponent("expected.json").path
+        )
+    }.sorted()
 }
 
 @Suite("tiaki verify on the AuditSamples")
@@ -61,7 +66,10 @@ struct AuditSampleTests {
         )
     }
 
-    @Test("tiaki verify gives each sample's expected exit code and first bad index or checkpoint size", arguments: sampleNames())
+    @Test(
+        "tiaki verify gives each sample's expected exit code and first bad index or checkpoint size",
+        arguments: sampleNames()
+    )
     func sample(_ name: String) throws {
         let dir = auditSamples.appendingPathComponent(name)
         let expected = try JSONParser().parse(Data(contentsOf: dir.appendingPathComponent("expected.json")))
@@ -121,7 +129,9 @@ struct VerifyBadInputTests {
         #expect(noKey.stderr.contains("log.vkey"))
         #expect(try TiakiProcess.run(["verify", dir, "--vkey", "name+zzzz+AAAA"]).exitCode == 2)
         try FileManager.default.removeItem(atPath: dir + "/checkpoints.jsonl")
-        let json = try TiakiProcess.run(["verify", dir, "--json", "--vkey", auditSamples.appendingPathComponent("valid/log.vkey").path])
+        let json = try TiakiProcess.run([
+            "verify", dir, "--json", "--vkey", auditSamples.appendingPathComponent("valid/log.vkey").path,
+        ])
         #expect(json.exitCode == 2)
         #expect(try JSONParser().parse(json.stdout.trimmingCharacters(in: .newlines))["exit"]?.integerValue == 2)
         #expect(try TiakiProcess.run(["verify"]).exitCode == 2)
@@ -142,12 +152,17 @@ struct VerifyBadInputTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         var result = try TiakiProcess.run(["verify", dir, "--json"])
         #expect(result.exitCode == 1)
-        #expect(try JSONParser().parse(result.stdout.trimmingCharacters(in: .newlines))["firstBadIndex"]?.integerValue == 42)
+        #expect(
+            try JSONParser().parse(result.stdout.trimmingCharacters(in: .newlines))["firstBadIndex"]?.integerValue == 42
+        )
 
         try Data(original.prefix(original.count - 10)).write(to: URL(fileURLWithPath: path))
         result = try TiakiProcess.run(["verify", dir, "--json"])
         #expect(result.exitCode == 1)
-        #expect(try JSONParser().parse(result.stdout.trimmingCharacters(in: .newlines))["firstBadIndex"]?.integerValue == 299)
+        #expect(
+            try JSONParser().parse(result.stdout.trimmingCharacters(in: .newlines))["firstBadIndex"]?.integerValue
+                == 299
+        )
 
         entries[7] = entries[7].replacingOccurrences(of: "\":", with: "\": ")
         try (entries.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -162,7 +177,11 @@ struct VerifyBadInputTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var checkpoints = try lines(dir + "/checkpoints.jsonl")
         checkpoints[2] = #"{"note":"garbage","size":80}"#
-        try (checkpoints.joined(separator: "\n") + "\n").write(toFile: dir + "/checkpoints.jsonl", atomically: true, encoding: .utf8)
+        try (checkpoints.joined(separator: "\n") + "\n").write(
+            toFile: dir + "/checkpoints.jsonl",
+            atomically: true,
+            encoding: .utf8
+        )
         let result = try TiakiProcess.run(["verify", dir])
         #expect(result.exitCode == 1)
         #expect(result.stdout.contains("checkpoints.jsonl:3"))
@@ -180,7 +199,9 @@ struct VerifyBadInputTests {
         let ledger = try Ledger.open(directory, configuration: configuration, logger: Logger(label: "test"))
         for i in 0..<100 { _ = try await ledger.append(["kind": "test", "body": ["i": .number(Double(i))]]) }
         await ledger.close()
-        let vkey = try String(contentsOfFile: directory.verifierKeyPath, encoding: .utf8).trimmingCharacters(in: .newlines)
+        let vkey = try String(contentsOfFile: directory.verifierKeyPath, encoding: .utf8).trimmingCharacters(
+            in: .newlines
+        )
         let export = try TiakiProcess.run(["export", "--data", data, "--out", work + "/bundle"])
         #expect(export.exitCode == 0, "\(export.stderr)")
         let verify = try TiakiProcess.run(["verify", work + "/bundle", "--vkey", vkey])
@@ -189,6 +210,8 @@ struct VerifyBadInputTests {
         #expect(try TiakiProcess.run(["verify", data, "--vkey", vkey]).exitCode == 0)
         #expect(try TiakiProcess.run(["export", "--data", data, "--out", work + "/bundle"]).exitCode == 2)
         #expect(try TiakiProcess.run(["export", "--data", work + "/none", "--out", work + "/b2"]).exitCode == 2)
-        #expect(try TiakiProcess.run(["keys", "show", "--data", data]).stdout.trimmingCharacters(in: .newlines) == vkey)
+        #expect(
+            try TiakiProcess.run(["keys", "show", "--data", data]).stdout.trimmingCharacters(in: .newlines) == vkey
+        )
     }
 }

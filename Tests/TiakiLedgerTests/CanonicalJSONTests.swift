@@ -128,7 +128,8 @@ struct CanonicalJSONTests {
     func strictParsing() {
         let parser = JSONParser(maximumDepth: 8)
         for text in [
-            #"{"a":1,"a":1}"#, #""\ud800""#, #""\udc00x""#, "1e400", String(repeating: "[", count: 9) + String(repeating: "]", count: 9),
+            #"{"a":1,"a":1}"#, #""\ud800""#, #""\udc00x""#, "1e400",
+            String(repeating: "[", count: 9) + String(repeating: "]", count: 9),
             "[1] x", "01", "+1", ".5", "1.", "\"\u{1}\"", "nul", "{\"a\" 1}",
         ] {
             #expect(throws: JSONError.self, "\(text)") { try parser.parse(text) }
@@ -161,7 +162,11 @@ struct CanonicalJSONTests {
         switch pick {
         case 0: return .null
         case 1: return .bool(g.next() % 2 == 0)
-        case 2: return .number(g.next() % 3 == 0 ? Double(Int64(bitPattern: g.next()) >> 20) : Double(bitPattern: g.next() & 0x7FEF_FFFF_FFFF_FFFF))
+        case 2:
+            return .number(
+                g.next() % 3 == 0
+                    ? Double(Int64(bitPattern: g.next()) >> 20) : Double(bitPattern: g.next() & 0x7FEF_FFFF_FFFF_FFFF)
+            )
         case 3: return .string(randomString(&g))
         case 4: return .array((0..<Int(g.next() % 4)).map { _ in randomValue(&g, depth: depth + 1) })
         default:
@@ -172,8 +177,14 @@ struct CanonicalJSONTests {
     }
 
     func randomString(_ g: inout SplitMix64) -> String {
-        let alphabet: [Unicode.Scalar] = ["a", "Z", "\"", "\\", "\n", "\u{1}", "\u{1F}", "\u{7F}", "é", "€", "\u{FB33}", "😀", "ā", "/"]
-        return String(String.UnicodeScalarView((0..<Int(g.next() % 6)).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] }))
+        let alphabet: [Unicode.Scalar] = [
+            "a", "Z", "\"", "\\", "\n", "\u{1}", "\u{1F}", "\u{7F}", "é", "€", "\u{FB33}", "😀", "ā", "/",
+        ]
+        return String(
+            String.UnicodeScalarView(
+                (0..<Int(g.next() % 6)).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] }
+            )
+        )
     }
 }
 

@@ -52,7 +52,15 @@ struct LedgerTests {
         let bySize = Dictionary(receipts.map { ($0.checkpoint.size, $0.checkpoint) }, uniquingKeysWith: { a, _ in a })
         for (a, b) in zip(sizes, sizes.dropFirst()) {
             let proof = try ledger.consistencyProof(from: a, to: b)
-            #expect(Merkle.verifyConsistency(first: a, second: b, firstRoot: bySize[a]!.root, secondRoot: bySize[b]!.root, proof: proof))
+            #expect(
+                Merkle.verifyConsistency(
+                    first: a,
+                    second: b,
+                    firstRoot: bySize[a]!.root,
+                    secondRoot: bySize[b]!.root,
+                    proof: proof
+                )
+            )
         }
         await ledger.close()
         let report = try LedgerVerifier(trustedKey: ledger.verifier).verify(path: path)
@@ -117,7 +125,15 @@ struct LedgerTests {
         let receipt = try await ledger.append(sampleMembers(37))
         #expect(receipt.index == 37)
         let proof = try ledger.consistencyProof(from: 37, to: 38)
-        #expect(Merkle.verifyConsistency(first: 37, second: 38, firstRoot: before.root, secondRoot: receipt.checkpoint.root, proof: proof))
+        #expect(
+            Merkle.verifyConsistency(
+                first: 37,
+                second: 38,
+                firstRoot: before.root,
+                secondRoot: receipt.checkpoint.root,
+                proof: proof
+            )
+        )
         await ledger.close()
     }
 
@@ -148,7 +164,9 @@ struct LedgerTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let ledger = try openLedger(path, interval: 10)
         for i in 0..<35 { _ = try await ledger.append(sampleMembers(i)) }
-        let kept = try await ledger.store.writer.read { try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size") }
+        let kept = try await ledger.store.writer.read {
+            try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size")
+        }
         #expect(kept == [0, 10, 20, 30])
         #expect(ledger.checkpoint.size == 35)
         await ledger.close()
@@ -161,8 +179,15 @@ struct LedgerTests {
         try await openLedger(path).close()
         let attributes = try FileManager.default.attributesOfItem(atPath: LedgerDirectory(path: path).privateKeyPath)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        #expect(((try FileManager.default.attributesOfItem(atPath: LedgerDirectory(path: path).databasePath))[.posixPermissions] as? Int) == 0o600)
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: LedgerDirectory(path: path).privateKeyPath)
+        #expect(
+            ((try FileManager.default.attributesOfItem(atPath: LedgerDirectory(path: path).databasePath))[
+                .posixPermissions
+            ] as? Int) == 0o600
+        )
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o644],
+            ofItemAtPath: LedgerDirectory(path: path).privateKeyPath
+        )
         #expect(throws: LedgerError(.insecureKeyFile, "")) { try openLedger(path) }
     }
 
@@ -194,6 +219,8 @@ struct LedgerTests {
         try db.close()
         try "x+00000000+AA==\n".write(toFile: path + "/log.vkey", atomically: true, encoding: .utf8)
         let signer = try NoteSigner(generatingWithName: "x")
-        #expect(throws: LedgerError(.notALedger, "")) { try LedgerVerifier(trustedKey: signer.verifier).verify(path: path) }
+        #expect(throws: LedgerError(.notALedger, "")) {
+            try LedgerVerifier(trustedKey: signer.verifier).verify(path: path)
+        }
     }
 }

@@ -21,7 +21,9 @@ struct RFC9162Vectors: Decodable {
     let consistency: [Consistency]
 
     static func load() throws -> RFC9162Vectors {
-        let url = try #require(Bundle.module.url(forResource: "rfc9162", withExtension: "json", subdirectory: "Vectors"))
+        let url = try #require(
+            Bundle.module.url(forResource: "rfc9162", withExtension: "json", subdirectory: "Vectors")
+        )
         return try JSONDecoder().decode(RFC9162Vectors.self, from: Data(contentsOf: url))
     }
 
@@ -69,7 +71,9 @@ enum NaiveMerkle {
 /// Resolves proof ranges against leaves in memory, the way the store resolves them against stored subtrees.
 func resolve(_ ranges: [Range<UInt64>], _ leaves: [MerkleHash]) -> [MerkleHash] {
     ranges.map { range in
-        Merkle.fold(Merkle.perfectSubtrees(of: range).map { NaiveMerkle.mth(leaves[Int($0.lowerBound)..<Int($0.upperBound)]) })
+        Merkle.fold(
+            Merkle.perfectSubtrees(of: range).map { NaiveMerkle.mth(leaves[Int($0.lowerBound)..<Int($0.upperBound)]) }
+        )
     }
 }
 
@@ -91,10 +95,21 @@ struct MerkleTests {
         let leaves = v.leafHashes
         for c in v.inclusion {
             let expected = try hashes(c.path_hex)
-            let proof = resolve(Merkle.inclusionProofRanges(index: c.index, size: c.size), Array(leaves.prefix(Int(c.size))))
+            let proof = resolve(
+                Merkle.inclusionProofRanges(index: c.index, size: c.size),
+                Array(leaves.prefix(Int(c.size)))
+            )
             #expect(proof == expected, "leaf \(c.index) of \(c.size)")
             let root = try #require(MerkleHash(hex: v.roots_hex_by_size[Int(c.size)]))
-            #expect(Merkle.verifyInclusion(leafHash: leaves[Int(c.index)], index: c.index, size: c.size, proof: expected, root: root))
+            #expect(
+                Merkle.verifyInclusion(
+                    leafHash: leaves[Int(c.index)],
+                    index: c.index,
+                    size: c.size,
+                    proof: expected,
+                    root: root
+                )
+            )
         }
     }
 
@@ -104,11 +119,22 @@ struct MerkleTests {
         let leaves = v.leafHashes
         for c in v.consistency {
             let expected = try hashes(c.proof_hex)
-            let proof = resolve(Merkle.consistencyProofRanges(first: c.first, second: c.second), Array(leaves.prefix(Int(c.second))))
+            let proof = resolve(
+                Merkle.consistencyProofRanges(first: c.first, second: c.second),
+                Array(leaves.prefix(Int(c.second)))
+            )
             #expect(proof == expected, "\(c.first) → \(c.second)")
             let r1 = try #require(MerkleHash(hex: v.roots_hex_by_size[Int(c.first)]))
             let r2 = try #require(MerkleHash(hex: v.roots_hex_by_size[Int(c.second)]))
-            #expect(Merkle.verifyConsistency(first: c.first, second: c.second, firstRoot: r1, secondRoot: r2, proof: expected))
+            #expect(
+                Merkle.verifyConsistency(
+                    first: c.first,
+                    second: c.second,
+                    firstRoot: r1,
+                    secondRoot: r2,
+                    proof: expected
+                )
+            )
         }
     }
 
@@ -130,50 +156,172 @@ struct MerkleTests {
             for m in indexes {
                 let proof = resolve(Merkle.inclusionProofRanges(index: UInt64(m), size: UInt64(n)), d)
                 #expect(proof == NaiveMerkle.path(m, d[...]), "path \(m) of \(n)")
-                let ok = Merkle.verifyInclusion(leafHash: d[m], index: UInt64(m), size: UInt64(n), proof: proof, root: roots[n])
+                let ok = Merkle.verifyInclusion(
+                    leafHash: d[m],
+                    index: UInt64(m),
+                    size: UInt64(n),
+                    proof: proof,
+                    root: roots[n]
+                )
                 #expect(ok, "inclusion \(m) of \(n)")
-                #expect(!Merkle.verifyInclusion(leafHash: bogus, index: UInt64(m), size: UInt64(n), proof: proof, root: roots[n]))
+                #expect(
+                    !Merkle.verifyInclusion(
+                        leafHash: bogus,
+                        index: UInt64(m),
+                        size: UInt64(n),
+                        proof: proof,
+                        root: roots[n]
+                    )
+                )
                 // A proof does not bind the size except through its shape, so probe sizes of another depth.
-                #expect(!Merkle.verifyInclusion(leafHash: d[m], index: UInt64(m), size: UInt64(2 * n), proof: proof, root: roots[n]))
+                #expect(
+                    !Merkle.verifyInclusion(
+                        leafHash: d[m],
+                        index: UInt64(m),
+                        size: UInt64(2 * n),
+                        proof: proof,
+                        root: roots[n]
+                    )
+                )
                 if m < n / 2 {
-                    #expect(!Merkle.verifyInclusion(leafHash: d[m], index: UInt64(m), size: UInt64(n / 2), proof: proof, root: roots[n]))
+                    #expect(
+                        !Merkle.verifyInclusion(
+                            leafHash: d[m],
+                            index: UInt64(m),
+                            size: UInt64(n / 2),
+                            proof: proof,
+                            root: roots[n]
+                        )
+                    )
                 }
                 if n > 1 {
                     let other = (m + 1) % n
-                    let wrongIndex = Merkle.verifyInclusion(leafHash: d[m], index: UInt64(other), size: UInt64(n), proof: proof, root: roots[n])
+                    let wrongIndex = Merkle.verifyInclusion(
+                        leafHash: d[m],
+                        index: UInt64(other),
+                        size: UInt64(n),
+                        proof: proof,
+                        root: roots[n]
+                    )
                     #expect(!wrongIndex, "index \(other) for leaf \(m) of \(n)")
                 }
                 if !proof.isEmpty {
                     var altered = proof
                     altered[altered.count / 2] = bogus
-                    #expect(!Merkle.verifyInclusion(leafHash: d[m], index: UInt64(m), size: UInt64(n), proof: altered, root: roots[n]))
-                    #expect(!Merkle.verifyInclusion(leafHash: d[m], index: UInt64(m), size: UInt64(n), proof: proof.dropLast(), root: roots[n]))
-                    #expect(!Merkle.verifyInclusion(leafHash: d[m], index: UInt64(m), size: UInt64(n), proof: proof + [bogus], root: roots[n]))
+                    #expect(
+                        !Merkle.verifyInclusion(
+                            leafHash: d[m],
+                            index: UInt64(m),
+                            size: UInt64(n),
+                            proof: altered,
+                            root: roots[n]
+                        )
+                    )
+                    #expect(
+                        !Merkle.verifyInclusion(
+                            leafHash: d[m],
+                            index: UInt64(m),
+                            size: UInt64(n),
+                            proof: proof.dropLast(),
+                            root: roots[n]
+                        )
+                    )
+                    #expect(
+                        !Merkle.verifyInclusion(
+                            leafHash: d[m],
+                            index: UInt64(m),
+                            size: UInt64(n),
+                            proof: proof + [bogus],
+                            root: roots[n]
+                        )
+                    )
                 }
             }
-            #expect(!Merkle.verifyInclusion(leafHash: d[0], index: UInt64(n), size: UInt64(n), proof: [], root: roots[n]))
+            #expect(
+                !Merkle.verifyInclusion(leafHash: d[0], index: UInt64(n), size: UInt64(n), proof: [], root: roots[n])
+            )
             // Consistency from a spread of earlier sizes.
             let firsts = n <= 64 ? Array(0...n) : [0, 1, 2, n / 4, n / 2, n - 1, n]
             for m in firsts {
                 let proof = resolve(Merkle.consistencyProofRanges(first: UInt64(m), second: UInt64(n)), d)
                 if m > 0 && m < n { #expect(proof == NaiveMerkle.proof(m, d[...]), "proof \(m) → \(n)") }
-                let ok = Merkle.verifyConsistency(first: UInt64(m), second: UInt64(n), firstRoot: roots[m], secondRoot: roots[n], proof: proof)
+                let ok = Merkle.verifyConsistency(
+                    first: UInt64(m),
+                    second: UInt64(n),
+                    firstRoot: roots[m],
+                    secondRoot: roots[n],
+                    proof: proof
+                )
                 #expect(ok, "consistency \(m) → \(n)")
                 if m > 0 && m < n {
                     var altered = proof
                     altered[0] = bogus
-                    #expect(!Merkle.verifyConsistency(first: UInt64(m), second: UInt64(n), firstRoot: roots[m], secondRoot: roots[n], proof: altered))
-                    #expect(!Merkle.verifyConsistency(first: UInt64(m), second: UInt64(n), firstRoot: roots[n], secondRoot: roots[n], proof: proof))
-                    #expect(!Merkle.verifyConsistency(first: UInt64(m), second: UInt64(n), firstRoot: roots[m], secondRoot: bogus, proof: proof))
-                    #expect(!Merkle.verifyConsistency(first: UInt64(m), second: UInt64(n), firstRoot: roots[m], secondRoot: roots[n], proof: proof.dropLast()))
+                    #expect(
+                        !Merkle.verifyConsistency(
+                            first: UInt64(m),
+                            second: UInt64(n),
+                            firstRoot: roots[m],
+                            secondRoot: roots[n],
+                            proof: altered
+                        )
+                    )
+                    #expect(
+                        !Merkle.verifyConsistency(
+                            first: UInt64(m),
+                            second: UInt64(n),
+                            firstRoot: roots[n],
+                            secondRoot: roots[n],
+                            proof: proof
+                        )
+                    )
+                    #expect(
+                        !Merkle.verifyConsistency(
+                            first: UInt64(m),
+                            second: UInt64(n),
+                            firstRoot: roots[m],
+                            secondRoot: bogus,
+                            proof: proof
+                        )
+                    )
+                    #expect(
+                        !Merkle.verifyConsistency(
+                            first: UInt64(m),
+                            second: UInt64(n),
+                            firstRoot: roots[m],
+                            secondRoot: roots[n],
+                            proof: proof.dropLast()
+                        )
+                    )
                     if m + 1 < n {
-                        let wrongSize = Merkle.verifyConsistency(first: UInt64(m + 1), second: UInt64(n), firstRoot: roots[m], secondRoot: roots[n], proof: proof)
+                        let wrongSize = Merkle.verifyConsistency(
+                            first: UInt64(m + 1),
+                            second: UInt64(n),
+                            firstRoot: roots[m],
+                            secondRoot: roots[n],
+                            proof: proof
+                        )
                         #expect(!wrongSize, "size \(m + 1) for a proof from \(m) to \(n)")
                     }
-                    #expect(!Merkle.verifyConsistency(first: UInt64(m), second: UInt64(2 * n), firstRoot: roots[m], secondRoot: roots[n], proof: proof))
+                    #expect(
+                        !Merkle.verifyConsistency(
+                            first: UInt64(m),
+                            second: UInt64(2 * n),
+                            firstRoot: roots[m],
+                            secondRoot: roots[n],
+                            proof: proof
+                        )
+                    )
                 }
             }
-            #expect(!Merkle.verifyConsistency(first: UInt64(n), second: UInt64(n - 1), firstRoot: roots[n], secondRoot: roots[n - 1], proof: []))
+            #expect(
+                !Merkle.verifyConsistency(
+                    first: UInt64(n),
+                    second: UInt64(n - 1),
+                    firstRoot: roots[n],
+                    secondRoot: roots[n - 1],
+                    proof: []
+                )
+            )
         }
     }
 }

@@ -11,7 +11,9 @@ struct SignedNoteTests {
     }
 
     static func example() throws -> Example {
-        let url = try #require(Bundle.module.url(forResource: "c2sp-signed-note", withExtension: "json", subdirectory: "Vectors"))
+        let url = try #require(
+            Bundle.module.url(forResource: "c2sp-signed-note", withExtension: "json", subdirectory: "Vectors")
+        )
         return try JSONDecoder().decode(Example.self, from: Data(contentsOf: url))
     }
 
@@ -32,7 +34,9 @@ struct SignedNoteTests {
     func alteredText() throws {
         let ex = try Self.example()
         let verifier = try NoteVerifier(vkey: ex.vkey)
-        let altered = try SignedNote(parsing: ex.note.replacingOccurrences(of: "example message", with: "exemplary message"))
+        let altered = try SignedNote(
+            parsing: ex.note.replacingOccurrences(of: "example message", with: "exemplary message")
+        )
         #expect(throws: LedgerError(.signatureInvalid, "")) { try altered.verify(with: [verifier]) }
     }
 
@@ -66,7 +70,9 @@ struct SignedNoteTests {
         let parts = signer.verifier.vkey.split(separator: "+")
         let wrongID = "\(parts[0])+00000000+\(parts[2])"
         #expect(throws: LedgerError(.malformedKey, "")) { try NoteVerifier(vkey: wrongID) }
-        for bad in ["", "name", "a+b+c", "name+1234567+AQ==", "na me+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"] {
+        for bad in [
+            "", "name", "a+b+c", "name+1234567+AQ==", "na me+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        ] {
             #expect(throws: LedgerError.self) { try NoteVerifier(vkey: bad) }
         }
     }
@@ -92,7 +98,10 @@ struct SignedNoteTests {
         let parsed = try SignedCheckpoint(parsing: signed.text)
         #expect(parsed.checkpoint == cp)
         #expect(try parsed.note.verify(with: [signer.verifier]) == [signer.verifier])
-        for body in ["origin\n1\n", "origin\n01\n\(root)\n", "origin\n-1\nAAAA\n", "\n1\nAAAA\n", "o\n1\nAAAA\n", "o\n1\n\(cp.body.split(separator: "\n")[2])"] {
+        for body in [
+            "origin\n1\n", "origin\n01\n\(root)\n", "origin\n-1\nAAAA\n", "\n1\nAAAA\n", "o\n1\nAAAA\n",
+            "o\n1\n\(cp.body.split(separator: "\n")[2])",
+        ] {
             #expect(throws: LedgerError.self, "\(body)") { try Checkpoint(body: body) }
         }
     }

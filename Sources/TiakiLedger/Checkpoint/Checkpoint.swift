@@ -26,7 +26,9 @@ public struct Checkpoint: Sendable, Hashable {
 
     /// Parses a checkpoint body (a signed note's text).
     public init(body: String) throws(LedgerError) {
-        guard body.hasSuffix("\n") else { throw LedgerError(.malformedCheckpoint, "checkpoint body does not end in a newline") }
+        guard body.hasSuffix("\n") else {
+            throw LedgerError(.malformedCheckpoint, "checkpoint body does not end in a newline")
+        }
         let lines = body.dropLast().split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 3 else {
             throw LedgerError(.malformedCheckpoint, "a checkpoint has an origin, a size and a root hash, one per line")
@@ -36,9 +38,13 @@ public struct Checkpoint: Sendable, Hashable {
         guard !sizeText.isEmpty, sizeText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             sizeText == "0" || !sizeText.hasPrefix("0"), let size = UInt64(sizeText)
         else {
-            throw LedgerError(.malformedCheckpoint, "checkpoint size \"\(sizeText.prefix(30))\" is not a decimal number")
+            throw LedgerError(
+                .malformedCheckpoint,
+                "checkpoint size \"\(sizeText.prefix(30))\" is not a decimal number"
+            )
         }
-        guard let rootBytes = Data(base64Encoded: String(lines[2])), let root = MerkleHash(bytes: [UInt8](rootBytes)) else {
+        guard let rootBytes = Data(base64Encoded: String(lines[2])), let root = MerkleHash(bytes: [UInt8](rootBytes))
+        else {
             throw LedgerError(.malformedCheckpoint, "checkpoint root is not base64 of a 32-byte hash")
         }
         let extensions = lines.dropFirst(3).map(String.init)

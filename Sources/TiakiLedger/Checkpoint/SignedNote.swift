@@ -138,7 +138,10 @@ public struct NoteVerifier: Sendable, Hashable {
         // Names and key IDs hold no "+", but base64 may: only the first two separate fields.
         let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else {
-            throw LedgerError(.malformedKey, "a verifier key has the form name+keyid+base64key; got \"\(text.prefix(80))\"")
+            throw LedgerError(
+                .malformedKey,
+                "a verifier key has the form name+keyid+base64key; got \"\(text.prefix(80))\""
+            )
         }
         guard parts[1].count == 8, let id = UInt32(parts[1], radix: 16) else {
             throw LedgerError(.malformedKey, "the key ID of a verifier key is 8 hex digits; got \"\(parts[1])\"")
@@ -146,7 +149,10 @@ public struct NoteVerifier: Sendable, Hashable {
         guard let raw = Data(base64Encoded: String(parts[2])).map({ [UInt8]($0) }), raw.count == 33,
             raw[0] == NoteVerifier.ed25519
         else {
-            throw LedgerError(.malformedKey, "the key of a verifier key must be base64 of 0x01 and a 32-byte Ed25519 key")
+            throw LedgerError(
+                .malformedKey,
+                "the key of a verifier key must be base64 of 0x01 and a 32-byte Ed25519 key"
+            )
         }
         try self.init(name: String(parts[0]), publicKey: Array(raw[1...]))
         guard keyID == id else {

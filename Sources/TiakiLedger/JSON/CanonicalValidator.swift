@@ -83,8 +83,10 @@ struct CanonicalValidator {
         var previousKey: StringToken?
         while true {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw fail(position < bytes.count && isWhitespace(bytes[position])
-                    ? "white space is not allowed in canonical JSON" : "expected a member name")
+                throw fail(
+                    position < bytes.count && isWhitespace(bytes[position])
+                        ? "white space is not allowed in canonical JSON" : "expected a member name"
+                )
             }
             let keyStart = position
             let key = try string()
@@ -93,7 +95,10 @@ struct CanonicalValidator {
                 case .orderedAscending: break
                 case .orderedSame: throw JSONError("duplicate member name", at: keyStart)
                 case .orderedDescending:
-                    throw JSONError("member names out of order (RFC 8785 sorts them by UTF-16 code units)", at: keyStart)
+                    throw JSONError(
+                        "member names out of order (RFC 8785 sorts them by UTF-16 code units)",
+                        at: keyStart
+                    )
                 }
             }
             previousKey = key
@@ -188,7 +193,8 @@ struct CanonicalValidator {
             guard hi == UInt8(ascii: "0") || hi == UInt8(ascii: "1"),
                 isDigit(lo) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(lo)
             else { throw fail("\\u escape of a character that canonical JSON writes as itself, or upper-case hex") }
-            let code = (hi - UInt8(ascii: "0")) << 4 | (isDigit(lo) ? lo - UInt8(ascii: "0") : lo - UInt8(ascii: "a") + 10)
+            let code =
+                (hi - UInt8(ascii: "0")) << 4 | (isDigit(lo) ? lo - UInt8(ascii: "0") : lo - UInt8(ascii: "a") + 10)
             guard ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(code) else {
                 throw fail("\\u escape where canonical JSON uses the short escape")
             }
@@ -230,7 +236,10 @@ struct CanonicalValidator {
         var canonical: [UInt8] = []
         try CanonicalJSON.appendNumber(value, to: &canonical)
         guard canonical.elementsEqual(bytes[start..<end]) else {
-            throw JSONError("number \(text) is written \(String(decoding: canonical, as: UTF8.self)) in canonical JSON", at: start)
+            throw JSONError(
+                "number \(text) is written \(String(decoding: canonical, as: UTF8.self)) in canonical JSON",
+                at: start
+            )
         }
         return value.rounded() == value && abs(value) <= 9_007_199_254_740_992 ? Int64(value) : nil
     }

@@ -16,7 +16,9 @@ public struct JSONParser {
             reader.skipWhitespace()
             let value = try reader.parseValue(depth: 0)
             reader.skipWhitespace()
-            guard reader.position == buffer.count else { throw JSONError("unexpected data after the JSON value", at: reader.position) }
+            guard reader.position == buffer.count else {
+                throw JSONError("unexpected data after the JSON value", at: reader.position)
+            }
             return value
         }
     }
@@ -67,9 +69,15 @@ private struct Reader {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw JSONError("expected a value\(found())", at: position)
         }
@@ -86,7 +94,9 @@ private struct Reader {
     }
 
     mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
-        guard depth <= maximumDepth else { throw JSONError("nested more than \(maximumDepth) levels deep", at: position) }
+        guard depth <= maximumDepth else {
+            throw JSONError("nested more than \(maximumDepth) levels deep", at: position)
+        }
         position += 1
         var members: [String: JSONValue] = [:]
         skipWhitespace()
@@ -97,7 +107,9 @@ private struct Reader {
         while true {
             skipWhitespace()
             let keyStart = position
-            guard peek() == UInt8(ascii: "\"") else { throw JSONError("expected a member name\(found())", at: position) }
+            guard peek() == UInt8(ascii: "\"") else {
+                throw JSONError("expected a member name\(found())", at: position)
+            }
             let key = try parseString()
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
@@ -118,7 +130,9 @@ private struct Reader {
     }
 
     mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
-        guard depth <= maximumDepth else { throw JSONError("nested more than \(maximumDepth) levels deep", at: position) }
+        guard depth <= maximumDepth else {
+            throw JSONError("nested more than \(maximumDepth) levels deep", at: position)
+        }
         position += 1
         var items: [JSONValue] = []
         skipWhitespace()
@@ -188,7 +202,9 @@ private struct Reader {
         case UInt8(ascii: "u"):
             var unit = try hex4()
             if (0xD800...0xDBFF).contains(unit) {
-                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                    bytes[position + 1] == UInt8(ascii: "u")
+                else {
                     throw JSONError("lone surrogate \\u\(String(unit, radix: 16)) in a string", at: start)
                 }
                 position += 2

@@ -122,12 +122,28 @@ public final class Ledger: Sendable {
                     guard try store.entryCount(db) == 0 else {
                         throw LedgerError(.corrupt, "the ledger has entries but no newest checkpoint")
                     }
-                    let empty = try SignedCheckpoint(signing: Checkpoint(origin: signer.name, size: 0, root: Merkle.emptyRoot), with: signer)
+                    let empty = try SignedCheckpoint(
+                        signing: Checkpoint(origin: signer.name, size: 0, root: Merkle.emptyRoot),
+                        with: signer
+                    )
                     let time = LedgerTime.format(configuration.clock())
-                    try db.execute(sql: "INSERT INTO head (id, size, note, time) VALUES (1, 0, ?, ?)", arguments: [empty.text, time])
-                    try db.execute(sql: "INSERT INTO checkpoints (size, note, time) VALUES (0, ?, ?)", arguments: [empty.text, time])
+                    try db.execute(
+                        sql: "INSERT INTO head (id, size, note, time) VALUES (1, 0, ?, ?)",
+                        arguments: [empty.text, time]
+                    )
+                    try db.execute(
+                        sql: "INSERT INTO checkpoints (size, note, time) VALUES (0, ?, ?)",
+                        arguments: [empty.text, time]
+                    )
                 }
-                return try Ledger(directory: directory, configuration: configuration, store: store, signer: signer, db: db, logger: logger)
+                return try Ledger(
+                    directory: directory,
+                    configuration: configuration,
+                    store: store,
+                    signer: signer,
+                    db: db,
+                    logger: logger
+                )
             }
         } catch let error as LedgerError {
             throw error
@@ -157,10 +173,16 @@ public final class Ledger: Sendable {
         try signed.note.verify(with: [signer.verifier])
         let count = try store.entryCount(db)
         guard signed.size == count else {
-            throw LedgerError(.corrupt, "the newest checkpoint covers \(signed.size) entries but the store holds \(count)")
+            throw LedgerError(
+                .corrupt,
+                "the newest checkpoint covers \(signed.size) entries but the store holds \(count)"
+            )
         }
         guard signed.checkpoint.origin == signer.name else {
-            throw LedgerError(.corrupt, "the newest checkpoint's origin \(signed.checkpoint.origin) is not this log's key \(signer.name)")
+            throw LedgerError(
+                .corrupt,
+                "the newest checkpoint's origin \(signed.checkpoint.origin) is not this log's key \(signer.name)"
+            )
         }
         // The right edge of the tree: one perfect subtree per set bit of the size, largest first.
         var parts: [Range<UInt64>] = []
@@ -271,10 +293,13 @@ public final class Ledger: Sendable {
                     range.size - state.lastArchivedSize >= configuration.checkpointInterval
                     || now.timeIntervalSince(state.lastArchivedTime) >= configuration.checkpointMaxAge
                 try store.writer.write { db in
-                    let insert = try db.cachedStatement(sql: "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (?, ?, ?, ?)")
+                    let insert = try db.cachedStatement(
+                        sql: "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (?, ?, ?, ?)"
+                    )
                     for row in rows {
                         try insert.execute(arguments: [
-                            Int64(row.index), Data(row.entry), Data(row.leaf.array), row.nodes.isEmpty ? nil : Data(row.nodes),
+                            Int64(row.index), Data(row.entry), Data(row.leaf.array),
+                            row.nodes.isEmpty ? nil : Data(row.nodes),
                         ])
                     }
                     try db.execute(
@@ -295,7 +320,11 @@ public final class Ledger: Sendable {
                     state.lastArchivedTime = now
                 }
                 newest.withLock { $0 = checkpoint }
-                return .success(rows.map { AppendReceipt(index: $0.index, entry: $0.entry, leafHash: $0.leaf, checkpoint: checkpoint) })
+                return .success(
+                    rows.map {
+                        AppendReceipt(index: $0.index, entry: $0.entry, leafHash: $0.leaf, checkpoint: checkpoint)
+                    }
+                )
             } catch {
                 return .failure(error)
             }
@@ -304,7 +333,10 @@ public final class Ledger: Sendable {
         case .success(let receipts):
             for (item, receipt) in zip(batch, receipts) { item.continuation.resume(returning: receipt) }
         case .failure(let error):
-            logger.error("ledger commit failed; nothing of the batch was stored", metadata: ["entries": "\(batch.count)", "error": "\(error)"])
+            logger.error(
+                "ledger commit failed; nothing of the batch was stored",
+                metadata: ["entries": "\(batch.count)", "error": "\(error)"]
+            )
             let failure = LedgerError(.io, "the ledger could not commit the entry: \(error)")
             for item in batch { item.continuation.resume(throwing: failure) }
         }
@@ -357,7 +389,10 @@ public final class Ledger: Sendable {
     public func consistencyProof(from first: UInt64, to second: UInt64? = nil) throws -> [MerkleHash] {
         let second = second ?? checkpoint.size
         guard first <= second, second <= checkpoint.size else {
-            throw LedgerError(.invalidArgument, "no consistency proof from \(first) to \(second) entries in a ledger of \(checkpoint.size)")
+            throw LedgerError(
+                .invalidArgument,
+                "no consistency proof from \(first) to \(second) entries in a ledger of \(checkpoint.size)"
+            )
         }
         let ranges = Merkle.consistencyProofRanges(first: first, second: second)
         return try store.writer.read { db in try store.subtreeHashes(db, ranges) }
@@ -381,15 +416,17 @@ func randomHex(_ bytes: Int) -> String {
     }.joined()
 }
 
-private extension String {
-    init(_ ascii: UInt8) { self.init(Character(UnicodeScalar(ascii))) }
+extension String {
+    fileprivate init(_ ascii: UInt8) { self.init(Character(UnicodeScalar(ascii))) }
 }
 
 extension LedgerTime {
     /// Parses the timestamps the ledger writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
     static func parse(_ text: String) -> Date? {
         let b = Array(text.utf8)
-        guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x2E, b[23] == 0x5A else {
+        guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x2E,
+            b[23] == 0x5A
+        else {
             return nil
         }
         func num(_ r: Range<Int>) -> Int32? { Int32(String(decoding: b[r], as: UTF8.self)) }

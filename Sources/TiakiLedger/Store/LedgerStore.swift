@@ -67,7 +67,11 @@ struct LedgerStore: Sendable {
     func migrate() throws {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            let existing = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%'") ?? 0
+            let existing =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%'"
+                ) ?? 0
             let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
             guard existing == 0 || id == LedgerStore.applicationID else {
                 throw LedgerError(.notALedger, "the database holds other tables and is not a Tiaki ledger")
@@ -166,7 +170,9 @@ struct LedgerStore: Sendable {
             } else {
                 let nodes = (row["nodes"] as Data?) ?? Data()
                 let offset = 32 * (level - 1)
-                hash = nodes.count >= offset + 32 ? MerkleHash(bytes: nodes[nodes.startIndex + offset..<nodes.startIndex + offset + 32]) : nil
+                hash =
+                    nodes.count >= offset + 32
+                    ? MerkleHash(bytes: nodes[nodes.startIndex + offset..<nodes.startIndex + offset + 32]) : nil
             }
             guard let hash else {
                 throw LedgerError(.corrupt, "the stored hash of subtree \(range) is missing or malformed")

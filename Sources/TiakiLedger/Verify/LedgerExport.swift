@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -37,10 +38,16 @@ public enum LedgerExport {
         let checkpointsFile = try OutputFile(path: out + "/checkpoints.jsonl")
         do {
             let summary = try store.writer.read { db -> Summary in
-                guard let head = try store.head(db) else { throw LedgerError(.corrupt, "the ledger has no newest checkpoint") }
+                guard let head = try store.head(db) else {
+                    throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
+                }
                 let total = head.size
                 var count: UInt64 = 0
-                let cursor = try Row.fetchCursor(db, sql: "SELECT entry FROM entries WHERE idx < ? ORDER BY idx", arguments: [Int64(total)])
+                let cursor = try Row.fetchCursor(
+                    db,
+                    sql: "SELECT entry FROM entries WHERE idx < ? ORDER BY idx",
+                    arguments: [Int64(total)]
+                )
                 while let row = try cursor.next() {
                     let data: Data = row[0]
                     try entriesFile.writeLine(data)
@@ -75,7 +82,8 @@ public enum LedgerExport {
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: out, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw LedgerError(.io, "\(out) exists and is not a directory") }
-            for name in ["entries.jsonl", "checkpoints.jsonl", "log.vkey"] where fm.fileExists(atPath: out + "/" + name) {
+            for name in ["entries.jsonl", "checkpoints.jsonl", "log.vkey"] where fm.fileExists(atPath: out + "/" + name)
+            {
                 throw LedgerError(.io, "\(out) already holds \(name); export into a new or empty directory")
             }
         } else {

@@ -104,12 +104,20 @@ public struct LedgerVerifier {
 
     func verifyDataDirectory(_ path: String) throws(LedgerError) -> VerificationReport {
         let (verifier, fromLedger) = try key(path + "/log.vkey")
-        var report = VerificationReport(path: path, source: .dataDirectory, verifier: verifier, keyFromLedger: fromLedger)
+        var report = VerificationReport(
+            path: path,
+            source: .dataDirectory,
+            verifier: verifier,
+            keyFromLedger: fromLedger
+        )
         let store = try LedgerStore.openReadOnly(path: path + "/ledger.sqlite")
         do {
             try store.writer.read { db in
                 let total = try store.entryCount(db)
-                var entryStream = StoreEntries(cursor: try Row.fetchCursor(db, sql: "SELECT entry FROM entries ORDER BY idx"), total: total)
+                var entryStream = StoreEntries(
+                    cursor: try Row.fetchCursor(db, sql: "SELECT entry FROM entries ORDER BY idx"),
+                    total: total
+                )
                 var checkpointStream = StoreCheckpoints(db: db)
                 try run(&report, entries: &entryStream, checkpoints: &checkpointStream)
             }
@@ -139,7 +147,10 @@ public struct LedgerVerifier {
             do {
                 try trusted.note.verify(with: [report.verifier])
             } catch {
-                throw LedgerError(.signatureInvalid, "the trusted checkpoint is not signed by \(report.verifier.vkey): \(error.message)")
+                throw LedgerError(
+                    .signatureInvalid,
+                    "the trusted checkpoint is not signed by \(report.verifier.vkey): \(error.message)"
+                )
             }
         }
 
@@ -152,31 +163,71 @@ public struct LedgerVerifier {
         /// Checks the checkpoints of the current size (and the trusted one); false on the first failure.
         func checkpointsAtCurrentSize() throws(LedgerError) -> Bool {
             if let trusted, trusted.size == range.size, trusted.root != range.root {
-                return fail(.init(check: .trusted, message: "the ledger's first \(trusted.size) entries do not have the root of the trusted checkpoint: the log was rewritten", checkpointSize: trusted.size))
+                return fail(
+                    .init(
+                        check: .trusted,
+                        message:
+                            "the ledger's first \(trusted.size) entries do not have the root of the trusted checkpoint: the log was rewritten",
+                        checkpointSize: trusted.size
+                    )
+                )
             }
             while let c = next, c.size.map({ $0 <= range.size }) ?? true {
                 if let problem = c.problem {
-                    return fail(.init(check: .signatures, message: problem, checkpointSize: c.size, location: c.location))
+                    return fail(
+                        .init(check: .signatures, message: problem, checkpointSize: c.size, location: c.location)
+                    )
                 }
                 // `problem` is nil, so the note parsed and `size` is set.
                 guard let size = c.size, let signed = c.signed else { return false }
                 if let prev = previous, let prevSize = prev.size {
                     if size < prevSize {
-                        return fail(.init(check: .sizes, message: "checkpoint sizes shrink: \(size) after \(prevSize)", checkpointSize: size, location: c.location))
+                        return fail(
+                            .init(
+                                check: .sizes,
+                                message: "checkpoint sizes shrink: \(size) after \(prevSize)",
+                                checkpointSize: size,
+                                location: c.location
+                            )
+                        )
                     }
                     if size == prevSize && prev.text != c.text {
-                        return fail(.init(check: .sizes, message: "two different checkpoints of size \(size)", checkpointSize: size, location: c.location))
+                        return fail(
+                            .init(
+                                check: .sizes,
+                                message: "two different checkpoints of size \(size)",
+                                checkpointSize: size,
+                                location: c.location
+                            )
+                        )
                     }
                 }
                 if size < range.size {
                     // Not reached in order: a checkpoint smaller than one already passed.
-                    return fail(.init(check: .sizes, message: "checkpoint of size \(size) comes after a larger one", checkpointSize: size, location: c.location))
+                    return fail(
+                        .init(
+                            check: .sizes,
+                            message: "checkpoint of size \(size) comes after a larger one",
+                            checkpointSize: size,
+                            location: c.location
+                        )
+                    )
                 }
                 if let sigProblem = c.signatureProblem {
-                    return fail(.init(check: .signatures, message: sigProblem, checkpointSize: size, location: c.location))
+                    return fail(
+                        .init(check: .signatures, message: sigProblem, checkpointSize: size, location: c.location)
+                    )
                 }
                 if signed.root != range.root {
-                    return fail(.init(check: .roots, message: "checkpoint of size \(size) has root \(signed.root.hex) but the first \(size) entries hash to \(range.root.hex)", checkpointSize: size, location: c.location))
+                    return fail(
+                        .init(
+                            check: .roots,
+                            message:
+                                "checkpoint of size \(size) has root \(signed.root.hex) but the first \(size) entries hash to \(range.root.hex)",
+                            checkpointSize: size,
+                            location: c.location
+                        )
+                    )
                 }
                 report.checkpoints += 1
                 report.newestCheckpointSize = size
@@ -194,12 +245,24 @@ public struct LedgerVerifier {
             do {
                 claimed = try CanonicalJSON.validate(entry, topLevelInteger: "index")
             } catch {
-                _ = fail(.init(check: .entries, message: "entry \(index) is not canonical JSON: \(error)", index: index, location: entries.location))
+                _ = fail(
+                    .init(
+                        check: .entries,
+                        message: "entry \(index) is not canonical JSON: \(error)",
+                        index: index,
+                        location: entries.location
+                    )
+                )
                 return
             }
             guard let claimed, claimed == Int64(index) else {
-                let what = claimed.map { "its \"index\" is \($0) where \(index) was expected: an entry is missing, duplicated, inserted or out of order" } ?? "it has no integer \"index\""
-                _ = fail(.init(check: .entries, message: "entry \(index): \(what)", index: index, location: entries.location))
+                let what =
+                    claimed.map {
+                        "its \"index\" is \($0) where \(index) was expected: an entry is missing, duplicated, inserted or out of order"
+                    } ?? "it has no integer \"index\""
+                _ = fail(
+                    .init(check: .entries, message: "entry \(index): \(what)", index: index, location: entries.location)
+                )
                 return
             }
             range.append(Merkle.leafHash(UnsafeRawBufferPointer(entry)))
@@ -221,7 +284,15 @@ public struct LedgerVerifier {
             if let problem = c.problem {
                 _ = fail(.init(check: .signatures, message: problem, checkpointSize: c.size, location: c.location))
             } else if let size = c.size {
-                _ = fail(.init(check: .coverage, message: "checkpoint of size \(size) covers more entries than the ledger holds (\(range.size)): entries were removed from the end", checkpointSize: size, location: c.location))
+                _ = fail(
+                    .init(
+                        check: .coverage,
+                        message:
+                            "checkpoint of size \(size) covers more entries than the ledger holds (\(range.size)): entries were removed from the end",
+                        checkpointSize: size,
+                        location: c.location
+                    )
+                )
             }
             return
         }
@@ -230,11 +301,25 @@ public struct LedgerVerifier {
             return
         }
         if newest < range.size {
-            _ = fail(.init(check: .coverage, message: "entries \(newest) to \(range.size - 1) are beyond the newest checkpoint (size \(newest)): no signed checkpoint covers them", index: newest))
+            _ = fail(
+                .init(
+                    check: .coverage,
+                    message:
+                        "entries \(newest) to \(range.size - 1) are beyond the newest checkpoint (size \(newest)): no signed checkpoint covers them",
+                    index: newest
+                )
+            )
             return
         }
         if let trusted, trusted.size > range.size {
-            _ = fail(.init(check: .trusted, message: "the ledger holds \(range.size) entries but the trusted checkpoint covers \(trusted.size): the log was truncated", checkpointSize: trusted.size))
+            _ = fail(
+                .init(
+                    check: .trusted,
+                    message:
+                        "the ledger holds \(range.size) entries but the trusted checkpoint covers \(trusted.size): the log was truncated",
+                    checkpointSize: trusted.size
+                )
+            )
         }
     }
 }
@@ -286,7 +371,8 @@ struct BundleCheckpoints: CheckpointSource {
         let claimed = value["size"]?.integerValue
         var raw = parseNote(note, location: location)
         if raw.problem == nil, claimed.map(UInt64.init) != raw.size {
-            raw.problem = "\(location): \"size\" \(claimed.map(String.init) ?? "missing") does not match the note's size \(raw.size ?? 0)"
+            raw.problem =
+                "\(location): \"size\" \(claimed.map(String.init) ?? "missing") does not match the note's size \(raw.size ?? 0)"
         }
         return raw
     }
@@ -297,7 +383,11 @@ func parseNote(_ text: String, location: String) -> RawCheckpoint {
         let signed = try SignedCheckpoint(parsing: text)
         return RawCheckpoint(size: signed.size, text: text, signed: signed, location: location)
     } catch {
-        return RawCheckpoint(text: text, problem: "\(location): malformed checkpoint note: \(error.message)", location: location)
+        return RawCheckpoint(
+            text: text,
+            problem: "\(location): malformed checkpoint note: \(error.message)",
+            location: location
+        )
     }
 }
 
@@ -334,15 +424,25 @@ struct StoreCheckpoints: CheckpointSource {
     mutating func next() throws(LedgerError) -> RawCheckpoint? {
         do {
             if buffered.isEmpty && after != Int64.max {
-                let rows = try Row.fetchAll(db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1024", arguments: [after])
-                buffered = rows.reversed().map { parseNote($0["note"], location: "checkpoints row of size \($0["size"] as Int64)") }
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1024",
+                    arguments: [after]
+                )
+                buffered = rows.reversed().map {
+                    parseNote($0["note"], location: "checkpoints row of size \($0["size"] as Int64)")
+                }
                 if let last = rows.last { after = last["size"] } else { after = Int64.max }
             }
             if let c = buffered.popLast() { return c }
             if !headDone {
                 headDone = true
                 guard let row = try Row.fetchOne(db, sql: "SELECT size, note FROM head WHERE id = 1") else {
-                    return RawCheckpoint(text: "", problem: "the newest checkpoint (table head) is missing", location: "head")
+                    return RawCheckpoint(
+                        text: "",
+                        problem: "the newest checkpoint (table head) is missing",
+                        location: "head"
+                    )
                 }
                 let raw = parseNote(row["note"], location: "head")
                 // The newest checkpoint is usually also the last one kept; report it once.

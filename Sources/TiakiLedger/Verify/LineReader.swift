@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -44,7 +45,10 @@ final class LineReader {
                 let hit = memchr(base + start, 0x0A, end - start)
             {
                 let newline = base.distance(to: hit)
-                let line = UnsafeBufferPointer(start: (base + start).assumingMemoryBound(to: UInt8.self), count: newline - start)
+                let line = UnsafeBufferPointer(
+                    start: (base + start).assumingMemoryBound(to: UInt8.self),
+                    count: newline - start
+                )
                 bytesRead += UInt64(newline + 1 - start)
                 start = newline + 1
                 lineNumber += 1
@@ -53,7 +57,10 @@ final class LineReader {
             if atEnd {
                 guard start < end, let base = buffer.baseAddress else { return nil }
                 // A last line without a newline.
-                let line = UnsafeBufferPointer(start: (base + start).assumingMemoryBound(to: UInt8.self), count: end - start)
+                let line = UnsafeBufferPointer(
+                    start: (base + start).assumingMemoryBound(to: UInt8.self),
+                    count: end - start
+                )
                 bytesRead += UInt64(end - start)
                 start = end
                 lineNumber += 1
