@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TiakiLedger", targets: ["TiakiLedger"]),
+        .library(name: "TiakiConsent", targets: ["TiakiConsent"]),
+        .library(name: "TiakiPolicy", targets: ["TiakiPolicy"]),
         .executable(name: "tiaki", targets: ["tiaki"]),
         .executable(name: "tiaki-bench", targets: ["tiaki-bench"]),
     ],
@@ -22,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // A generic verifiable log: canonical JSON, RFC 9162 Merkle tree, C2SP checkpoints, SQLite store.
@@ -34,10 +37,34 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // The consent domain: entries, sealing and erasure, the consent-state projection.
+        .target(
+            name: "TiakiConsent",
+            dependencies: [
+                "TiakiLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        // Policy files, their validation, and decisions with their explanations.
+        .target(
+            name: "TiakiPolicy",
+            dependencies: [
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
         .executableTarget(
             name: "tiaki",
             dependencies: [
                 "TiakiLedger",
+                "TiakiConsent",
+                "TiakiPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -47,6 +74,8 @@ let package = Package(
             name: "tiaki-bench",
             dependencies: [
                 "TiakiLedger",
+                "TiakiConsent",
+                "TiakiPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -70,6 +99,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Vectors")],
+            swiftSettings: tiakiSettings
+        ),
+        .testTarget(
+            name: "TiakiConsentTests",
+            dependencies: [
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        .testTarget(
+            name: "TiakiPolicyTests",
+            dependencies: [
+                "TiakiPolicy",
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: tiakiSettings
         ),
         // Runs the built `tiaki` executable the way an auditor would (exit codes, output, AuditSamples).

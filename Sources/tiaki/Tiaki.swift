@@ -18,7 +18,7 @@ struct Tiaki: AsyncParsableCommand {
 
             Exit codes: 0 success (for verify: the ledger is valid), 1 integrity failure, 2 usage or I/O error.
             """,
-        subcommands: [Verify.self, Export.self, Keys.self]
+        subcommands: [Verify.self, Export.self, Keys.self, Policy.self]
     )
 
     /// Runs the command, with exit code 2 for usage errors (ArgumentParser's default is 64).

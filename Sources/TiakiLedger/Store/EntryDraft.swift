@@ -9,6 +9,8 @@ public struct EntryDraft: Sendable {
     let members: [[UInt8]]
     /// For `index`, `time` and `v`: how many of `members` sort before it.
     let ranks: (index: Int, time: Int, version: Int)
+    /// What the layer above knows about this entry, handed to the commit observer with its index and time.
+    package var context: (any Sendable)?
 
     /// Member names the ledger sets itself.
     public static let reservedNames: Set<String> = ["index", "time", "v"]

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+package import GRDB
 public import Logging
 import Synchronization
 
@@ -30,6 +30,8 @@ public struct LedgerConfiguration: Sendable {
 /// covers it.
 public struct AppendReceipt: Sendable {
     public let index: UInt64
+    /// The entry's `time` member.
+    public let time: String
     public let entry: [UInt8]
     public let leafHash: MerkleHash
     public let checkpoint: SignedCheckpoint
@@ -68,6 +70,25 @@ public final class Ledger: Sendable {
     /// The newest durable checkpoint, for readers.
     private let newest: Mutex<SignedCheckpoint>
     private let sequencer = DispatchQueue(label: "tiaki.ledger.sequencer", qos: .userInitiated)
+    private let observer = Mutex<(@Sendable ([CommittedEntry]) -> Void)?>(nil)
+
+    /// An entry as the commit observer sees it.
+    package struct CommittedEntry: Sendable {
+        package let index: UInt64
+        package let time: String
+        package let entry: [UInt8]
+        package let context: (any Sendable)?
+    }
+
+    /// Calls `body` on the sequencer after each commit, with the batch's entries in index order, before any of
+    /// their appends return; a projection kept this way is always in ledger order and never behind an
+    /// acknowledged append.
+    package func observeCommits(_ body: @escaping @Sendable ([CommittedEntry]) -> Void) {
+        observer.withLock { $0 = body }
+    }
+
+    /// The database, for the mutable tables the layers above keep beside the ledger (never part of the tree).
+    package var database: any DatabaseWriter { store.writer }
 
     private struct PendingAppends {
         var items: [(draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)] = []
@@ -320,9 +341,22 @@ public final class Ledger: Sendable {
                     state.lastArchivedTime = now
                 }
                 newest.withLock { $0 = checkpoint }
+                if let notify = observer.withLock({ $0 }) {
+                    notify(
+                        zip(rows, batch).map {
+                            CommittedEntry(index: $0.index, time: time, entry: $0.entry, context: $1.draft.context)
+                        }
+                    )
+                }
                 return .success(
                     rows.map {
-                        AppendReceipt(index: $0.index, entry: $0.entry, leafHash: $0.leaf, checkpoint: checkpoint)
+                        AppendReceipt(
+                            index: $0.index,
+                            time: time,
+                            entry: $0.entry,
+                            leafHash: $0.leaf,
+                            checkpoint: checkpoint
+                        )
                     }
                 )
             } catch {

@@ -1,0 +1,79 @@
+public import Foundation
+
+/// A calendar day (`YYYY-MM-DD`), counted in days since 1970-01-01, for retention and age rules.
+public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let number: Int32
+
+    public init(number: Int32) { self.number = number }
+
+    /// Parses `YYYY-MM-DD`, refusing dates that do not exist (2026-02-30).
+    public init?(_ text: String) {
+        let b = Array(text.utf8)
+        guard b.count == 10, b[4] == 0x2D, b[7] == 0x2D,
+            let y = Int(String(decoding: b[0..<4], as: UTF8.self)),
+            let m = Int(String(decoding: b[5..<7], as: UTF8.self)),
+            let d = Int(String(decoding: b[8..<10], as: UTF8.self)),
+            (1...12).contains(m), d >= 1, d <= Day.daysInMonth(y, m)
+        else { return nil }
+        number = Int32(Day.daysFromCivil(y, m, d))
+    }
+
+    public init(_ date: Date) {
+        number = Int32((date.timeIntervalSince1970 / 86_400).rounded(.down))
+    }
+
+    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
+        switch m {
+        case 2: (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public var components: (year: Int, month: Int, day: Int) {
+        let z = Int(number) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    public var description: String {
+        let (y, m, d) = components
+        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
+    }
+
+    /// As people write it: `2 March 2026`.
+    public var plain: String {
+        let names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        let (y, m, d) = components
+        return "\(d) \(names[m - 1]) \(y)"
+    }
+
+    public static func < (a: Day, b: Day) -> Bool { a.number < b.number }
+
+    /// Completed years from `YYYY-MM` of birth to this day, counting the person as born on the first of the
+    /// month: never less than their true age, so rules that start at an age apply no later than they should.
+    public func age(bornIn birthMonth: String) -> Int? {
+        let b = Array(birthMonth.utf8)
+        guard b.count == 7, b[4] == 0x2D, let y = Int(String(decoding: b[0..<4], as: UTF8.self)),
+            let m = Int(String(decoding: b[5..<7], as: UTF8.self)), (1...12).contains(m)
+        else { return nil }
+        let (ty, tm, _) = components
+        return ty - y - (tm < m ? 1 : 0)
+    }
+}

@@ -1,0 +1,402 @@
+/// Encodes `Encodable` values to ``JSONValue`` (and so to canonical JSON) without Foundation's JSON coders.
+public struct JSONValueEncoder {
+    public init() {}
+
+    public func encode(_ value: some Encodable) throws -> JSONValue {
+        let encoder = ValueEncoder(codingPath: [])
+        try value.encode(to: encoder)
+        return encoder.storage.value ?? .object([:])
+    }
+}
+
+/// Decodes `Decodable` values from ``JSONValue``.
+///
+/// Errors are `DecodingError`s whose coding path names the field at fault; ``JSONValueDecoder/describe(_:)``
+/// turns them into one plain sentence.
+public struct JSONValueDecoder {
+    public init() {}
+
+    public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try T(from: ValueDecoder(value: value, codingPath: []))
+    }
+
+    /// The dotted path of a coding path (`consent.sharing.channels[1]`).
+    public static func path(_ codingPath: [any CodingKey]) -> String {
+        var out = ""
+        for key in codingPath {
+            if let i = key.intValue {
+                out += "[\(i)]"
+            } else {
+                out += out.isEmpty ? key.stringValue : "." + key.stringValue
+            }
+        }
+        return out
+    }
+
+    /// One sentence for a decoding error, naming the field.
+    public static func describe(_ error: any Error) -> (field: String, message: String) {
+        guard let error = error as? DecodingError else { return ("", "\(error)") }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath + [key])
+            return (field, "\(field) is missing")
+        case .typeMismatch(let type, let context):
+            let field = path(context.codingPath)
+            return (field, "\(field.isEmpty ? "the body" : field) must be \(describeType(type))")
+        case .valueNotFound(let type, let context):
+            let field = path(context.codingPath)
+            return (field, "\(field) must be \(describeType(type)), not null")
+        case .dataCorrupted(let context):
+            let field = path(context.codingPath)
+            return (field, field.isEmpty ? context.debugDescription : "\(field): \(context.debugDescription)")
+        @unknown default:
+            return ("", "\(error)")
+        }
+    }
+
+    static func describeType(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Int.Type, is Int64.Type, is UInt64.Type, is Int32.Type: "an integer"
+        case is Double.Type: "a number"
+        default:
+            String(describing: type).hasPrefix("Array") ? "a list" : "an object"
+        }
+    }
+}
+
+// MARK: Encoding
+
+private final class EncodedBox {
+    var value: JSONValue?
+    var object: [String: EncodedBox]?
+    var array: [EncodedBox]?
+
+    init() {}
+
+    var resolved: JSONValue {
+        if let object { return .object(object.mapValues(\.resolved)) }
+        if let array { return .array(array.map(\.resolved)) }
+        return value ?? .null
+    }
+}
+
+private final class ValueEncoder: Encoder {
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    let box = EncodedBox()
+
+    init(codingPath: [any CodingKey]) { self.codingPath = codingPath }
+
+    var storage: (value: JSONValue?, Void) { (box.object != nil || box.array != nil || box.value != nil ? box.resolved : nil, ()) }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if box.object == nil { box.object = [:] }
+        return KeyedEncodingContainer(KeyedEncoder<Key>(box: box, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if box.array == nil { box.array = [] }
+        return UnkeyedEncoder(box: box, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { SingleEncoder(box: box, codingPath: codingPath) }
+}
+
+private func encodeNested(_ value: some Encodable, path: [any CodingKey]) throws -> EncodedBox {
+    if let direct = directValue(value) {
+        let b = EncodedBox()
+        b.value = direct
+        return b
+    }
+    let encoder = ValueEncoder(codingPath: path)
+    try value.encode(to: encoder)
+    return encoder.box
+}
+
+private func directValue(_ value: Any) -> JSONValue? {
+    switch value {
+    case let v as JSONValue: v
+    case let v as String: .string(v)
+    case let v as Bool: .bool(v)
+    case let v as Int: .number(Double(v))
+    case let v as Int64: .number(Double(v))
+    case let v as UInt64: .number(Double(v))
+    case let v as Int32: .number(Double(v))
+    case let v as Double: .number(v)
+    default: nil
+    }
+}
+
+private struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let box: EncodedBox
+    let codingPath: [any CodingKey]
+
+    func set(_ key: Key, _ child: EncodedBox) { box.object?[key.stringValue] = child }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        let b = EncodedBox()
+        b.value = .null
+        set(key, b)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        set(key, try encodeNested(value, path: codingPath + [key]))
+    }
+
+    // Optionals that are nil are left out rather than written as null.
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        let child = EncodedBox()
+        child.object = [:]
+        set(key, child)
+        return KeyedEncodingContainer(KeyedEncoder<NestedKey>(box: child, codingPath: codingPath + [key]))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let child = EncodedBox()
+        child.array = []
+        set(key, child)
+        return UnkeyedEncoder(box: child, codingPath: codingPath + [key])
+    }
+
+    mutating func superEncoder() -> any Encoder { ValueEncoder(codingPath: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoder(codingPath: codingPath + [key]) }
+}
+
+private struct IndexKey: CodingKey {
+    var stringValue: String { "\(intValue ?? 0)" }
+    var intValue: Int?
+    init(_ i: Int) { intValue = i }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.intValue = intValue }
+}
+
+private struct UnkeyedEncoder: UnkeyedEncodingContainer {
+    let box: EncodedBox
+    let codingPath: [any CodingKey]
+    var count: Int { box.array?.count ?? 0 }
+
+    mutating func encodeNil() throws {
+        let b = EncodedBox()
+        b.value = .null
+        box.array?.append(b)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        box.array?.append(try encodeNested(value, path: codingPath + [IndexKey(count)]))
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let child = EncodedBox()
+        child.object = [:]
+        box.array?.append(child)
+        return KeyedEncodingContainer(KeyedEncoder<NestedKey>(box: child, codingPath: codingPath))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let child = EncodedBox()
+        child.array = []
+        box.array?.append(child)
+        return UnkeyedEncoder(box: child, codingPath: codingPath)
+    }
+
+    mutating func superEncoder() -> any Encoder { ValueEncoder(codingPath: codingPath) }
+}
+
+private struct SingleEncoder: SingleValueEncodingContainer {
+    let box: EncodedBox
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil() throws { box.value = .null }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        let child = try encodeNested(value, path: codingPath)
+        box.value = child.value
+        box.object = child.object
+        box.array = child.array
+    }
+}
+
+// MARK: Decoding
+
+private struct ValueDecoder: Decoder {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else {
+            throw DecodingError.typeMismatch([String: JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected an object"))
+        }
+        return KeyedDecodingContainer(KeyedDecoder<Key>(members: members, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let items) = value else {
+            throw DecodingError.typeMismatch([JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected a list"))
+        }
+        return UnkeyedDecoder(items: items, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleDecoder(value: value, codingPath: codingPath) }
+}
+
+private func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue, path: [any CodingKey]) throws -> T {
+    func mismatch() -> DecodingError {
+        .typeMismatch(T.self, .init(codingPath: path, debugDescription: "wrong type"))
+    }
+    /// Each branch below has checked that `T` is the type of `v`, so the cast succeeds.
+    func cast(_ v: Any) throws -> T {
+        guard let t = v as? T else { throw mismatch() }
+        return t
+    }
+    switch type {
+    case is JSONValue.Type:
+        return try cast(value)
+    case is String.Type:
+        guard case .string(let s) = value else { throw mismatch() }
+        return try cast(s)
+    case is Bool.Type:
+        guard case .bool(let b) = value else { throw mismatch() }
+        return try cast(b)
+    case is Int.Type:
+        guard let i = value.integerValue else { throw mismatch() }
+        return try cast(i)
+    case is Int64.Type:
+        guard let i = value.integerValue else { throw mismatch() }
+        return try cast(Int64(i))
+    case is UInt64.Type:
+        guard let i = value.integerValue, i >= 0 else { throw mismatch() }
+        return try cast(UInt64(i))
+    case is Double.Type:
+        guard case .number(let d) = value else { throw mismatch() }
+        return try cast(d)
+    default:
+        return try T(from: ValueDecoder(value: value, codingPath: path))
+    }
+}
+
+private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [String: JSONValue]
+    let codingPath: [any CodingKey]
+
+    var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
+    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+
+    func value(_ key: Key) throws -> JSONValue {
+        guard let v = members[key.stringValue] else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
+        }
+        return v
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool { members[key.stringValue] == nil || members[key.stringValue] == .null }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let v = try value(key)
+        if v == .null, !(T.self is JSONValue.Type) {
+            throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath + [key], debugDescription: "null"))
+        }
+        return try decodeValue(type, v, path: codingPath + [key])
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(members), codingPath: codingPath) }
+    func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: try value(key), codingPath: codingPath + [key]) }
+}
+
+private struct UnkeyedDecoder: UnkeyedDecodingContainer {
+    let items: [JSONValue]
+    let codingPath: [any CodingKey]
+    var currentIndex = 0
+    var count: Int? { items.count }
+    var isAtEnd: Bool { currentIndex >= items.count }
+
+    mutating func next() throws -> JSONValue {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath, debugDescription: "list ended"))
+        }
+        defer { currentIndex += 1 }
+        return items[currentIndex]
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        if !isAtEnd, items[currentIndex] == .null {
+            currentIndex += 1
+            return true
+        }
+        return false
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return try decodeValue(type, next(), path: path)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return try ValueDecoder(value: next(), codingPath: path).container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return try ValueDecoder(value: next(), codingPath: path).unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder { ValueDecoder(value: try next(), codingPath: codingPath) }
+}
+
+private struct SingleDecoder: SingleValueDecodingContainer {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+
+    func decodeNil() -> Bool { value == .null }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeValue(type, value, path: codingPath) }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        if let d = decoder as? ValueDecoder {
+            self = d.value
+            return
+        }
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
