@@ -59,12 +59,24 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // A deterministic, seeded cluster year written through the same code paths as the service.
+        .target(
+            name: "TiakiSimulation",
+            dependencies: [
+                "TiakiPolicy",
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
         .executableTarget(
             name: "tiaki",
             dependencies: [
                 "TiakiLedger",
                 "TiakiConsent",
                 "TiakiPolicy",
+                "TiakiSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -76,6 +88,7 @@ let package = Package(
                 "TiakiLedger",
                 "TiakiConsent",
                 "TiakiPolicy",
+                "TiakiSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,6 +128,7 @@ let package = Package(
             name: "TiakiPolicyTests",
             dependencies: [
                 "TiakiPolicy",
+                "TiakiSimulation",
                 "TiakiConsent",
                 "TiakiLedger",
                 .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,7 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         /// A field is missing or malformed, or a checklist item is missing.
         public static let invalid = Code("invalid")
         /// A code is not in the policy set's vocabulary.
-        public static let unknownCode = Code("unknown-code")
+        public static let notInVocabulary = Code("not-in-vocabulary")
         public static let unknownSubject = Code("unknown-subject")
         public static let unknownOrganisation = Code("unknown-organisation")
         public static let unknownConsent = Code("unknown-consent")

@@ -28,7 +28,13 @@ public struct SubjectInput: Sendable, Decodable {
     public var name: String?
     public var notes: String?
 
-    public init(birthMonth: String, nsn: String? = nil, localReference: String? = nil, name: String? = nil, notes: String? = nil) {
+    public init(
+        birthMonth: String,
+        nsn: String? = nil,
+        localReference: String? = nil,
+        name: String? = nil,
+        notes: String? = nil
+    ) {
         self.birthMonth = birthMonth
         self.nsn = nsn
         self.localReference = localReference
@@ -57,16 +63,18 @@ public final class ConsentRegistry: Sendable {
         _ directory: LedgerDirectory,
         configuration: LedgerConfiguration = LedgerConfiguration(),
         vocabulary: Vocabulary,
+        random: RandomSource = .system,
         logger: Logger
     ) throws -> ConsentRegistry {
         let ledger = try Ledger.open(directory, configuration: configuration, logger: logger)
-        let vault = try SubjectVault(database: ledger.database, directory: directory)
+        let vault = try SubjectVault(database: ledger.database, directory: directory, random: random)
         let started = Date()
         let state = try ConsentState.replay(ledger)
         logger.info(
             "consent state rebuilt",
             metadata: [
-                "entries": "\(state.size)", "subjects": "\(state.subjects.count)", "consents": "\(state.consents.count)",
+                "entries": "\(state.size)", "subjects": "\(state.subjects.count)",
+                "consents": "\(state.consents.count)",
                 "milliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
             ]
         )
@@ -145,36 +153,58 @@ public final class ConsentRegistry: Sendable {
 
     // MARK: Organisations and credentials
 
-    public func registerOrganisation(id: String, kind: String, name: String, actor: Actor = .system) async throws -> Recorded {
+    public func registerOrganisation(
+        id: String,
+        kind: String,
+        name: String,
+        actor: Actor = .system
+    ) async throws -> Recorded {
         guard Self.isIdentifier(id) else {
-            throw ConsentError(.invalid, "an organisation id is 1 to 64 lower-case letters, digits and '-'", field: "id")
+            throw ConsentError(
+                .invalid,
+                "an organisation id is 1 to 64 lower-case letters, digits and '-'",
+                field: "id"
+            )
         }
         guard vocabulary.contains(kind, in: .organisationKind) else {
             throw unknownCode(kind, .organisationKind, field: "kind")
         }
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw ConsentError(.invalid, "name is empty", field: "name") }
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConsentError(.invalid, "name is empty", field: "name")
+        }
         guard withState({ $0.organisations[id] == nil }) else {
             throw ConsentError(.conflict, "organisation \(id) is already registered", field: "id")
         }
-        return try await append(ConsentEntry(actor: actor, body: .organisationRegistered(.init(id: id, kind: kind, name: name))))
+        return try await append(
+            ConsentEntry(actor: actor, body: .organisationRegistered(.init(id: id, kind: kind, name: name)))
+        )
     }
 
     /// Issues a credential and returns its bearer token, which is shown once and stored only as a hash.
-    public func issueCredential(org: String, role: Role, actor: Actor = .system) async throws -> (recorded: Recorded, id: String, token: String) {
+    public func issueCredential(
+        org: String,
+        role: Role,
+        actor: Actor = .system
+    ) async throws -> (recorded: Recorded, id: String, token: String) {
         guard withState({ $0.organisations[org] != nil }) else {
             throw ConsentError(.unknownOrganisation, "no organisation \(org) is registered", field: "org")
         }
-        let id = "cred-" + Self.randomHex(6)
-        let token = "tiaki_" + Self.randomHex(24)
+        let id = "cred-" + vault.random.hex(6)
+        // Tokens always come from the system generator, even in a seeded simulation.
+        let token = "tiaki_" + RandomSource.system.hex(24)
         try vault.storeCredential(id: id, org: org, role: role.rawValue, token: token)
-        let recorded = try await append(ConsentEntry(actor: actor, body: .credentialIssued(.init(id: id, org: org, role: role.rawValue))))
+        let recorded = try await append(
+            ConsentEntry(actor: actor, body: .credentialIssued(.init(id: id, org: org, role: role.rawValue)))
+        )
         return (recorded, id, token)
     }
 
     public func revokeCredential(id: String, actor: Actor = .system) async throws -> Recorded {
         let known = withState { $0.credentials[id] }
         guard let known else { throw ConsentError(.unknownCredential, "no credential \(id)", field: "id") }
-        guard known.revoked == nil else { throw ConsentError(.conflict, "credential \(id) is already revoked", field: "id") }
+        guard known.revoked == nil else {
+            throw ConsentError(.conflict, "credential \(id) is already revoked", field: "id")
+        }
         try vault.revokeCredential(id: id)
         return try await append(ConsentEntry(actor: actor, body: .credentialRevoked(.init(id: id))))
     }
@@ -182,7 +212,8 @@ public final class ConsentRegistry: Sendable {
     // MARK: Policy
 
     /// Records a policy set if its digest is not the current one; returns nil when nothing changed.
-    public func publishPolicy(digest: String, files: [String: String], actor: Actor = .system) async throws -> Recorded? {
+    public func publishPolicy(digest: String, files: [String: String], actor: Actor = .system) async throws -> Recorded?
+    {
         guard withState({ $0.currentPolicy != digest }) else { return nil }
         return try await append(ConsentEntry(actor: actor, body: .policyPublished(.init(digest: digest, files: files))))
     }
@@ -212,9 +243,13 @@ public final class ConsentRegistry: Sendable {
             identifiers.append(.local(org: actor.org, reference: reference))
         }
         for identifier in identifiers where try vault.isTaken(identifier) {
-            throw ConsentError(.conflict, "a subject with this \(identifier.fieldName) is already registered", field: identifier.fieldName)
+            throw ConsentError(
+                .conflict,
+                "a subject with this \(identifier.fieldName) is already registered",
+                field: identifier.fieldName
+            )
         }
-        let subject = "s-" + Self.randomHex(8)
+        let subject = "s-" + vault.random.hex(8)
         let key = try vault.createKey(for: subject)
         do {
             try vault.addLookup(identifiers, subject: subject)
@@ -261,7 +296,11 @@ public final class ConsentRegistry: Sendable {
             throw ConsentError(.invalid, "reason must be retention-ended or request", field: "reason")
         }
         let recorded = try await append(
-            ConsentEntry(actor: actor, subject: subject, body: .subjectErased(.init(reason: reason, date: today.description)))
+            ConsentEntry(
+                actor: actor,
+                subject: subject,
+                body: .subjectErased(.init(reason: reason, date: today.description))
+            )
         )
         try vault.erase(subject)
         return recorded
@@ -271,7 +310,11 @@ public final class ConsentRegistry: Sendable {
         let known = withState { $0.subjects[subject] }
         guard let known else { throw ConsentError(.unknownSubject, "no subject \(subject)", field: "subject") }
         if let erased = known.erased {
-            throw ConsentError(.erased, "subject \(subject)'s personal details were erased on \(Day(erased.date)?.plain ?? erased.date)", field: "subject")
+            throw ConsentError(
+                .erased,
+                "subject \(subject)'s personal details were erased on \(Day(erased.date)?.plain ?? erased.date)",
+                field: "subject"
+            )
         }
     }
 
@@ -308,7 +351,9 @@ public final class ConsentRegistry: Sendable {
         if case .array(let list)? = members["consenters"] {
             var sealedList: [JSONValue] = []
             for item in list {
-                guard case .object(var c) = item else { throw ConsentError(.invalid, "each consenter is an object", field: "consenters") }
+                guard case .object(var c) = item else {
+                    throw ConsentError(.invalid, "each consenter is an object", field: "consenters")
+                }
                 names.append(c.removeValue(forKey: "name")?.stringValue)
                 c["nameSealed"] = nil
                 sealedList.append(.object(c))
@@ -334,7 +379,9 @@ public final class ConsentRegistry: Sendable {
     func validate(_ t: ConsentTerms, subject: String) throws {
         let v = vocabulary
         func codes(_ list: [String], _ d: Vocabulary.Dimension, _ field: String, item: String) throws {
-            guard !list.isEmpty else { throw ConsentError(.invalid, "the consent does not say its \(item): \(field) is empty", field: field) }
+            guard !list.isEmpty else {
+                throw ConsentError(.invalid, "the consent does not say its \(item): \(field) is empty", field: field)
+            }
             for (i, code) in list.enumerated() where !v.contains(code, in: d) {
                 throw unknownCode(code, d, field: "\(field)[\(i)]")
             }
@@ -347,14 +394,22 @@ public final class ConsentRegistry: Sendable {
         try codes(t.purposes, .purpose, "purposes", item: "purpose")
         try codes(t.information, .information, "information", item: "information")
         guard !(t.audience.kinds.isEmpty && t.audience.organisations.isEmpty) else {
-            throw ConsentError(.invalid, "the consent does not say its audience: name organisations or kinds", field: "audience")
+            throw ConsentError(
+                .invalid,
+                "the consent does not say its audience: name organisations or kinds",
+                field: "audience"
+            )
         }
         for (i, kind) in t.audience.kinds.enumerated() where !v.contains(kind, in: .organisationKind) {
             throw unknownCode(kind, .organisationKind, field: "audience.kinds[\(i)]")
         }
         let orgs = withState { s in t.audience.organisations.filter { s.organisations[$0] == nil } }
         if let missing = orgs.first {
-            throw ConsentError(.unknownOrganisation, "audience names organisation \(missing), which is not registered", field: "audience.organisations")
+            throw ConsentError(
+                .unknownOrganisation,
+                "audience names organisation \(missing), which is not registered",
+                field: "audience.organisations"
+            )
         }
         try codes(t.sharing.channels, .channel, "sharing.channels", item: "sharing and storage")
         try codes(t.sharing.storageRegions, .storageRegion, "sharing.storageRegions", item: "sharing and storage")
@@ -366,7 +421,9 @@ public final class ConsentRegistry: Sendable {
         try text(t.accuracy.method, "accuracy.method", item: "accuracy")
         try text(t.withdrawal.effect, "withdrawal.effect", item: "withdrawal")
         try text(t.withdrawal.how, "withdrawal.how", item: "withdrawal")
-        guard !t.consenters.isEmpty else { throw ConsentError(.invalid, "the consent does not say who agreed", field: "consenters") }
+        guard !t.consenters.isEmpty else {
+            throw ConsentError(.invalid, "the consent does not say who agreed", field: "consenters")
+        }
         for (i, c) in t.consenters.enumerated() where !v.contains(c.role, in: .consenter) {
             throw unknownCode(c.role, .consenter, field: "consenters[\(i)].role")
         }
@@ -383,7 +440,11 @@ public final class ConsentRegistry: Sendable {
         if let old = t.supersedes {
             let consent = withState { $0.consents[old] }
             guard let consent, consent.subject == subject else {
-                throw ConsentError(.unknownConsent, "supersedes names consent \(old), which is not this subject's", field: "supersedes")
+                throw ConsentError(
+                    .unknownConsent,
+                    "supersedes names consent \(old), which is not this subject's",
+                    field: "supersedes"
+                )
             }
             guard consent.supersededBy == nil, consent.withdrawn == nil else {
                 throw ConsentError(.conflict, "consent \(old) was already withdrawn or replaced", field: "supersedes")
@@ -391,30 +452,57 @@ public final class ConsentRegistry: Sendable {
         }
     }
 
-    public func withdrawConsent(_ consent: Int, by role: String, date: String? = nil, reason: String? = nil, actor: Actor) async throws -> Recorded {
+    public func withdrawConsent(
+        _ consent: Int,
+        by role: String,
+        date: String? = nil,
+        reason: String? = nil,
+        actor: Actor
+    ) async throws -> Recorded {
         let known = withState { $0.consents[consent] }
         guard let known else { throw ConsentError(.unknownConsent, "no consent \(consent)", field: "consent") }
         try requireLiveSubject(known.subject)
-        if let w = known.withdrawn { throw ConsentError(.conflict, "consent \(consent) was already withdrawn on \(w.date.plain)") }
+        if let w = known.withdrawn {
+            throw ConsentError(.conflict, "consent \(consent) was already withdrawn on \(w.date.plain)")
+        }
         guard vocabulary.contains(role, in: .consenter) else { throw unknownCode(role, .consenter, field: "by") }
         let day = date ?? today.description
         guard Day(day) != nil else { throw ConsentError(.invalid, "date must be YYYY-MM-DD", field: "date") }
         let sealed = try reason.map { r -> Sealed in
-            guard let key = try vault.key(for: known.subject) else { throw ConsentError(.erased, "the subject was erased") }
+            guard let key = try vault.key(for: known.subject) else {
+                throw ConsentError(.erased, "the subject was erased")
+            }
             return try vault.seal(r, subject: known.subject, key: key)
         }
         return try await append(
-            ConsentEntry(actor: actor, subject: known.subject, body: .consentWithdrawn(.init(consent: consent, date: day, by: role, reasonSealed: sealed)))
+            ConsentEntry(
+                actor: actor,
+                subject: known.subject,
+                body: .consentWithdrawn(.init(consent: consent, date: day, by: role, reasonSealed: sealed))
+            )
         )
     }
 
     /// Records that the whānau declined to consent.
-    public func refuseConsent(subject: String, purposes: [String], information: [String], by: [String], reason: String? = nil, actor: Actor) async throws -> Recorded {
+    public func refuseConsent(
+        subject: String,
+        purposes: [String],
+        information: [String],
+        by: [String],
+        reason: String? = nil,
+        actor: Actor
+    ) async throws -> Recorded {
         try requireLiveSubject(subject)
         let v = vocabulary
-        for (i, p) in purposes.enumerated() where !v.contains(p, in: .purpose) { throw unknownCode(p, .purpose, field: "purposes[\(i)]") }
-        for (i, p) in information.enumerated() where !v.contains(p, in: .information) { throw unknownCode(p, .information, field: "information[\(i)]") }
-        for (i, p) in by.enumerated() where !v.contains(p, in: .consenter) { throw unknownCode(p, .consenter, field: "by[\(i)]") }
+        for (i, p) in purposes.enumerated() where !v.contains(p, in: .purpose) {
+            throw unknownCode(p, .purpose, field: "purposes[\(i)]")
+        }
+        for (i, p) in information.enumerated() where !v.contains(p, in: .information) {
+            throw unknownCode(p, .information, field: "information[\(i)]")
+        }
+        for (i, p) in by.enumerated() where !v.contains(p, in: .consenter) {
+            throw unknownCode(p, .consenter, field: "by[\(i)]")
+        }
         guard !by.isEmpty else { throw ConsentError(.invalid, "say who declined", field: "by") }
         let sealed = try reason.map { r -> Sealed in
             guard let key = try vault.key(for: subject) else { throw ConsentError(.erased, "the subject was erased") }
@@ -424,7 +512,15 @@ public final class ConsentRegistry: Sendable {
             ConsentEntry(
                 actor: actor,
                 subject: subject,
-                body: .consentRefused(.init(purposes: purposes, information: information, by: by, date: today.description, reasonSealed: sealed))
+                body: .consentRefused(
+                    .init(
+                        purposes: purposes,
+                        information: information,
+                        by: by,
+                        date: today.description,
+                        reasonSealed: sealed
+                    )
+                )
             )
         )
     }
@@ -438,14 +534,23 @@ public final class ConsentRegistry: Sendable {
 
     /// Records a disclosure. One without a permit decision behind it, or beyond the decision it names, is still
     /// recorded, with flags saying why a privacy officer must look at it.
-    public func recordDisclosure(subject: String, _ d: DisclosureRecord, note: String? = nil, actor: Actor) async throws -> Recorded {
+    public func recordDisclosure(
+        subject: String,
+        _ d: DisclosureRecord,
+        note: String? = nil,
+        actor: Actor
+    ) async throws -> Recorded {
         try requireLiveSubject(subject)
         var record = d
         let v = vocabulary
         guard v.contains(d.purpose, in: .purpose) else { throw unknownCode(d.purpose, .purpose, field: "purpose") }
-        for (i, c) in d.information.enumerated() where !v.contains(c, in: .information) { throw unknownCode(c, .information, field: "information[\(i)]") }
+        for (i, c) in d.information.enumerated() where !v.contains(c, in: .information) {
+            throw unknownCode(c, .information, field: "information[\(i)]")
+        }
         guard v.contains(d.channel, in: .channel) else { throw unknownCode(d.channel, .channel, field: "channel") }
-        guard v.contains(d.storageRegion, in: .storageRegion) else { throw unknownCode(d.storageRegion, .storageRegion, field: "storageRegion") }
+        guard v.contains(d.storageRegion, in: .storageRegion) else {
+            throw unknownCode(d.storageRegion, .storageRegion, field: "storageRegion")
+        }
         guard withState({ $0.organisations[d.recipient] != nil }) else {
             throw ConsentError(.unknownOrganisation, "recipient \(d.recipient) is not registered", field: "recipient")
         }
@@ -453,15 +558,22 @@ public final class ConsentRegistry: Sendable {
         record.flags = []
         if let index = d.decision {
             let entries = try ledger.entries(in: UInt64(index)..<UInt64(index + 1))
-            guard let bytes = entries.first, let entry = try? ConsentEntry(bytes: bytes), case .decision(let decision) = entry.body,
+            guard let bytes = entries.first, let entry = try? ConsentEntry(bytes: bytes),
+                case .decision(let decision) = entry.body,
                 decision.request.subject == subject
             else {
-                throw ConsentError(.unknownConsent, "decision \(index) is not a decision about this subject", field: "decision")
+                throw ConsentError(
+                    .unknownConsent,
+                    "decision \(index) is not a decision about this subject",
+                    field: "decision"
+                )
             }
             if decision.effect != .permit { record.flags.append("decision-denied") }
             if decision.request.recipient != d.recipient { record.flags.append("other-recipient") }
             if decision.request.purpose != d.purpose { record.flags.append("other-purpose") }
-            if !Set(d.information).isSubset(of: decision.request.information) { record.flags.append("more-information") }
+            if !Set(d.information).isSubset(of: decision.request.information) {
+                record.flags.append("more-information")
+            }
         } else {
             record.flags.append("no-decision")
         }
@@ -478,19 +590,15 @@ public final class ConsentRegistry: Sendable {
         let known = vocabulary.codes(d)
         let hint = nearest(code, in: known).map { " Did you mean \($0)?" } ?? ""
         return ConsentError(
-            .unknownCode,
-            "\(code) is not a \(d.noun) in the policy vocabulary.\(hint) Known: \(known.joined(separator: ", "))",
+            .notInVocabulary,
+            "\(code) is not \(d.withArticle) in the policy vocabulary.\(hint) Known: \(known.joined(separator: ", "))",
             field: field
         )
     }
 
     static func isIdentifier(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
-    }
-
-    static func randomHex(_ bytes: Int) -> String {
-        var g = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+        !s.isEmpty && s.count <= 64
+            && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 }
 

@@ -188,9 +188,11 @@ extension ConsentState: Equatable {
             guard let y = b.consents[id] else { return false }
             let sameCodes =
                 Set(a.codes.codes(in: x.purposes, .purpose)) == Set(b.codes.codes(in: y.purposes, .purpose))
-                && Set(a.codes.codes(in: x.information, .information)) == Set(b.codes.codes(in: y.information, .information))
+                && Set(a.codes.codes(in: x.information, .information))
+                    == Set(b.codes.codes(in: y.information, .information))
                 && Set(a.codes.codes(in: x.consenters, .consenter)) == Set(b.codes.codes(in: y.consenters, .consenter))
-            guard sameCodes, x.withdrawn == y.withdrawn, x.supersededBy == y.supersededBy, x.retentionUntil == y.retentionUntil,
+            guard sameCodes, x.withdrawn == y.withdrawn, x.supersededBy == y.supersededBy,
+                x.retentionUntil == y.retentionUntil,
                 x.subject == y.subject
             else { return false }
         }

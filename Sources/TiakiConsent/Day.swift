@@ -59,7 +59,10 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// As people write it: `2 March 2026`.
     public var plain: String {
-        let names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        let names = [
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December",
+        ]
         let (y, m, d) = components
         return "\(d) \(names[m - 1]) \(y)"
     }

@@ -134,6 +134,13 @@ public struct ConsentTerms: Sendable, Hashable, Codable {
             self.organisations = organisations
             self.kinds = kinds
         }
+
+        /// Either list may be left out; at least one must name someone (checked when a consent is recorded).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            organisations = try c.decodeIfPresent([String].self, forKey: .organisations) ?? []
+            kinds = try c.decodeIfPresent([String].self, forKey: .kinds) ?? []
+        }
     }
 
     public struct Sharing: Sendable, Hashable, Codable {

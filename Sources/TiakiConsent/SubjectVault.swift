@@ -2,6 +2,7 @@ package import Crypto
 package import Foundation
 package import GRDB
 package import TiakiLedger
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,11 +17,13 @@ import Glibc
 package struct SubjectVault: Sendable {
     let db: any DatabaseWriter
     let lookupKey: SymmetricKey
+    let random: RandomSource
 
     static let sealPrefix = "aes-gcm:"
 
-    package init(database: any DatabaseWriter, directory: LedgerDirectory) throws {
+    package init(database: any DatabaseWriter, directory: LedgerDirectory, random: RandomSource) throws {
         self.db = database
+        self.random = random
         self.lookupKey = try SubjectVault.loadOrCreateLookupKey(directory.path + "/lookup.key")
         var migrator = DatabaseMigrator()
         migrator.registerMigration("consent-v1") { db in
@@ -48,7 +51,8 @@ package struct SubjectVault: Sendable {
             if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
                 throw ConsentError(.storage, "\(path) can be read by others; run chmod 600 on it")
             }
-            guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else {
+            guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32
+            else {
                 throw ConsentError(.storage, "\(path) does not hold a 32-byte base64 key")
             }
             return SymmetricKey(data: data)
@@ -56,7 +60,9 @@ package struct SubjectVault: Sendable {
         let key = SymmetricKey(size: .bits256)
         let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw ConsentError(.storage, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ConsentError(.storage, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         fchmod(fd, 0o600)
         let bytes = Array(text.utf8)
@@ -70,7 +76,7 @@ package struct SubjectVault: Sendable {
 
     /// Creates the subject's key.
     package func createKey(for subject: String) throws -> SymmetricKey {
-        let key = SymmetricKey(size: .bits256)
+        let key = SymmetricKey(data: random.bytes(32))
         try db.write { db in
             try db.execute(
                 sql: "INSERT INTO subject_keys (subject, key) VALUES (?, ?)",
@@ -82,13 +88,16 @@ package struct SubjectVault: Sendable {
 
     package func key(for subject: String) throws -> SymmetricKey? {
         try db.read { db in
-            try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject]).map { SymmetricKey(data: $0) }
+            try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject]).map {
+                SymmetricKey(data: $0)
+            }
         }
     }
 
     /// Seals `text` under `key`, binding it to the subject (as associated data) so it cannot be moved to another.
     package func seal(_ text: String, subject: String, key: SymmetricKey) throws -> Sealed {
-        let box = try AES.GCM.seal(Data(text.utf8), using: key, authenticating: Data(subject.utf8))
+        let nonce = try AES.GCM.Nonce(data: random.bytes(12))
+        let box = try AES.GCM.seal(Data(text.utf8), using: key, nonce: nonce, authenticating: Data(subject.utf8))
         guard let combined = box.combined else { throw ConsentError(.storage, "sealing failed") }
         return Sealed(token: SubjectVault.sealPrefix + combined.base64EncodedString())
     }
@@ -137,7 +146,11 @@ package struct SubjectVault: Sendable {
 
     package func find(_ identifier: Identifier) throws -> String? {
         try db.read { db in
-            try String.fetchOne(db, sql: "SELECT subject FROM subject_lookup WHERE digest = ?", arguments: [digest(identifier)])
+            try String.fetchOne(
+                db,
+                sql: "SELECT subject FROM subject_lookup WHERE digest = ?",
+                arguments: [digest(identifier)]
+            )
         }
     }
 

@@ -10,6 +10,11 @@ public struct Vocabulary: Sendable, Equatable {
         case storageRegion = "storage-regions"
         case consenter = "consenters"
 
+        /// The noun with its article ("an information category").
+        public var withArticle: String {
+            (["information", "organisation-kinds"].contains(rawValue) ? "an " : "a ") + noun
+        }
+
         /// The singular noun, for messages.
         public var noun: String {
             switch self {

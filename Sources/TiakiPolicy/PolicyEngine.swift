@@ -44,7 +44,15 @@ public struct PolicyEngine: Sendable {
         self.codes = codes
         func bit(_ code: String, _ d: Vocabulary.Dimension) throws -> Int {
             guard let b = codes.bit(code, d) else {
-                throw PolicyError(problems: [PolicyProblem(file: "policy", line: 1, column: 1, message: "code \(code) has no bit in the consent state", hint: "adopt the vocabulary first")])
+                throw PolicyError(problems: [
+                    PolicyProblem(
+                        file: "policy",
+                        line: 1,
+                        column: 1,
+                        message: "code \(code) has no bit in the consent state",
+                        hint: "adopt the vocabulary first"
+                    )
+                ])
             }
             return b
         }
@@ -77,7 +85,8 @@ public struct PolicyEngine: Sendable {
         var anyOf = CodeSet()
         for role in policy.consenters.anyOf { anyOf.insert(try bit(role, .consenter)) }
         anyOfConsenters = anyOf
-        youngPersonBit = policy.consenters.youngPersonFromAge == nil ? nil : try bit(policy.consenters.youngPersonRole, .consenter)
+        youngPersonBit =
+            policy.consenters.youngPersonFromAge == nil ? nil : try bit(policy.consenters.youngPersonRole, .consenter)
     }
 
     // MARK: Deciding
@@ -86,7 +95,8 @@ public struct PolicyEngine: Sendable {
     ///
     /// - Throws: ``ConsentError`` for a request that cannot be decided at all: an unknown subject, organisation or
     ///   code, or a malformed date. Nothing should be shared then, and nothing recorded.
-    public func decide(_ request: ShareRequest, in state: borrowing ConsentState) throws(ConsentError) -> DecisionRecord {
+    public func decide(_ request: ShareRequest, in state: borrowing ConsentState) throws(ConsentError) -> DecisionRecord
+    {
         guard state.codes.identity == codes.identity else {
             throw ConsentError(.storage, "the policy was compiled for another consent state")
         }
@@ -117,8 +127,14 @@ public struct PolicyEngine: Sendable {
             }
             if permits.isEmpty { reasons += consentReasons(coverage, context: context, state: state) }
             return DecisionRecord(
-                request: request, effect: .deny, rules: forbids.map(\.0.rule.id), consents: [], obligations: [],
-                reasons: reasons, policy: policy.digest, basis: state.size
+                request: request,
+                effect: .deny,
+                rules: forbids.map(\.0.rule.id),
+                consents: [],
+                obligations: [],
+                reasons: reasons,
+                policy: policy.digest,
+                basis: state.size
             )
         }
         if !permits.isEmpty {
@@ -130,7 +146,14 @@ public struct PolicyEngine: Sendable {
                     let text = spec.detail ?? ObligationSpec.kinds[spec.kind] ?? spec.kind
                     if spec.kind == "delete-by-retention" {
                         guard let c = coverage?.covering else { continue }
-                        obligations.append(Obligation(kind: spec.kind, detail: "Delete it by \(c.retentionUntil.plain), when consent \(c.id)'s retention ends.", due: c.retentionUntil.description))
+                        obligations.append(
+                            Obligation(
+                                kind: spec.kind,
+                                detail:
+                                    "Delete it by \(c.retentionUntil.plain), when consent \(c.id)'s retention ends.",
+                                due: c.retentionUntil.description
+                            )
+                        )
                     } else if !obligations.contains(where: { $0.kind == spec.kind }) {
                         obligations.append(Obligation(kind: spec.kind, detail: text))
                     }
@@ -138,12 +161,22 @@ public struct PolicyEngine: Sendable {
             }
             if let c = coverage?.covering, permits.contains(where: { $0.rule.usesConsent }) {
                 consents.append(c.id)
-                let who = state.codes.codes(in: c.consenters, .consenter).map { label($0, .consenter) }.joined(separator: " and ")
-                reasons.append("Relies on consent \(c.id), given on \(c.informed.plain) by \(who), in force until \(c.retentionUntil.plain).")
+                let who = state.codes.codes(in: c.consenters, .consenter).map { label($0, .consenter) }.joined(
+                    separator: " and "
+                )
+                reasons.append(
+                    "Relies on consent \(c.id), given on \(c.informed.plain) by \(who), in force until \(c.retentionUntil.plain)."
+                )
             }
             return DecisionRecord(
-                request: request, effect: .permit, rules: permits.map(\.rule.id), consents: consents, obligations: obligations,
-                reasons: reasons, policy: policy.digest, basis: state.size
+                request: request,
+                effect: .permit,
+                rules: permits.map(\.rule.id),
+                consents: consents,
+                obligations: obligations,
+                reasons: reasons,
+                policy: policy.digest,
+                basis: state.size
             )
         }
         reasons.append("Not permitted: no rule allows this share.")
@@ -152,8 +185,14 @@ public struct PolicyEngine: Sendable {
             reasons.append("Rule \(compiled.rule.id) does not apply: \(why).")
         }
         return DecisionRecord(
-            request: request, effect: .deny, rules: [], consents: [], obligations: [], reasons: reasons,
-            policy: policy.digest, basis: state.size
+            request: request,
+            effect: .deny,
+            rules: [],
+            consents: [],
+            obligations: [],
+            reasons: reasons,
+            policy: policy.digest,
+            basis: state.size
         )
     }
 
@@ -164,7 +203,9 @@ public struct PolicyEngine: Sendable {
             let refused = context.subject.refusals.isEmpty ? "" : " The whānau declined to consent."
             return ["No consent is recorded for this child.\(refused)"]
         }
-        return coverage.failures.map { "Consent \($0.id) (given on \($0.informed.plain)) does not cover this share: \($0.why.joined(separator: "; "))." }
+        return coverage.failures.map {
+            "Consent \($0.id) (given on \($0.informed.plain)) does not cover this share: \($0.why.joined(separator: "; "))."
+        }
     }
 
     // MARK: Coverage
@@ -195,7 +236,11 @@ public struct PolicyEngine: Sendable {
             func code(_ s: String, _ d: Vocabulary.Dimension, _ field: String) throws(ConsentError) -> Int {
                 guard v.contains(s, in: d), let b = engine.codes.bit(s, d) else {
                     let hint = nearest(s, in: v.codes(d)).map { " Did you mean \($0)?" } ?? ""
-                    throw ConsentError(.unknownCode, "\(s) is not a \(d.noun) in the policy vocabulary.\(hint)", field: field)
+                    throw ConsentError(
+                        .notInVocabulary,
+                        "\(s) is not \(d.withArticle) in the policy vocabulary.\(hint)",
+                        field: field
+                    )
                 }
                 return b
             }
@@ -203,18 +248,30 @@ public struct PolicyEngine: Sendable {
                 throw ConsentError(.unknownSubject, "no subject \(r.subject)", field: "subject")
             }
             guard let recipient = state.organisations[r.recipient] else {
-                throw ConsentError(.unknownOrganisation, "recipient \(r.recipient) is not a registered organisation", field: "recipient")
+                throw ConsentError(
+                    .unknownOrganisation,
+                    "recipient \(r.recipient) is not a registered organisation",
+                    field: "recipient"
+                )
             }
             guard let requester = state.organisations[r.requester] else {
-                throw ConsentError(.unknownOrganisation, "requester \(r.requester) is not a registered organisation", field: "requester")
+                throw ConsentError(
+                    .unknownOrganisation,
+                    "requester \(r.requester) is not a registered organisation",
+                    field: "requester"
+                )
             }
             guard let date = Day(r.date) else { throw ConsentError(.invalid, "date must be YYYY-MM-DD", field: "date") }
             guard Role(rawValue: r.requesterRole) != nil else {
                 throw ConsentError(.invalid, "requesterRole \(r.requesterRole) is not a role", field: "requesterRole")
             }
-            guard !r.information.isEmpty else { throw ConsentError(.invalid, "say what information would be shared", field: "information") }
+            guard !r.information.isEmpty else {
+                throw ConsentError(.invalid, "say what information would be shared", field: "information")
+            }
             var information = CodeSet()
-            for (i, c) in r.information.enumerated() { information.insert(try code(c, .information, "information[\(i)]")) }
+            for (i, c) in r.information.enumerated() {
+                information.insert(try code(c, .information, "information[\(i)]"))
+            }
             self.request = r
             self.subject = subject
             self.recipient = recipient
@@ -261,25 +318,41 @@ public struct PolicyEngine: Sendable {
                 if c.subject.erased != nil { why.append("the child's personal details were erased") }
                 if let w = consent.withdrawn { why.append("it was withdrawn on \(w.date.plain)") }
                 if let s = consent.supersededBy { why.append("it was replaced by consent \(s)") }
-                if c.date > consent.retentionUntil { why.append("its retention ended on \(consent.retentionUntil.plain)") }
+                if c.date > consent.retentionUntil {
+                    why.append("its retention ended on \(consent.retentionUntil.plain)")
+                }
                 if c.date < consent.informed { why.append("it was given later, on \(consent.informed.plain)") }
                 if !consent.purposes.contains(c.purpose) {
-                    why.append("it covers the purposes \(names(consent.purposes, .purpose)) — not \(v.label(c.request.purpose, in: .purpose))")
+                    why.append(
+                        "it covers the purposes \(names(consent.purposes, .purpose)) — not \(v.label(c.request.purpose, in: .purpose))"
+                    )
                 }
                 let missing = CodeSet(bits: c.information.bits & ~consent.information.bits)
                 if !missing.isEmpty {
-                    why.append("it covers \(names(consent.information, .information)) — not \(names(missing, .information))")
+                    why.append(
+                        "it covers \(names(consent.information, .information)) — not \(names(missing, .information))"
+                    )
                 }
-                if !(consent.audienceOrganisations.contains(c.recipient.id) || consent.audienceKinds.contains(c.recipientKind)) {
+                if !(consent.audienceOrganisations.contains(c.recipient.id)
+                    || consent.audienceKinds.contains(c.recipientKind))
+                {
                     var audience = consent.audienceOrganisations
-                    if !consent.audienceKinds.isEmpty { audience.append(names(consent.audienceKinds, .organisationKind)) }
-                    why.append("its audience is \(audience.joined(separator: ", ")) — not \(c.recipient.name) (\(v.label(c.recipient.kind, in: .organisationKind)))")
+                    if !consent.audienceKinds.isEmpty {
+                        audience.append(names(consent.audienceKinds, .organisationKind))
+                    }
+                    why.append(
+                        "its audience is \(audience.joined(separator: ", ")) — not \(c.recipient.name) (\(v.label(c.recipient.kind, in: .organisationKind)))"
+                    )
                 }
                 if !consent.channels.contains(c.channel) {
-                    why.append("it allows sharing by \(names(consent.channels, .channel)) — not \(v.label(c.request.channel, in: .channel))")
+                    why.append(
+                        "it allows sharing by \(names(consent.channels, .channel)) — not \(v.label(c.request.channel, in: .channel))"
+                    )
                 }
                 if !consent.storageRegions.contains(c.region) {
-                    why.append("it allows storage in \(names(consent.storageRegions, .storageRegion)) — not \(v.label(c.request.storageRegion, in: .storageRegion))")
+                    why.append(
+                        "it allows storage in \(names(consent.storageRegions, .storageRegion)) — not \(v.label(c.request.storageRegion, in: .storageRegion))"
+                    )
                 }
                 if !consent.consenters.intersects(engine.anyOfConsenters) {
                     let who = codes.codes(in: engine.anyOfConsenters, .consenter).map { v.label($0, in: .consenter) }
@@ -291,7 +364,9 @@ public struct PolicyEngine: Sendable {
                             why.append("the young person is \(from) or older and must agree too, but did not")
                         }
                     } else {
-                        why.append("the child's age is not known, so whether the young person must agree cannot be checked")
+                        why.append(
+                            "the child's age is not known, so whether the young person must agree cannot be checked"
+                        )
                     }
                 }
                 if why.isEmpty {
@@ -378,18 +453,24 @@ public struct PolicyEngine: Sendable {
                 case .error: return (.error, why)
                 }
             case .compare(let a, let op, let operand):
-                if a.isConsentAttribute || { if case .attribute(let b) = operand { return b.isConsentAttribute } else { return false } }() {
+                if a.isConsentAttribute
+                    || { if case .attribute(let b) = operand { return b.isConsentAttribute } else { return false } }()
+                {
                     _ = computeCoverage()
                 }
                 guard let left = value(a) else {
-                    if op == .exists, case .bool(let b) = operand { return b ? (.no, "\(a.phrase) is not known") : (.yes, nil) }
+                    if op == .exists, case .bool(let b) = operand {
+                        return b ? (.no, "\(a.phrase) is not known") : (.yes, nil)
+                    }
                     return (.error, "\(a.phrase) is not known, as no consent covers the share")
                 }
                 if op == .exists, case .bool(let b) = operand { return b ? (.yes, nil) : (.no, "\(a.phrase) is known") }
                 let right: Value
                 switch operand {
                 case .attribute(let b):
-                    guard let v = value(b) else { return (.error, "\(b.phrase) is not known, as no consent covers the share") }
+                    guard let v = value(b) else {
+                        return (.error, "\(b.phrase) is not known, as no consent covers the share")
+                    }
                     right = v
                 case .bit(let x): right = .bit(x)
                 case .bits(let x): right = .bits(x)
@@ -439,7 +520,9 @@ public struct PolicyEngine: Sendable {
                 let right: String = {
                     switch operand {
                     case .bit(let b): return d.map { v.label(codes.code(b, $0), in: $0) } ?? "\(b)"
-                    case .bits(let s): return d.map { dd in codes.codes(in: s, dd).map { v.label($0, in: dd) }.joined(separator: ", ") } ?? ""
+                    case .bits(let s):
+                        return d.map { dd in codes.codes(in: s, dd).map { v.label($0, in: dd) }.joined(separator: ", ")
+                        } ?? ""
                     case .bool(let b): return b ? "true" : "false"
                     case .date(let day): return day.plain
                     case .number(let n): return n.rounded() == n ? String(Int(n)) : String(n)
@@ -470,4 +553,3 @@ public struct PolicyEngine: Sendable {
         }
     }
 }
-

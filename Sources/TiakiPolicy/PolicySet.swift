@@ -73,7 +73,8 @@ indirect enum ConditionSpec: Sendable {
         case .all(let c), .any(let c): c.contains { $0.usesConsent }
         case .not(let c): c.usesConsent
         case .compare(let a, _, let o):
-            a.isConsentAttribute || { if case .attribute(let b) = o { return b.isConsentAttribute } else { return false } }()
+            a.isConsentAttribute
+                || { if case .attribute(let b) = o { return b.isConsentAttribute } else { return false } }()
         }
     }
 }
@@ -104,25 +105,55 @@ public struct PolicySet: Sendable {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw PolicyError(problems: [PolicyProblem(file: directory, line: 1, column: 1, message: "no policy directory here", hint: "give the directory holding the policy YAML files")])
+            throw PolicyError(problems: [
+                PolicyProblem(
+                    file: directory,
+                    line: 1,
+                    column: 1,
+                    message: "no policy directory here",
+                    hint: "give the directory holding the policy YAML files"
+                )
+            ])
         }
-        let names = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        let names = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.hasSuffix(".yaml") || $0.hasSuffix(".yml")
+        }.sorted()
         var files: [String: String] = [:]
         for name in names {
             let path = directory + "/" + name
             guard let data = fm.contents(atPath: path) else {
-                throw PolicyError(problems: [PolicyProblem(file: path, line: 1, column: 1, message: "cannot read the file")])
+                throw PolicyError(problems: [
+                    PolicyProblem(file: path, line: 1, column: 1, message: "cannot read the file")
+                ])
             }
             guard data.count <= 1 << 20 else {
-                throw PolicyError(problems: [PolicyProblem(file: path, line: 1, column: 1, message: "the file is larger than 1 MiB", hint: "split it")])
+                throw PolicyError(problems: [
+                    PolicyProblem(
+                        file: path,
+                        line: 1,
+                        column: 1,
+                        message: "the file is larger than 1 MiB",
+                        hint: "split it"
+                    )
+                ])
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                throw PolicyError(problems: [PolicyProblem(file: path, line: 1, column: 1, message: "the file is not UTF-8")])
+                throw PolicyError(problems: [
+                    PolicyProblem(file: path, line: 1, column: 1, message: "the file is not UTF-8")
+                ])
             }
             files[name] = text
         }
         guard !files.isEmpty else {
-            throw PolicyError(problems: [PolicyProblem(file: directory, line: 1, column: 1, message: "no .yaml files", hint: "a policy set needs a vocabulary and rules")])
+            throw PolicyError(problems: [
+                PolicyProblem(
+                    file: directory,
+                    line: 1,
+                    column: 1,
+                    message: "no .yaml files",
+                    hint: "a policy set needs a vocabulary and rules"
+                )
+            ])
         }
         return try parse(files: files, directory: directory)
     }
@@ -159,7 +190,15 @@ private struct Loader {
     init(directory: String) { self.directory = directory }
 
     mutating func problem(_ mark: Mark?, _ message: String, hint: String? = nil) {
-        problems.append(PolicyProblem(file: directory + "/" + currentFile, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message, hint: hint))
+        problems.append(
+            PolicyProblem(
+                file: directory + "/" + currentFile,
+                line: mark?.line ?? 1,
+                column: mark?.column ?? 1,
+                message: message,
+                hint: hint
+            )
+        )
     }
 
     mutating func load(name: String, text: String) {
@@ -176,7 +215,11 @@ private struct Loader {
         }
         guard let root else { return }
         guard case .mapping(let top) = root else {
-            problem(root.mark, "a policy file is a mapping with vocabulary, consent and/or rules", hint: "start the file with one of those keys")
+            problem(
+                root.mark,
+                "a policy file is a mapping with vocabulary, consent and/or rules",
+                hint: "start the file with one of those keys"
+            )
             return
         }
         for (key, value) in checkedPairs(top, allowed: ["vocabulary", "consent", "rules"], what: "top-level key") {
@@ -192,7 +235,13 @@ private struct Loader {
     static func yamlProblem(_ error: YamlError, file: String) -> PolicyProblem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return PolicyProblem(file: file, line: mark.line, column: mark.column, message: "YAML error: \(problem)", hint: "check indentation and quoting near here")
+            return PolicyProblem(
+                file: file,
+                line: mark.line,
+                column: mark.column,
+                message: "YAML error: \(problem)",
+                hint: "check indentation and quoting near here"
+            )
         case .composer(_, let problem, let mark, _):
             return PolicyProblem(file: file, line: mark.line, column: mark.column, message: "YAML error: \(problem)")
         default:
@@ -210,7 +259,9 @@ private struct Loader {
                 continue
             }
             guard allowed.contains(key) else {
-                let hint = nearest(key, in: allowed).map { "did you mean \($0)?" } ?? "expected one of \(allowed.joined(separator: ", "))"
+                let hint =
+                    nearest(key, in: allowed).map { "did you mean \($0)?" }
+                    ?? "expected one of \(allowed.joined(separator: ", "))"
                 problem(k.mark, "unknown \(what) \"\(key)\"", hint: hint)
                 continue
             }
@@ -230,7 +281,11 @@ private struct Loader {
             problem(node.mark, "vocabulary is a mapping from dimension to codes")
             return
         }
-        for (key, value) in checkedPairs(m, allowed: Vocabulary.Dimension.allCases.map(\.rawValue), what: "vocabulary dimension") {
+        for (key, value) in checkedPairs(
+            m,
+            allowed: Vocabulary.Dimension.allCases.map(\.rawValue),
+            what: "vocabulary dimension"
+        ) {
             // checkedPairs only returns allowed keys.
             guard let dimension = Vocabulary.Dimension(rawValue: key) else { continue }
             guard case .mapping(let codes) = value else {
@@ -241,7 +296,11 @@ private struct Loader {
             var list: [(code: String, label: String)] = []
             for (c, l) in codes {
                 guard let code = c.string, Self.isCode(code) else {
-                    problem(c.mark, "a code is lower-case letters, digits and '-'", hint: "e.g. learning-support-planning")
+                    problem(
+                        c.mark,
+                        "a code is lower-case letters, digits and '-'",
+                        hint: "e.g. learning-support-planning"
+                    )
                     continue
                 }
                 guard let label = l.string, !label.isEmpty else {
@@ -271,7 +330,11 @@ private struct Loader {
             return
         }
         var requirement = ConsenterRequirement(anyOf: [], youngPersonFromAge: nil, youngPersonRole: "young-person")
-        for (key, value) in checkedPairs(m, allowed: ["any-of", "young-person-from-age", "young-person-role"], what: "consent setting") {
+        for (key, value) in checkedPairs(
+            m,
+            allowed: ["any-of", "young-person-from-age", "young-person-role"],
+            what: "consent setting"
+        ) {
             switch key {
             case "any-of":
                 let list = stringList(value, what: "any-of")
@@ -295,7 +358,9 @@ private struct Loader {
             default: break
             }
         }
-        if requirement.anyOf.isEmpty { problem(node.mark, "consent needs any-of: the consenters of whom at least one must agree") }
+        if requirement.anyOf.isEmpty {
+            problem(node.mark, "consent needs any-of: the consenters of whom at least one must agree")
+        }
         consenters = requirement
     }
 
@@ -335,7 +400,11 @@ private struct Loader {
             var condition: ConditionSpec?
             var hasWhen = false
             var obligations: [ObligationSpec] = []
-            for (key, value) in checkedPairs(m, allowed: ["id", "effect", "when", "because", "description", "obligations"], what: "rule key") {
+            for (key, value) in checkedPairs(
+                m,
+                allowed: ["id", "effect", "when", "because", "description", "obligations"],
+                what: "rule key"
+            ) {
                 switch key {
                 case "id":
                     guard let s = value.string, Self.isCode(s) else {
@@ -369,7 +438,13 @@ private struct Loader {
             }
             if id == nil { problem(item.mark, "the rule has no id") }
             if effect == nil { problem(item.mark, "the rule has no effect", hint: "effect: permit or effect: forbid") }
-            if because == nil { problem(item.mark, "the rule has no because", hint: "cite the Privacy Act principle or guidance it comes from") }
+            if because == nil {
+                problem(
+                    item.mark,
+                    "the rule has no because",
+                    hint: "cite the Privacy Act principle or guidance it comes from"
+                )
+            }
             if effect == .permit && !hasWhen {
                 problem(item.mark, "a permit rule without when would permit every share", hint: "add when: consent")
             }
@@ -377,7 +452,18 @@ private struct Loader {
                 problem(item.mark, "rule \(id ?? "?") can never match: \(why)", hint: "remove it or fix its condition")
             }
             if let id, let effect, let because {
-                rules.append(Rule(id: id, effect: effect, because: because, description: description, condition: condition, obligations: obligations, file: currentFile, line: item.mark?.line ?? 1))
+                rules.append(
+                    Rule(
+                        id: id,
+                        effect: effect,
+                        because: because,
+                        description: description,
+                        condition: condition,
+                        obligations: obligations,
+                        file: currentFile,
+                        line: item.mark?.line ?? 1
+                    )
+                )
             }
         }
     }
@@ -391,7 +477,11 @@ private struct Loader {
         for item in seq {
             if let kind = item.string, case .scalar = item {
                 guard ObligationSpec.kinds[kind] != nil else {
-                    problem(item.mark, "unknown obligation \(kind)", hint: "one of \(ObligationSpec.kinds.keys.sorted().joined(separator: ", "))")
+                    problem(
+                        item.mark,
+                        "unknown obligation \(kind)",
+                        hint: "one of \(ObligationSpec.kinds.keys.sorted().joined(separator: ", "))"
+                    )
                     continue
                 }
                 out.append(ObligationSpec(kind: kind, detail: nil))
@@ -402,7 +492,11 @@ private struct Loader {
                     if k == "kind" { kind = v.string } else { detail = v.string }
                 }
                 guard let kind, ObligationSpec.kinds[kind] != nil else {
-                    problem(item.mark, "unknown obligation kind", hint: "one of \(ObligationSpec.kinds.keys.sorted().joined(separator: ", "))")
+                    problem(
+                        item.mark,
+                        "unknown obligation kind",
+                        hint: "one of \(ObligationSpec.kinds.keys.sorted().joined(separator: ", "))"
+                    )
                     continue
                 }
                 out.append(ObligationSpec(kind: kind, detail: detail))
@@ -416,14 +510,24 @@ private struct Loader {
     mutating func parseCondition(_ node: Node) -> ConditionSpec? {
         if case .scalar = node, node.string == "consent" { return .consent }
         guard case .mapping(let m) = node else {
-            problem(node.mark, "a condition is consent, or a mapping with all, any, not, consent or attribute", hint: "e.g. { attribute: request.purpose, equals: transition }")
+            problem(
+                node.mark,
+                "a condition is consent, or a mapping with all, any, not, consent or attribute",
+                hint: "e.g. { attribute: request.purpose, equals: transition }"
+            )
             return nil
         }
         let keys = m.keys.compactMap(\.string)
         if keys.contains("attribute") { return parseComparison(m, node) }
         let pairs = checkedPairs(m, allowed: ["all", "any", "not", "consent"], what: "condition key")
         guard pairs.count == 1, let (key, value) = pairs.first else {
-            if pairs.count > 1 { problem(node.mark, "a condition has one of all, any, not or consent", hint: "wrap several in all: [...]") }
+            if pairs.count > 1 {
+                problem(
+                    node.mark,
+                    "a condition has one of all, any, not or consent",
+                    hint: "wrap several in all: [...]"
+                )
+            }
             return nil
         }
         switch key {
@@ -432,7 +536,13 @@ private struct Loader {
                 problem(value.mark, "\(key) holds a list of conditions")
                 return nil
             }
-            if seq.isEmpty { problem(value.mark, "\(key) with no conditions", hint: key == "any" ? "it can never match" : "leave when out instead") }
+            if seq.isEmpty {
+                problem(
+                    value.mark,
+                    "\(key) with no conditions",
+                    hint: key == "any" ? "it can never match" : "leave when out instead"
+                )
+            }
             let parts = seq.compactMap { parseCondition($0) }
             guard parts.count == seq.count else { return nil }
             return key == "all" ? .all(parts) : .any(parts)
@@ -440,7 +550,11 @@ private struct Loader {
             return parseCondition(value).map { .not($0) }
         case "consent":
             if case .mapping(let inner) = value, inner.count > 0 {
-                problem(value.mark, "the consent check takes no options here", hint: "its consenter rules are set under the top-level consent key")
+                problem(
+                    value.mark,
+                    "the consent check takes no options here",
+                    hint: "its consenter rules are set under the top-level consent key"
+                )
             }
             return .consent
         default:
@@ -456,17 +570,27 @@ private struct Loader {
             return nil
         }
         guard let attribute = Attribute(rawValue: name) else {
-            let hint = nearest(name, in: Attribute.allCases.map(\.rawValue)).map { "did you mean \($0)?" } ?? "attributes: \(Attribute.allCases.map(\.rawValue).joined(separator: ", "))"
+            let hint =
+                nearest(name, in: Attribute.allCases.map(\.rawValue)).map { "did you mean \($0)?" }
+                ?? "attributes: \(Attribute.allCases.map(\.rawValue).joined(separator: ", "))"
             problem(attrNode.mark, "unknown attribute \(name)", hint: hint)
             return nil
         }
         let ops = pairs.filter { $0.0 != "attribute" }
         guard ops.count == 1, let (opName, valueNode) = ops.first, let op = Operator(rawValue: opName) else {
-            problem(node.mark, "a comparison has exactly one operator", hint: "one of \(attribute.type.operators.map(\.rawValue).joined(separator: ", "))")
+            problem(
+                node.mark,
+                "a comparison has exactly one operator",
+                hint: "one of \(attribute.type.operators.map(\.rawValue).joined(separator: ", "))"
+            )
             return nil
         }
         guard attribute.type.operators.contains(op) else {
-            problem(node.mark, "\(op.rawValue) does not apply to \(attribute.rawValue), which is \(attribute.type)", hint: "use one of \(attribute.type.operators.map(\.rawValue).joined(separator: ", "))")
+            problem(
+                node.mark,
+                "\(op.rawValue) does not apply to \(attribute.rawValue), which is \(attribute.type)",
+                hint: "use one of \(attribute.type.operators.map(\.rawValue).joined(separator: ", "))"
+            )
             return nil
         }
         guard let operand = parseOperand(valueNode, attribute: attribute, op: op) else { return nil }
@@ -483,12 +607,16 @@ private struct Loader {
             let expected: AttributeType? = {
                 switch (attribute.type, op) {
                 case (.codes(let d), .contains): .code(d)
-                case (.code, .equals), (.date, _), (.number, _), (.bool, _), (.string, .equals), (.role, .equals): attribute.type
+                case (.code, .equals), (.date, _), (.number, _), (.bool, _), (.string, .equals), (.role, .equals):
+                    attribute.type
                 default: nil
                 }
             }()
             guard let expected, expected == other.type else {
-                problem(node.mark, "\(other.rawValue) (\(other.type)) cannot be compared this way with \(attribute.rawValue) (\(attribute.type))")
+                problem(
+                    node.mark,
+                    "\(other.rawValue) (\(other.type)) cannot be compared this way with \(attribute.rawValue) (\(attribute.type))"
+                )
                 return nil
             }
             return .attribute(other)
@@ -504,7 +632,9 @@ private struct Loader {
             let list = stringList(node, what: op.rawValue)
             let items = node.array()
             for (i, code) in list.enumerated() {
-                pendingCodes.append((currentFile, items.isEmpty ? node.mark : items[min(i, items.count - 1)].mark, code, d))
+                pendingCodes.append(
+                    (currentFile, items.isEmpty ? node.mark : items[min(i, items.count - 1)].mark, code, d)
+                )
             }
             return list
         }
@@ -542,14 +672,22 @@ private struct Loader {
                 return nil
             }
             if attribute.type == .role, Role(rawValue: s) == nil {
-                problem(node.mark, "unknown role \(s)", hint: "one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                problem(
+                    node.mark,
+                    "unknown role \(s)",
+                    hint: "one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return .string(s)
         case (.string, .in), (.role, .in):
             let list = stringList(node, what: "in")
             if attribute.type == .role {
                 for s in list where Role(rawValue: s) == nil {
-                    problem(node.mark, "unknown role \(s)", hint: "one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                    problem(
+                        node.mark,
+                        "unknown role \(s)",
+                        hint: "one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
             }
             return .strings(list)
@@ -610,19 +748,59 @@ private struct Loader {
     mutating func finish(files: [String: String]) -> PolicySet? {
         let vocabulary = Vocabulary(terms)
         for dimension in Vocabulary.Dimension.allCases where terms[dimension] == nil {
-            problems.append(PolicyProblem(file: directory, line: 1, column: 1, message: "the vocabulary has no \(dimension.rawValue)", hint: "add vocabulary: \(dimension.rawValue): to a policy file"))
+            problems.append(
+                PolicyProblem(
+                    file: directory,
+                    line: 1,
+                    column: 1,
+                    message: "the vocabulary has no \(dimension.rawValue)",
+                    hint: "add vocabulary: \(dimension.rawValue): to a policy file"
+                )
+            )
         }
         for p in pendingCodes where terms[p.dimension] != nil && !vocabulary.contains(p.code, in: p.dimension) {
-            let hint = nearest(p.code, in: vocabulary.codes(p.dimension)).map { "did you mean \($0)?" } ?? "known: \(vocabulary.codes(p.dimension).joined(separator: ", "))"
-            problems.append(PolicyProblem(file: directory + "/" + p.file, line: p.mark?.line ?? 1, column: p.mark?.column ?? 1, message: "unknown \(p.dimension.noun) code \(p.code)", hint: hint))
+            let hint =
+                nearest(p.code, in: vocabulary.codes(p.dimension)).map { "did you mean \($0)?" }
+                ?? "known: \(vocabulary.codes(p.dimension).joined(separator: ", "))"
+            problems.append(
+                PolicyProblem(
+                    file: directory + "/" + p.file,
+                    line: p.mark?.line ?? 1,
+                    column: p.mark?.column ?? 1,
+                    message: "unknown \(p.dimension.noun) code \(p.code)",
+                    hint: hint
+                )
+            )
         }
         if consenters == nil {
-            problems.append(PolicyProblem(file: directory, line: 1, column: 1, message: "no consent settings", hint: "add consent: any-of: [parent, guardian, ...]"))
+            problems.append(
+                PolicyProblem(
+                    file: directory,
+                    line: 1,
+                    column: 1,
+                    message: "no consent settings",
+                    hint: "add consent: any-of: [parent, guardian, ...]"
+                )
+            )
         }
         if !rules.contains(where: { $0.effect == .permit }) {
-            problems.append(PolicyProblem(file: directory, line: 1, column: 1, message: "no permit rule: every share would be denied", hint: "add a rule with effect: permit and when: consent"))
+            problems.append(
+                PolicyProblem(
+                    file: directory,
+                    line: 1,
+                    column: 1,
+                    message: "no permit rule: every share would be denied",
+                    hint: "add a rule with effect: permit and when: consent"
+                )
+            )
         }
         guard problems.isEmpty, let consenters else { return nil }
-        return PolicySet(vocabulary: vocabulary, consenters: consenters, rules: rules, files: files, digest: PolicySet.digest(of: files))
+        return PolicySet(
+            vocabulary: vocabulary,
+            consenters: consenters,
+            rules: rules,
+            files: files,
+            digest: PolicySet.digest(of: files)
+        )
     }
 }

@@ -53,8 +53,14 @@ public struct PolicyTestCase: Sendable {
         }
 
         init(
-            purpose: String?, information: [String]? = nil, recipient: String? = nil, requester: String? = nil,
-            requesterRole: String? = nil, channel: String? = nil, storageRegion: String? = nil, date: String? = nil,
+            purpose: String?,
+            information: [String]? = nil,
+            recipient: String? = nil,
+            requester: String? = nil,
+            requesterRole: String? = nil,
+            channel: String? = nil,
+            storageRegion: String? = nil,
+            date: String? = nil,
             seriousThreat: Bool? = nil
         ) {
             self.purpose = purpose
@@ -86,10 +92,14 @@ public struct PolicyTestCase: Sendable {
 
         func merged(over base: RequestSpec) -> RequestSpec {
             RequestSpec(
-                purpose: purpose ?? base.purpose, information: information ?? base.information,
-                recipient: recipient ?? base.recipient, requester: requester ?? base.requester,
-                requesterRole: requesterRole ?? base.requesterRole, channel: channel ?? base.channel,
-                storageRegion: storageRegion ?? base.storageRegion, date: date ?? base.date,
+                purpose: purpose ?? base.purpose,
+                information: information ?? base.information,
+                recipient: recipient ?? base.recipient,
+                requester: requester ?? base.requester,
+                requesterRole: requesterRole ?? base.requesterRole,
+                channel: channel ?? base.channel,
+                storageRegion: storageRegion ?? base.storageRegion,
+                date: date ?? base.date,
                 seriousThreat: seriousThreat ?? base.seriousThreat
             )
         }
@@ -115,19 +125,37 @@ public struct PolicyTestCase: Sendable {
         var state = ConsentState()
         var index: UInt64 = 0
         func apply(_ body: ConsentEntry.Body, subject: String? = nil) {
-            state.apply(ConsentEntry(index: index, time: "2026-01-01T00:00:00.000Z", actor: .system, subject: subject, body: body))
+            state.apply(
+                ConsentEntry(
+                    index: index,
+                    time: "2026-01-01T00:00:00.000Z",
+                    actor: .system,
+                    subject: subject,
+                    body: body
+                )
+            )
             index += 1
         }
         for (id, kind) in organisations.sorted(by: { $0.key < $1.key }) {
             apply(.organisationRegistered(.init(id: id, kind: kind, name: id)))
         }
         let sid = "s-test"
-        apply(.subjectRegistered(.init(org: organisations.keys.sorted().first ?? "school", birthMonth: subject.birthMonth)), subject: sid)
+        apply(
+            .subjectRegistered(
+                .init(org: organisations.keys.sorted().first ?? "school", birthMonth: subject.birthMonth)
+            ),
+            subject: sid
+        )
         for spec in consents {
             let consentIndex = Int(index)
             apply(.consentGranted(spec.terms(supersedes: nil)), subject: sid)
             if let withdrawn = spec.withdrawn {
-                apply(.consentWithdrawn(.init(consent: consentIndex, date: withdrawn, by: spec.consenters.first ?? "parent")), subject: sid)
+                apply(
+                    .consentWithdrawn(
+                        .init(consent: consentIndex, date: withdrawn, by: spec.consenters.first ?? "parent")
+                    ),
+                    subject: sid
+                )
             }
             if spec.superseded == true {
                 // Replaced by a narrower consent that covers only progress reviews of attendance.
@@ -138,35 +166,56 @@ public struct PolicyTestCase: Sendable {
             }
         }
         if subject.refused == true {
-            apply(.consentRefused(.init(purposes: ["referral"], information: ["register-entry"], by: ["parent"], date: "2026-01-01")), subject: sid)
+            apply(
+                .consentRefused(
+                    .init(purposes: ["referral"], information: ["register-entry"], by: ["parent"], date: "2026-01-01")
+                ),
+                subject: sid
+            )
         }
         if subject.erased == true { apply(.subjectErased(.init(reason: "request", date: "2026-01-15")), subject: sid) }
         state.intern(policy.vocabulary)
         var failures: [String] = []
         let r = request
         let share = ShareRequest(
-            subject: sid, purpose: r.purpose ?? "", information: r.information ?? [], recipient: r.recipient ?? "",
-            channel: r.channel ?? "", storageRegion: r.storageRegion ?? "", date: r.date ?? "", seriousThreat: r.seriousThreat,
-            requester: r.requester ?? "", requesterRole: r.requesterRole ?? "member"
+            subject: sid,
+            purpose: r.purpose ?? "",
+            information: r.information ?? [],
+            recipient: r.recipient ?? "",
+            channel: r.channel ?? "",
+            storageRegion: r.storageRegion ?? "",
+            date: r.date ?? "",
+            seriousThreat: r.seriousThreat,
+            requester: r.requester ?? "",
+            requesterRole: r.requesterRole ?? "member"
         )
         let decision: DecisionRecord
         do {
             let engine = try PolicyEngine(policy: policy, codes: state.codes)
             decision = try engine.decide(share, in: state)
         } catch {
-            return Result(test: self, passed: false, failures: ["the request could not be decided: \(error)"], decision: nil)
+            return Result(
+                test: self,
+                passed: false,
+                failures: ["the request could not be decided: \(error)"],
+                decision: nil
+            )
         }
         if decision.effect.rawValue != expect.effect {
             failures.append("expected \(expect.effect), got \(decision.effect.rawValue)")
         }
         if let rules = expect.rules, rules != decision.rules {
-            failures.append("expected rules [\(rules.joined(separator: ", "))], got [\(decision.rules.joined(separator: ", "))]")
+            failures.append(
+                "expected rules [\(rules.joined(separator: ", "))], got [\(decision.rules.joined(separator: ", "))]"
+            )
         }
         for phrase in expect.reasons ?? [] where !decision.reasons.contains(where: { $0.contains(phrase) }) {
             failures.append("no reason says \"\(phrase)\"")
         }
         if let kinds = expect.obligations, kinds.sorted() != decision.obligations.map(\.kind).sorted() {
-            failures.append("expected obligations [\(kinds.joined(separator: ", "))], got [\(decision.obligations.map(\.kind).joined(separator: ", "))]")
+            failures.append(
+                "expected obligations [\(kinds.joined(separator: ", "))], got [\(decision.obligations.map(\.kind).joined(separator: ", "))]"
+            )
         }
         if let n = expect.consents, decision.consents.count != n {
             failures.append("expected \(n) consents relied on, got \(decision.consents.count)")
@@ -176,7 +225,9 @@ public struct PolicyTestCase: Sendable {
 
     /// Loads every `*.yaml` in `directory`.
     public static func load(directory: String) throws -> [PolicyTestCase] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.hasSuffix(".yaml") || $0.hasSuffix(".yml")
+        }.sorted()
         var cases: [PolicyTestCase] = []
         var problems: [PolicyProblem] = []
         for name in names {
@@ -200,10 +251,20 @@ public struct PolicyTestCase: Sendable {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw PolicyError(problems: [PolicyProblem(file: file, line: 1, column: 1, message: "YAML error: \(error)")])
+            throw PolicyError(problems: [PolicyProblem(file: file, line: 1, column: 1, message: "YAML error: \(error)")]
+            )
         }
-        guard let root, case .mapping(let top) = root, let testsNode = top["tests"], case .sequence(let tests) = testsNode else {
-            throw PolicyError(problems: [PolicyProblem(file: file, line: 1, column: 1, message: "a test file has organisations, defaults and a tests list")])
+        guard let root, case .mapping(let top) = root, let testsNode = top["tests"],
+            case .sequence(let tests) = testsNode
+        else {
+            throw PolicyError(problems: [
+                PolicyProblem(
+                    file: file,
+                    line: 1,
+                    column: 1,
+                    message: "a test file has organisations, defaults and a tests list"
+                )
+            ])
         }
         let decoder = JSONValueDecoder()
         func decode<T: Decodable>(_ t: T.Type, _ node: Node?, what: String) throws -> T? {
@@ -212,23 +273,40 @@ public struct PolicyTestCase: Sendable {
                 return try decoder.decode(t, from: json(node))
             } catch {
                 let (_, message) = JSONValueDecoder.describe(error)
-                throw PolicyError(problems: [PolicyProblem(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: "\(what): \(message)")])
+                throw PolicyError(problems: [
+                    PolicyProblem(
+                        file: file,
+                        line: node.mark?.line ?? 1,
+                        column: node.mark?.column ?? 1,
+                        message: "\(what): \(message)"
+                    )
+                ])
             }
         }
         let organisations = try decode([String: String].self, top["organisations"], what: "organisations") ?? [:]
-        let defaultRequest = try decode(RequestSpec.self, top["defaults"]?["request"], what: "defaults.request") ?? RequestSpec(from: [:])
-        let defaultSubject = try decode(SubjectSpec.self, top["defaults"]?["subject"], what: "defaults.subject") ?? SubjectSpec(birthMonth: "2016-01")
+        let defaultRequest =
+            try decode(RequestSpec.self, top["defaults"]?["request"], what: "defaults.request")
+            ?? RequestSpec(from: [:])
+        let defaultSubject =
+            try decode(SubjectSpec.self, top["defaults"]?["subject"], what: "defaults.subject")
+            ?? SubjectSpec(birthMonth: "2016-01")
         var out: [PolicyTestCase] = []
         for test in tests {
             let line = test.mark?.line ?? 1
             guard let name = test["name"]?.string else {
-                throw PolicyError(problems: [PolicyProblem(file: file, line: line, column: 1, message: "a test needs a name")])
+                throw PolicyError(problems: [
+                    PolicyProblem(file: file, line: line, column: 1, message: "a test needs a name")
+                ])
             }
             guard let expect = try decode(Expectation.self, test["expect"], what: "expect") else {
-                throw PolicyError(problems: [PolicyProblem(file: file, line: line, column: 1, message: "test \(name) has no expect")])
+                throw PolicyError(problems: [
+                    PolicyProblem(file: file, line: line, column: 1, message: "test \(name) has no expect")
+                ])
             }
             guard ["permit", "deny"].contains(expect.effect) else {
-                throw PolicyError(problems: [PolicyProblem(file: file, line: line, column: 1, message: "expect.effect is permit or deny")])
+                throw PolicyError(problems: [
+                    PolicyProblem(file: file, line: line, column: 1, message: "expect.effect is permit or deny")
+                ])
             }
             out.append(
                 PolicyTestCase(
@@ -238,7 +316,8 @@ public struct PolicyTestCase: Sendable {
                     organisations: organisations,
                     subject: try decode(SubjectSpec.self, test["subject"], what: "subject") ?? defaultSubject,
                     consents: try decode([ConsentSpec].self, test["consents"], what: "consents") ?? [],
-                    request: (try decode(RequestSpec.self, test["request"], what: "request") ?? RequestSpec(from: [:])).merged(over: defaultRequest),
+                    request: (try decode(RequestSpec.self, test["request"], what: "request") ?? RequestSpec(from: [:]))
+                        .merged(over: defaultRequest),
                     expect: expect
                 )
             )
@@ -285,12 +364,17 @@ extension PolicyTestCase.ConsentSpec {
                 "kinds": .array((audienceKinds ?? []).map { .string($0) }),
                 "organisations": .array((audienceOrganisations ?? []).map { .string($0) }),
             ],
-            "sharing": ["channels": .array(channels.map { .string($0) }), "storageRegions": .array(storageRegions.map { .string($0) }), "protection": "test"],
+            "sharing": [
+                "channels": .array(channels.map { .string($0) }),
+                "storageRegions": .array(storageRegions.map { .string($0) }), "protection": "test",
+            ],
             "retention": ["until": .string(retentionUntil)],
             "accuracy": ["contact": "test", "method": "test"],
             "withdrawal": ["effect": "test", "how": "test"],
             "consenters": .array(consenters.map { ["role": .string($0)] }),
-            "informed": ["date": .string(informed ?? "2026-01-10"), "noticeVersion": "test", "language": "en", "method": "test"],
+            "informed": [
+                "date": .string(informed ?? "2026-01-10"), "noticeVersion": "test", "language": "en", "method": "test",
+            ],
             "text": "test",
         ]
         // Built from literals of the right shape, so decoding cannot fail.
@@ -303,10 +387,18 @@ extension PolicyTestCase.ConsentSpec {
 extension ConsentTerms {
     static var placeholder: ConsentTerms {
         ConsentTerms(
-            purposes: [], information: [], audience: .init(), sharing: .init(channels: [], storageRegions: [], protection: ""),
-            retention: .init(until: "1970-01-01", event: nil), accuracy: .init(contact: "", method: ""),
-            withdrawal: .init(effect: "", how: ""), consenters: [], informed: .init(date: "1970-01-01", noticeVersion: "", language: "", method: ""),
-            text: "", evidence: nil, supersedes: nil
+            purposes: [],
+            information: [],
+            audience: .init(),
+            sharing: .init(channels: [], storageRegions: [], protection: ""),
+            retention: .init(until: "1970-01-01", event: nil),
+            accuracy: .init(contact: "", method: ""),
+            withdrawal: .init(effect: "", how: ""),
+            consenters: [],
+            informed: .init(date: "1970-01-01", noticeVersion: "", language: "", method: ""),
+            text: "",
+            evidence: nil,
+            supersedes: nil
         )
     }
 }

@@ -29,7 +29,9 @@ struct Policy: ParsableCommand {
             do {
                 let set = try PolicySet.load(directory: directory)
                 let permits = set.rules.filter { $0.effect == .permit }.count
-                print("\(directory): valid. \(set.files.count) files, \(set.rules.count) rules (\(permits) permit, \(set.rules.count - permits) forbid).")
+                print(
+                    "\(directory): valid. \(set.files.count) files, \(set.rules.count) rules (\(permits) permit, \(set.rules.count - permits) forbid)."
+                )
                 print("digest \(set.digest)")
             } catch let error as PolicyError {
                 for problem in error.problems { print(problem) }
@@ -42,7 +44,8 @@ struct Policy: ParsableCommand {
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the policy tests in DIR/tests (default ./Policies).",
-            discussion: "Each test sets up a consent state and a request and says what the decision must be. Ends with a line `N passed, N failed`; exit 1 if any failed."
+            discussion:
+                "Each test sets up a consent state and a request and says what the decision must be. Ends with a line `N passed, N failed`; exit 1 if any failed."
         )
 
         @Argument(help: "The policy directory.")

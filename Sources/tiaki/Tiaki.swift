@@ -18,7 +18,7 @@ struct Tiaki: AsyncParsableCommand {
 
             Exit codes: 0 success (for verify: the ledger is valid), 1 integrity failure, 2 usage or I/O error.
             """,
-        subcommands: [Verify.self, Export.self, Keys.self, Policy.self]
+        subcommands: [Verify.self, Export.self, Keys.self, Policy.self, Decide.self, Simulate.self]
     )
 
     /// Runs the command, with exit code 2 for usage errors (ArgumentParser's default is 64).
@@ -79,13 +79,14 @@ final class ProgressLine: @unchecked Sendable {
 
     init(_ label: String) { self.label = label }
 
-    func update(_ done: UInt64, fraction: Double?) {
+    func update(_ done: UInt64, fraction: Double?, suffix: String = "") {
         let now = Date()
         let interval = Output.stderrIsTerminal ? 0.2 : 5
         guard now.timeIntervalSince(lastPrinted) >= interval else { return }
         lastPrinted = now
         var text = "\(label): \(Output.grouped(done)) entries"
         if let fraction { text += String(format: " (%.0f%%)", fraction * 100) }
+        if !suffix.isEmpty { text += ", " + suffix }
         if Output.stderrIsTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
         } else {

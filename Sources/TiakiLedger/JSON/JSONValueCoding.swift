@@ -89,7 +89,9 @@ private final class ValueEncoder: Encoder {
 
     init(codingPath: [any CodingKey]) { self.codingPath = codingPath }
 
-    var storage: (value: JSONValue?, Void) { (box.object != nil || box.array != nil || box.value != nil ? box.resolved : nil, ()) }
+    var storage: (value: JSONValue?, Void) {
+        (box.object != nil || box.array != nil || box.value != nil ? box.resolved : nil, ())
+    }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if box.object == nil { box.object = [:] }
@@ -150,7 +152,10 @@ private struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         if let value { try encode(value, forKey: key) }
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         let child = EncodedBox()
         child.object = [:]
         set(key, child)
@@ -188,10 +193,13 @@ private struct UnkeyedEncoder: UnkeyedEncodingContainer {
     }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        box.array?.append(try encodeNested(value, path: codingPath + [IndexKey(count)]))
+        let child = try encodeNested(value, path: codingPath + [IndexKey(count)])
+        box.array?.append(child)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
         let child = EncodedBox()
         child.object = [:]
         box.array?.append(child)
@@ -231,19 +239,27 @@ private struct ValueDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = value else {
-            throw DecodingError.typeMismatch([String: JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected an object"))
+            throw DecodingError.typeMismatch(
+                [String: JSONValue].self,
+                .init(codingPath: codingPath, debugDescription: "expected an object")
+            )
         }
         return KeyedDecodingContainer(KeyedDecoder<Key>(members: members, codingPath: codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let items) = value else {
-            throw DecodingError.typeMismatch([JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected a list"))
+            throw DecodingError.typeMismatch(
+                [JSONValue].self,
+                .init(codingPath: codingPath, debugDescription: "expected a list")
+            )
         }
         return UnkeyedDecoder(items: items, codingPath: codingPath)
     }
 
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleDecoder(value: value, codingPath: codingPath) }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleDecoder(value: value, codingPath: codingPath)
+    }
 }
 
 private func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue, path: [any CodingKey]) throws -> T {
@@ -295,7 +311,9 @@ private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return v
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { members[key.stringValue] == nil || members[key.stringValue] == .null }
+    func decodeNil(forKey key: Key) throws -> Bool {
+        members[key.stringValue] == nil || members[key.stringValue] == .null
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let v = try value(key)
@@ -305,7 +323,10 @@ private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return try decodeValue(type, v, path: codingPath + [key])
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type,
+        forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try ValueDecoder(value: value(key), codingPath: codingPath + [key]).container(keyedBy: type)
     }
 
@@ -314,7 +335,9 @@ private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(members), codingPath: codingPath) }
-    func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: try value(key), codingPath: codingPath + [key]) }
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        ValueDecoder(value: try value(key), codingPath: codingPath + [key])
+    }
 }
 
 private struct UnkeyedDecoder: UnkeyedDecodingContainer {
@@ -326,7 +349,10 @@ private struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func next() throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath, debugDescription: "list ended"))
+            throw DecodingError.valueNotFound(
+                JSONValue.self,
+                .init(codingPath: codingPath, debugDescription: "list ended")
+            )
         }
         defer { currentIndex += 1 }
         return items[currentIndex]
@@ -345,7 +371,9 @@ private struct UnkeyedDecoder: UnkeyedDecodingContainer {
         return try decodeValue(type, next(), path: path)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         let path = codingPath + [IndexKey(currentIndex)]
         return try ValueDecoder(value: next(), codingPath: path).container(keyedBy: type)
     }

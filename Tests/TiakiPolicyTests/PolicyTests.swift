@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import Testing
+import TiakiConsent
+import TiakiLedger
+import TiakiSimulation
+
+@testable import TiakiPolicy
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+let policiesPath = repositoryRoot.appendingPathComponent("Policies").path
+
+@Suite("The default policy set")
+struct DefaultPolicyTests {
+    @Test("loads, and every test in Policies/tests passes")
+    func policyTestsPass() throws {
+        let set = try PolicySet.load(directory: policiesPath)
+        let cases = try PolicyTestCase.load(directory: policiesPath + "/tests")
+        #expect(cases.count >= 30)
+        for test in cases {
+            let result = test.run(set)
+            #expect(result.passed, "\(test.name): \(result.failures.joined(separator: "; "))")
+        }
+    }
+
+    @Test("every rule is exercised by a policy test, both where it applies and where it does not")
+    func everyRuleCovered() throws {
+        let set = try PolicySet.load(directory: policiesPath)
+        let cases = try PolicyTestCase.load(directory: policiesPath + "/tests")
+        let decisions = cases.compactMap { $0.run(set).decision }
+        for rule in set.rules {
+            #expect(decisions.contains { $0.rules.contains(rule.id) }, "no test where \(rule.id) decides")
+            #expect(decisions.contains { !$0.rules.contains(rule.id) }, "no test where \(rule.id) does not decide")
+        }
+        #expect(set.rules.allSatisfy { !$0.because.isEmpty })
+    }
+
+    @Test("the digest names the files exactly")
+    func digest() throws {
+        let set = try PolicySet.load(directory: policiesPath)
+        #expect(set.digest.hasPrefix("sha256:"))
+        #expect(try PolicySet.parse(files: set.files).digest == set.digest)
+        var changed = set.files
+        changed["rules.yaml"] = (changed["rules.yaml"] ?? "") + "\n# a comment\n"
+        #expect(try PolicySet.parse(files: changed).digest != set.digest)
+    }
+}
+
+@Suite("Policy validation")
+struct PolicyValidationTests {
+    static func files(
+        replacing old: String,
+        with new: String,
+        in file: String = "rules.yaml"
+    ) throws -> [String: String] {
+        var files = try PolicySet.load(directory: policiesPath).files
+        let text = try #require(files[file])
+        #expect(text.contains(old), "the test's anchor text is gone from \(file)")
+        files[file] = text.replacingOccurrences(of: old, with: new)
+        return files
+    }
+
+    static let cases: [(String, String, String, String)] = [
+        // (what, old, new, expected message part)
+        ("YAML error", "  - id: permit-serious-threat", "  - id: [permit-serious-threat", "YAML error"),
+        (
+            "unknown rule key", "    effect: forbid\n    when:\n      attribute: subject.erased",
+            "    effect: forbid\n    whenever: true\n    when:\n      attribute: subject.erased",
+            "unknown rule key \"whenever\""
+        ),
+        (
+            "unknown attribute", "attribute: subject.erased", "attribute: subject.erasd",
+            "unknown attribute subject.erasd"
+        ),
+        (
+            "unknown code", "contains: health-disability\n        - not:", "contains: health-disabilty\n        - not:",
+            "unknown information category code health-disabilty"
+        ),
+        (
+            "operator for another type", "attribute: request.purpose\n          equals: cluster-needs-analysis",
+            "attribute: request.purpose\n          before: cluster-needs-analysis",
+            "before does not apply to request.purpose"
+        ),
+        (
+            "type mismatch", "attribute: subject.erased\n      equals: true",
+            "attribute: subject.erased\n      equals: 12", "is true or false"
+        ),
+        (
+            "duplicate rule id", "id: forbid-erased-subject", "id: permit-serious-threat",
+            "rule id permit-serious-threat is used twice"
+        ),
+        (
+            "never matches", "attribute: request.purpose\n          equals: cluster-needs-analysis",
+            "attribute: request.purpose\n          equals: cluster-needs-analysis\n        - attribute: request.purpose\n          equals: transition",
+            "can never match"
+        ),
+        ("unknown role", "equals: facilitator", "equals: facilitater", "unknown role facilitater"),
+    ]
+
+    @Test("bad policy files are refused with file:line:column and a hint", arguments: cases)
+    func refused(what: String, old: String, new: String, expected: String) throws {
+        let files = try Self.files(replacing: old, with: new)
+        do {
+            _ = try PolicySet.parse(files: files)
+            Issue.record("\(what) was accepted")
+        } catch let error as PolicyError {
+            let text = error.description
+            #expect(text.contains(expected), "\(what): \(text)")
+            #expect(text.contains("Policies/rules.yaml:"), "\(what) has no location: \(text)")
+            let location = try #require(error.problems.first)
+            #expect(location.line > 1 || what == "YAML error")
+        }
+    }
+
+    @Test("a hint suggests the nearest attribute")
+    func hint() throws {
+        let files = try Self.files(replacing: "attribute: subject.erased", with: "attribute: subject.erasd")
+        #expect(throws: PolicyError.self) { try PolicySet.parse(files: files) }
+        do { _ = try PolicySet.parse(files: files) } catch let e as PolicyError {
+            #expect(e.description.contains("did you mean subject.erased?"))
+        }
+    }
+}
+
+@Suite("Decisions")
+struct DecisionTests {
+    func fixture() async throws -> (DecisionService, String, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-policy-\(UUID().uuidString)")
+            .path
+        let set = try PolicySet.load(directory: policiesPath)
+        let registry = try ConsentRegistry.open(
+            LedgerDirectory(path: path),
+            vocabulary: set.vocabulary,
+            logger: Logger(label: "test")
+        )
+        let service = try await DecisionService(registry: registry, policy: set)
+        _ = try await registry.registerOrganisation(id: "school-a", kind: "school", name: "School A")
+        _ = try await registry.registerOrganisation(id: "rtlb-a", kind: "rtlb", name: "RTLB A")
+        let s = try await registry.registerSubject(SubjectInput(birthMonth: "2016-03"), actor: Actor(org: "school-a"))
+        return (service, try #require(s.entry.subject), path)
+    }
+
+    func request(_ subject: String, purpose: String = "referral") -> ShareRequest {
+        ShareRequest(
+            subject: subject,
+            purpose: purpose,
+            information: ["register-entry"],
+            recipient: "rtlb-a",
+            channel: "secure-email",
+            storageRegion: "nz",
+            date: "2026-06-01",
+            requester: "school-a",
+            requesterRole: "member"
+        )
+    }
+
+    @Test(
+        "the policy set is recorded once, every decision names its digest, and the same input gives the same decision"
+    )
+    func recordedAndDeterministic() async throws {
+        let (service, subject, path) = try await fixture()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try await service.decideAndRecord(request(subject), actor: Actor(org: "school-a"))
+        #expect(first.decision.effect == .deny)
+        #expect(first.decision.policy == service.policy.digest)
+        #expect(service.registry.withState { $0.currentPolicy } == service.policy.digest)
+        #expect(service.registry.withState { $0.counts[.policyPublished] } == 1)
+        // Same request, same state (the recorded decision changes no consent) and policy: same decision but basis.
+        let again = try service.decide(request(subject))
+        #expect(
+            again.effect == first.decision.effect && again.reasons == first.decision.reasons
+                && again.rules == first.decision.rules
+        )
+        // Opening the service again with the same policy records nothing new.
+        _ = try await DecisionService(registry: service.registry, policy: service.policy)
+        #expect(service.registry.withState { $0.counts[.policyPublished] } == 1)
+        await service.registry.close()
+    }
+
+    @Test("requests naming unknown subjects, organisations or codes are refused and nothing is appended")
+    func badRequests() async throws {
+        let (service, subject, path) = try await fixture()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let before = service.registry.ledger.checkpoint.size
+        var r = request("s-unknown")
+        #expect(throws: ConsentError(.unknownSubject, "")) { try service.decide(r) }
+        r = request(subject)
+        r.recipient = "nobody"
+        #expect(throws: ConsentError(.unknownOrganisation, "")) { try service.decide(r) }
+        r = request(subject, purpose: "refferal")
+        await #expect(throws: ConsentError(.notInVocabulary, "")) {
+            try await service.decideAndRecord(r, actor: Actor(org: "school-a"))
+        }
+        r = request(subject)
+        r.date = "2026-13-01"
+        #expect(throws: ConsentError(.invalid, "")) { try service.decide(r) }
+        #expect(service.registry.ledger.checkpoint.size == before)
+        await service.registry.close()
+    }
+}
+
+@Suite("Simulation")
+struct SimulationTests {
+    @Test("the same seed writes the same ledger, which verifies, and a replay rebuilds the same state")
+    func deterministic() async throws {
+        let set = try PolicySet.load(directory: policiesPath)
+        var configuration = SimulationConfiguration()
+        configuration.subjects = 40
+        configuration.days = 60
+        configuration.seed = 7
+        var bundles: [[[UInt8]]] = []
+        for _ in 0..<2 {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-sim-\(UUID().uuidString)")
+                .path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let summary = try await ClusterSimulation.run(
+                directory: LedgerDirectory(path: path),
+                policy: set,
+                configuration: configuration,
+                logger: Logger(label: "test")
+            )
+            #expect(summary.subjects == 40)
+            #expect(summary.permits > 0 && summary.denials > 0 && summary.consents > 0)
+            #expect(try LedgerVerifier().verify(path: path).isValid)
+            let registry = try ConsentRegistry.open(
+                LedgerDirectory(path: path),
+                vocabulary: set.vocabulary,
+                logger: Logger(label: "test")
+            )
+            bundles.append(try registry.ledger.entries(in: 0..<summary.entries))
+            #expect(registry.withState { $0 == (try? ConsentState.replay(registry.ledger)) })
+            await registry.close()
+        }
+        #expect(bundles[0] == bundles[1])
+    }
+}
