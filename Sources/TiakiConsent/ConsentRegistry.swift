@@ -645,9 +645,15 @@ extension ConsentState {
         while next < size {
             let page = try ledger.entries(in: next..<min(size, next + 4096))
             for bytes in page {
-                var entry = try ConsentEntry(bytes: bytes)
-                entry.index = next
-                state.apply(entry)
+                // Decisions and disclosures, most of a ledger, change nothing in the projection: count them
+                // without parsing.
+                if let kind = ConsentEntry.kind(ofCanonical: bytes), kind == .decision || kind == .disclosure {
+                    state.count(kind, index: next)
+                } else {
+                    var entry = try ConsentEntry(bytes: bytes)
+                    entry.index = next
+                    state.apply(entry)
+                }
                 next += 1
             }
         }

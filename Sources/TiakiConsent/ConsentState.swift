@@ -23,6 +23,8 @@ public struct ConsentState: Sendable {
         public var id: String
         public var org: String
         public var birthMonth: String
+        /// `birthMonth` as numbers, for age rules.
+        public var born: (year: Int, month: Int)?
         public var registered: UInt64
         /// Consents (ledger indexes), oldest first.
         public var consents: [Int] = []
@@ -106,7 +108,13 @@ public struct ConsentState: Sendable {
             currentPolicy = b.digest
         case .subjectRegistered(let b):
             guard let id = entry.subject, subjects[id] == nil else { return }
-            subjects[id] = Subject(id: id, org: b.org, birthMonth: b.birthMonth, registered: entry.index)
+            subjects[id] = Subject(
+                id: id,
+                org: b.org,
+                birthMonth: b.birthMonth,
+                born: Day.parseMonth(b.birthMonth),
+                registered: entry.index
+            )
         case .consentGranted(let terms):
             guard let subject = entry.subject, subjects[subject] != nil else { return }
             let id = Int(entry.index)
@@ -162,6 +170,12 @@ public struct ConsentState: Sendable {
     /// The subject's consents, oldest first.
     public func consents(of subject: String) -> [Consent] {
         (subjects[subject]?.consents ?? []).compactMap { consents[$0] }
+    }
+
+    /// Records an entry that changes nothing here but the counts (a decision or disclosure).
+    public mutating func count(_ kind: EntryKind, index: UInt64) {
+        size = max(size, index + 1)
+        counts[kind, default: 0] += 1
     }
 
     /// Gives every code of a vocabulary a bit.

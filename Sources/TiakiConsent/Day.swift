@@ -8,14 +8,37 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses `YYYY-MM-DD`, refusing dates that do not exist (2026-02-30).
     public init?(_ text: String) {
-        let b = Array(text.utf8)
-        guard b.count == 10, b[4] == 0x2D, b[7] == 0x2D,
-            let y = Int(String(decoding: b[0..<4], as: UTF8.self)),
-            let m = Int(String(decoding: b[5..<7], as: UTF8.self)),
-            let d = Int(String(decoding: b[8..<10], as: UTF8.self)),
-            (1...12).contains(m), d >= 1, d <= Day.daysInMonth(y, m)
-        else { return nil }
+        var fields = (0, 0, 0)
+        var count = 0
+        for (i, c) in text.utf8.enumerated() {
+            count += 1
+            switch i {
+            case 4, 7:
+                guard c == 0x2D else { return nil }
+            case 0..<10:
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                let digit = Int(c - 0x30)
+                if i < 4 {
+                    fields.0 = fields.0 * 10 + digit
+                } else if i < 7 {
+                    fields.1 = fields.1 * 10 + digit
+                } else {
+                    fields.2 = fields.2 * 10 + digit
+                }
+            default:
+                return nil
+            }
+        }
+        let (y, m, d) = fields
+        guard count == 10, (1...12).contains(m), d >= 1, d <= Day.daysInMonth(y, m) else { return nil }
         number = Int32(Day.daysFromCivil(y, m, d))
+    }
+
+    /// Parses `YYYY-MM`.
+    public static func parseMonth(_ text: String) -> (year: Int, month: Int)? {
+        guard let day = Day(text + "-01") else { return nil }
+        let (y, m, _) = day.components
+        return (y, m)
     }
 
     public init(_ date: Date) {
@@ -72,10 +95,10 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Completed years from `YYYY-MM` of birth to this day, counting the person as born on the first of the
     /// month: never less than their true age, so rules that start at an age apply no later than they should.
     public func age(bornIn birthMonth: String) -> Int? {
-        let b = Array(birthMonth.utf8)
-        guard b.count == 7, b[4] == 0x2D, let y = Int(String(decoding: b[0..<4], as: UTF8.self)),
-            let m = Int(String(decoding: b[5..<7], as: UTF8.self)), (1...12).contains(m)
-        else { return nil }
+        Day.parseMonth(birthMonth).map { age(bornInYear: $0.year, month: $0.month) }
+    }
+
+    public func age(bornInYear y: Int, month m: Int) -> Int {
         let (ty, tm, _) = components
         return ty - y - (tm < m ? 1 : 0)
     }

@@ -541,6 +541,25 @@ public struct ConsentEntry: Sendable, Hashable {
         return m
     }
 
+    /// The kind of an entry read from its canonical bytes without parsing them.
+    ///
+    /// In canonical JSON the top-level `kind` member follows `body`, and only `subject`, `time` and `v` (ids, a
+    /// timestamp and a number) follow it, so the last `"kind":"` in the bytes is the top-level one; inside a
+    /// string the quotes would be escaped and the pattern cannot occur.
+    public static func kind(ofCanonical bytes: [UInt8]) -> EntryKind? {
+        let pattern: [UInt8] = Array(#""kind":""#.utf8)
+        var i = bytes.count - pattern.count
+        while i >= 0 {
+            if bytes[i] == 0x22, bytes[i + 1] == 0x6B, bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
+                let start = i + pattern.count
+                guard let end = bytes[start...].firstIndex(of: 0x22) else { return nil }
+                return EntryKind(rawValue: String(decoding: bytes[start..<end], as: UTF8.self))
+            }
+            i -= 1
+        }
+        return nil
+    }
+
     /// Reads an entry from its stored bytes.
     public init(bytes: [UInt8]) throws {
         try self.init(json: JSONParser().parse(bytes))

@@ -6,12 +6,20 @@ public import TiakiConsent
 /// Semantics (DESIGN.md, after Cedar's): deny unless a rule permits; any matching forbid overrides every permit; a
 /// condition that cannot be evaluated (a missing attribute, such as a consent attribute when no consent covers
 /// the request) makes a forbid match and a permit not match.
-public struct PolicyEngine: Sendable {
+public final class PolicyEngine: Sendable {
     public let policy: PolicySet
     let codes: CodeTable
     let rules: [CompiledRule]
     let anyOfConsenters: CodeSet
     let youngPersonBit: Int?
+    /// Vocabulary code → bit, per dimension: one lookup per request code.
+    let vocabularyBits: [Vocabulary.Dimension: [String: Int]]
+    /// "Permitted by rule …", built once per rule.
+    let permittedSentence: [String: String]
+    /// The obligations of each rule that do not depend on the consent, built once.
+    let fixedObligations: [String: [Obligation]]
+    /// "a parent and the young person", for every combination of the vocabulary's consenters.
+    let consenterPhrases: [UInt64: String]
 
     struct CompiledRule: Sendable {
         let rule: Rule
@@ -82,6 +90,37 @@ public struct PolicyEngine: Sendable {
             }
         }
         rules = try policy.rules.map { CompiledRule(rule: $0, condition: try $0.condition.map(compile)) }
+        var bits: [Vocabulary.Dimension: [String: Int]] = [:]
+        for d in Vocabulary.Dimension.allCases {
+            for code in policy.vocabulary.codes(d) { bits[d, default: [:]][code] = try bit(code, d) }
+        }
+        vocabularyBits = bits
+        permittedSentence = Dictionary(
+            policy.rules.map { ($0.id, "Permitted by rule \($0.id): \($0.because)") },
+            uniquingKeysWith: { a, _ in a }
+        )
+        fixedObligations = Dictionary(
+            policy.rules.map { rule in
+                (
+                    rule.id,
+                    rule.obligations.filter { $0.kind != "delete-by-retention" }.map {
+                        Obligation(kind: $0.kind, detail: $0.detail ?? ObligationSpec.kinds[$0.kind] ?? $0.kind)
+                    }
+                )
+            },
+            uniquingKeysWith: { a, _ in a }
+        )
+        let consenterBits = policy.vocabulary.codes(.consenter).compactMap { codes.bit($0, .consenter) }
+        var phrases: [UInt64: String] = [:]
+        if consenterBits.count <= 10 {
+            for combination in 0..<(1 << consenterBits.count) {
+                var set = CodeSet()
+                for (i, b) in consenterBits.enumerated() where combination & (1 << i) != 0 { set.insert(b) }
+                phrases[set.bits] = codes.codes(in: set, .consenter).map { policy.vocabulary.label($0, in: .consenter) }
+                    .joined(separator: " and ")
+            }
+        }
+        consenterPhrases = phrases
         var anyOf = CodeSet()
         for role in policy.consenters.anyOf { anyOf.insert(try bit(role, .consenter)) }
         anyOfConsenters = anyOf
@@ -104,20 +143,20 @@ public struct PolicyEngine: Sendable {
         var evaluator = Evaluator(context: context, engine: self, state: state)
         var forbids: [(CompiledRule, String?)] = []
         var permits: [CompiledRule] = []
-        var notApplying: [(CompiledRule, String)] = []
+        var notApplying: [(CompiledRule, Evaluator.Why?)] = []
         for compiled in rules {
             let (result, why) = compiled.condition.map { evaluator.evaluate($0) } ?? (.yes, nil)
             switch (compiled.rule.effect, result) {
             case (.forbid, .yes): forbids.append((compiled, nil))
-            case (.forbid, .error): forbids.append((compiled, why))
+            case (.forbid, .error): forbids.append((compiled, why.map(evaluator.explain)))
             case (.permit, .yes): permits.append(compiled)
-            case (.permit, _): notApplying.append((compiled, why ?? "its condition does not hold"))
+            case (.permit, _): notApplying.append((compiled, why))
             case (.forbid, .no): break
             }
         }
         let coverage = evaluator.coverage
         var reasons: [String] = []
-        let label = { (code: String, d: Vocabulary.Dimension) in policy.vocabulary.label(code, in: d) }
+        let label = { (code: String, d: Vocabulary.Dimension) in self.policy.vocabulary.label(code, in: d) }
 
         if !forbids.isEmpty {
             for (compiled, error) in forbids {
@@ -141,22 +180,21 @@ public struct PolicyEngine: Sendable {
             var consents: [Int] = []
             var obligations: [Obligation] = []
             for compiled in permits {
-                reasons.append("Permitted by rule \(compiled.rule.id): \(compiled.rule.because)")
-                for spec in compiled.rule.obligations {
-                    let text = spec.detail ?? ObligationSpec.kinds[spec.kind] ?? spec.kind
-                    if spec.kind == "delete-by-retention" {
-                        guard let c = coverage?.covering else { continue }
-                        obligations.append(
-                            Obligation(
-                                kind: spec.kind,
-                                detail:
-                                    "Delete it by \(c.retentionUntil.plain), when consent \(c.id)'s retention ends.",
-                                due: c.retentionUntil.description
-                            )
+                reasons.append(permittedSentence[compiled.rule.id] ?? compiled.rule.id)
+                for spec in compiled.rule.obligations where spec.kind == "delete-by-retention" {
+                    guard let c = coverage?.covering else { continue }
+                    let until = c.retentionUntil.plain
+                    obligations.append(
+                        Obligation(
+                            kind: spec.kind,
+                            detail: "Delete it by \(until), when consent \(c.id)'s retention ends.",
+                            due: c.retentionUntil.description
                         )
-                    } else if !obligations.contains(where: { $0.kind == spec.kind }) {
-                        obligations.append(Obligation(kind: spec.kind, detail: text))
-                    }
+                    )
+                }
+                for o in fixedObligations[compiled.rule.id] ?? []
+                where !obligations.contains(where: { $0.kind == o.kind }) {
+                    obligations.append(o)
                 }
             }
             if let c = coverage?.covering, permits.contains(where: { $0.rule.usesConsent }) {
@@ -182,7 +220,9 @@ public struct PolicyEngine: Sendable {
         reasons.append("Not permitted: no rule allows this share.")
         reasons += consentReasons(coverage ?? evaluator.computeCoverage(), context: context, state: state)
         for (compiled, why) in notApplying where !compiled.rule.usesConsent {
-            reasons.append("Rule \(compiled.rule.id) does not apply: \(why).")
+            reasons.append(
+                "Rule \(compiled.rule.id) does not apply: \(why.map(evaluator.explain) ?? "its condition does not hold")."
+            )
         }
         return DecisionRecord(
             request: request,
@@ -234,7 +274,7 @@ public struct PolicyEngine: Sendable {
         init(request r: ShareRequest, state: borrowing ConsentState, engine: PolicyEngine) throws(ConsentError) {
             let v = engine.policy.vocabulary
             func code(_ s: String, _ d: Vocabulary.Dimension, _ field: String) throws(ConsentError) -> Int {
-                guard v.contains(s, in: d), let b = engine.codes.bit(s, d) else {
+                guard let b = engine.vocabularyBits[d]?[s] else {
                     let hint = nearest(s, in: v.codes(d)).map { " Did you mean \($0)?" } ?? ""
                     throw ConsentError(
                         .notInVocabulary,
@@ -277,7 +317,7 @@ public struct PolicyEngine: Sendable {
             self.recipient = recipient
             self.requester = requester
             self.date = date
-            self.age = date.age(bornIn: subject.birthMonth)
+            self.age = subject.born.map { date.age(bornInYear: $0.year, month: $0.month) }
             self.purpose = try code(r.purpose, .purpose, "purpose")
             self.information = information
             self.channel = try code(r.channel, .channel, "channel")
@@ -300,7 +340,8 @@ public struct PolicyEngine: Sendable {
             self.context = context
             self.engine = engine
             self.consents = state.consents(of: context.subject.id)
-            self.codes = state.codes
+            // The same bits as the state's table (checked by identity in decide).
+            self.codes = engine.codes
         }
 
         mutating func computeCoverage() -> Coverage {
@@ -370,12 +411,12 @@ public struct PolicyEngine: Sendable {
                     }
                 }
                 if why.isEmpty {
-                    if result.covering == nil { result.covering = consent }
-                } else {
-                    result.failures.append((consent.id, consent.informed, why))
+                    result.covering = consent
+                    result.failures = []
+                    break
                 }
+                result.failures.append((consent.id, consent.informed, why))
             }
-            if result.covering != nil { result.failures = [] }
             coverage = result
             return result
         }
@@ -421,14 +462,33 @@ public struct PolicyEngine: Sendable {
             case string(String)
         }
 
-        /// The result, and for no or error, a phrase saying why.
-        mutating func evaluate(_ condition: Condition) -> (Tri, String?) {
+        /// Why a condition did not hold or could not be evaluated; formatted only when a decision needs the words.
+        enum Why {
+            case noConsent
+            case negated(Condition)
+            case failed(Condition)
+            case unknown(Attribute)
+            case mismatch(Attribute, Operator)
+        }
+
+        func explain(_ why: Why) -> String {
+            switch why {
+            case .noConsent: "no current consent covers this share"
+            case .negated(let c): "it is not the case that \(describe(c))"
+            case .failed(let c): "it is not the case that \(describe(c))"
+            case .unknown(let a): "\(a.phrase) is not known, as no consent covers the share"
+            case .mismatch(let a, let op): "\(a.rawValue) cannot be compared with \(op.rawValue) here"
+            }
+        }
+
+        /// The result, and for no or error, why.
+        mutating func evaluate(_ condition: Condition) -> (Tri, Why?) {
             switch condition {
             case .consent:
                 let coverage = computeCoverage()
-                return coverage.covering != nil ? (.yes, nil) : (.no, "no current consent covers this share")
+                return coverage.covering != nil ? (.yes, nil) : (.no, .noConsent)
             case .all(let parts):
-                var error: String?
+                var error: Why?
                 for p in parts {
                     let (r, why) = evaluate(p)
                     if r == .no { return (.no, why) }
@@ -436,8 +496,8 @@ public struct PolicyEngine: Sendable {
                 }
                 return error.map { (.error, $0) } ?? (.yes, nil)
             case .any(let parts):
-                var error: String?
-                var lastNo: String?
+                var error: Why?
+                var lastNo: Why?
                 for p in parts {
                     let (r, why) = evaluate(p)
                     if r == .yes { return (.yes, nil) }
@@ -448,7 +508,7 @@ public struct PolicyEngine: Sendable {
             case .not(let inner):
                 let (r, why) = evaluate(inner)
                 switch r {
-                case .yes: return (.no, "it is not the case that \(describe(inner))")
+                case .yes: return (.no, .negated(inner))
                 case .no: return (.yes, nil)
                 case .error: return (.error, why)
                 }
@@ -460,16 +520,16 @@ public struct PolicyEngine: Sendable {
                 }
                 guard let left = value(a) else {
                     if op == .exists, case .bool(let b) = operand {
-                        return b ? (.no, "\(a.phrase) is not known") : (.yes, nil)
+                        return b ? (.no, .failed(condition)) : (.yes, nil)
                     }
-                    return (.error, "\(a.phrase) is not known, as no consent covers the share")
+                    return (.error, .unknown(a))
                 }
-                if op == .exists, case .bool(let b) = operand { return b ? (.yes, nil) : (.no, "\(a.phrase) is known") }
+                if op == .exists, case .bool(let b) = operand { return b ? (.yes, nil) : (.no, .failed(condition)) }
                 let right: Value
                 switch operand {
                 case .attribute(let b):
                     guard let v = value(b) else {
-                        return (.error, "\(b.phrase) is not known, as no consent covers the share")
+                        return (.error, .unknown(b))
                     }
                     right = v
                 case .bit(let x): right = .bit(x)
@@ -479,8 +539,8 @@ public struct PolicyEngine: Sendable {
                 case .number(let x): right = .number(x)
                 case .string(let x): right = .string(x)
                 case .strings(let set):
-                    guard case .string(let s) = left else { return (.error, "type mismatch") }
-                    return set.contains(s) ? (.yes, nil) : (.no, "it is not the case that \(describe(condition))")
+                    guard case .string(let s) = left else { return (.error, .mismatch(a, op)) }
+                    return set.contains(s) ? (.yes, nil) : (.no, .failed(condition))
                 }
                 let holds: Bool
                 switch (left, op, right) {
@@ -497,9 +557,9 @@ public struct PolicyEngine: Sendable {
                 case (.number(let x), .atLeast, .number(let y)): holds = x >= y
                 case (.number(let x), .atMost, .number(let y)): holds = x <= y
                 case (.string(let x), .equals, .string(let y)): holds = x == y
-                default: return (.error, "\(a.rawValue) cannot be compared with \(op.rawValue) here")
+                default: return (.error, .mismatch(a, op))
                 }
-                return holds ? (.yes, nil) : (.no, "it is not the case that \(describe(condition))")
+                return holds ? (.yes, nil) : (.no, .failed(condition))
             }
         }
 

@@ -14,7 +14,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "tiaki-bench",
         abstract: "Measure Tiaki's performance on this machine.",
         discussion: "Build in release mode first: swift build -c release && .build/release/tiaki-bench ledger",
-        subcommands: [LedgerBench.self, VerifyChild.self]
+        subcommands: [LedgerBench.self, PolicyBench.self, VerifyChild.self, RebuildChild.self]
     )
 }
 
@@ -226,22 +226,41 @@ struct LedgerBench: AsyncParsableCommand {
     }
 }
 
-/// Runs this executable with `arguments`, returning its exit status, wall time and peak resident memory.
+/// Runs this executable with `arguments` in a child process, returning its exit status, wall time and the peak
+/// resident memory the child reports for itself.
+///
+/// The child writes its own high-water mark (`VmHWM` after `exec`): `ru_maxrss` of a child started with
+/// `posix_spawn` would also count the parent's pages it shared before `exec`.
 func runChild(_ arguments: [String]) throws -> (status: Int32, seconds: Double, peakMegabytes: Double) {
     let executable =
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let peakFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tiaki-bench-peak-\(UUID().uuidString)"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: peakFile) }
+    let argv = ([executable] + arguments + ["--peak-file", peakFile]).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0
     let start = ContinuousClock.now
     let rc = posix_spawn(&pid, executable, nil, nil, argv, environ)
     guard rc == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(rc)))") }
     var status: Int32 = 0
-    var usage = rusage()
-    wait4(pid, &status, 0, &usage)
+    waitpid(pid, &status, 0)
     let elapsed = Bench.seconds(ContinuousClock.now - start)
     let exited = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    return (exited, elapsed, Double(usage.ru_maxrss) / 1024)
+    let kilobytes =
+        (try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap {
+            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        } ?? 0
+    return (exited, elapsed, kilobytes / 1024)
+}
+
+/// Writes this process's peak resident memory in kB (`VmHWM`) to `path`.
+func writePeakMemory(to path: String?) {
+    guard let path, let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return }
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+    let kilobytes = line?.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "0"
+    try? kilobytes.write(toFile: path, atomically: true, encoding: .utf8)
 }
 
 extension Bench {
@@ -256,8 +275,10 @@ struct VerifyChild: ParsableCommand {
     )
 
     @Argument var path: String
+    @Option var peakFile: String?
 
     func run() throws {
+        defer { writePeakMemory(to: peakFile) }
         let report = try LedgerVerifier().verify(path: path)
         guard report.isValid else {
             note("verify failed: \(report.failure?.message ?? "")")

@@ -298,3 +298,23 @@ struct ConsentRecordTests {
         await f.finish()
     }
 }
+
+@Suite("Entry kind from canonical bytes")
+struct KindSniffTests {
+    @Test("the top-level kind is found even when the body holds a member named kind")
+    func sniff() throws {
+        for kind in EntryKind.allCases {
+            let members: [String: JSONValue] = [
+                "kind": .string(kind.rawValue), "actor": ["org": "a"], "subject": "s-1",
+                "body": [
+                    "kind": "decision", "note": "\"kind\":\"disclosure\"", "nested": ["kind": "policy.published"],
+                ],
+            ]
+            let bytes = try CanonicalJSON.encode(
+                .object(members.merging(["index": 3, "time": "2026-01-01T00:00:00.000Z", "v": 1]) { a, _ in a })
+            )
+            #expect(ConsentEntry.kind(ofCanonical: bytes) == kind)
+        }
+        #expect(ConsentEntry.kind(ofCanonical: Array("{}".utf8)) == nil)
+    }
+}
