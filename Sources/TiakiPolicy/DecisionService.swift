@@ -7,12 +7,14 @@ public final class DecisionService: Sendable {
     public let registry: ConsentRegistry
     private let engine: Mutex<PolicyEngine>
 
-    /// Adopts `policy` (its vocabulary becomes the registry's) and records it if it is not the current one.
-    public init(registry: ConsentRegistry, policy: PolicySet) async throws {
+    /// Adopts `policy` (its vocabulary becomes the registry's) and, when `publish` is true, records it if it is
+    /// not the current one. Only a service that records decisions needs to publish; a what-if question writes
+    /// nothing.
+    public init(registry: ConsentRegistry, policy: PolicySet, publish: Bool = true) async throws {
         self.registry = registry
         let codes = registry.adopt(policy.vocabulary)
         self.engine = Mutex(try PolicyEngine(policy: policy, codes: codes))
-        _ = try await registry.publishPolicy(digest: policy.digest, files: policy.files)
+        if publish { _ = try await registry.publishPolicy(digest: policy.digest, files: policy.files) }
     }
 
     public var policy: PolicySet { engine.withLock { $0.policy } }

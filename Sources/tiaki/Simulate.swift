@@ -139,7 +139,7 @@ struct Decide: AsyncParsableCommand {
         let decision: DecisionRecord
         var index: Int?
         do {
-            let service = try await DecisionService(registry: registry, policy: policy)
+            let service = try await DecisionService(registry: registry, policy: policy, publish: record)
             if record {
                 let (d, recorded) = try await service.decideAndRecord(share, actor: Actor(org: share.requester))
                 decision = d
