@@ -99,6 +99,7 @@ let package = Package(
             name: "tiaki-samples",
             dependencies: [
                 "TiakiLedger",
+                "TiakiConsent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -450,6 +450,21 @@ public struct DisclosureRecord: Sendable, Hashable, Codable {
     }
 }
 
+extension DisclosureRecord {
+    /// The disclosure of exactly what `request` asked to share, on its date.
+    public init(for request: ShareRequest, decision: Int?) {
+        self.init(
+            decision: decision,
+            recipient: request.recipient,
+            purpose: request.purpose,
+            information: request.information,
+            channel: request.channel,
+            storageRegion: request.storageRegion,
+            date: request.date
+        )
+    }
+}
+
 public struct SubjectErased: Sendable, Hashable, Codable {
     /// `retention-ended` or `request`.
     public var reason: String

@@ -26,13 +26,9 @@ public final class RandomSource: Sendable {
             return (0..<count).map { _ in UInt8.random(in: 0...255, using: &g) }
         }
         return self.state.withLock { state in
-            (0..<count).map { _ in
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return UInt8(truncatingIfNeeded: z ^ (z >> 31))
-            }
+            var generator = SeededGenerator(seed: state)
+            defer { state = generator.state }
+            return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         }
     }
 
@@ -43,4 +39,22 @@ public final class RandomSource: Sendable {
 
 enum CanonicalHex {
     static func digit(_ v: UInt8) -> Character { Character(UnicodeScalar(v < 10 ? 48 + v : 87 + v)) }
+}
+
+/// SplitMix64: a small, fast, deterministic generator for simulations, samples and benchmarks. Not for secrets.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    public private(set) var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// One of `options`, uniformly.
+    public mutating func pick<T>(_ options: [T]) -> T { options[Int(next() % UInt64(options.count))] }
 }

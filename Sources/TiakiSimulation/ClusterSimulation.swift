@@ -115,7 +115,7 @@ public enum ClusterSimulation {
         guard !directory.exists else {
             throw ConsentError(.conflict, "\(directory.path) already holds a ledger; simulate into a new directory")
         }
-        var rng = SplitMix(seed: configuration.seed)
+        var rng = SeededGenerator(seed: configuration.seed)
         let clock = SimulatedClock(date(configuration.start, seconds: 8 * 3600))
         var ledgerConfiguration = LedgerConfiguration()
         ledgerConfiguration.origin = "simulation.tiaki.example/cluster-\(configuration.seed)"
@@ -304,15 +304,7 @@ public enum ClusterSimulation {
                 if decision.effect == .permit {
                     summary.permits += 1
                     if rng.next() % 10 < 8 {
-                        var d = DisclosureRecord(
-                            decision: recorded.index,
-                            recipient: request.recipient,
-                            purpose: request.purpose,
-                            information: request.information,
-                            channel: request.channel,
-                            storageRegion: request.storageRegion,
-                            date: today.description
-                        )
+                        var d = DisclosureRecord(for: request, decision: recorded.index)
                         // Now and then a disclosure goes beyond what was decided.
                         if rng.next() % 200 == 0,
                             let other = orgs.first(where: { $0.kind == "school" && $0.id != recipient.id })
@@ -329,15 +321,7 @@ public enum ClusterSimulation {
                     summary.denials += 1
                     // Rarely, information is shared anyway: recorded, and flagged.
                     if rng.next() % 150 == 0 {
-                        let d = DisclosureRecord(
-                            decision: nil,
-                            recipient: request.recipient,
-                            purpose: request.purpose,
-                            information: request.information,
-                            channel: request.channel,
-                            storageRegion: request.storageRegion,
-                            date: today.description
-                        )
+                        let d = DisclosureRecord(for: request, decision: nil)
                         _ = try await registry.recordDisclosure(
                             subject: s.id,
                             d,
@@ -378,7 +362,13 @@ public enum ClusterSimulation {
         Date(timeIntervalSince1970: Double(day.number) * 86_400 + Double(seconds) - 13 * 3600)
     }
 
-    static func consentInput(_ rng: inout SplitMix, today: Day, age: Int, home: Org, supersedes: Int?) -> JSONValue {
+    static func consentInput(
+        _ rng: inout SeededGenerator,
+        today: Day,
+        age: Int,
+        home: Org,
+        supersedes: Int?
+    ) -> JSONValue {
         var purposes = ["learning-support-planning"]
         purposes += pickSome(&rng, ["referral", "transition", "progress-review", "cluster-needs-analysis"], max: 3)
         var information = ["register-entry"]
@@ -448,7 +438,7 @@ public enum ClusterSimulation {
         )
     }
 
-    static func pickRecipient(_ rng: inout SplitMix, orgs: [Org], home: Org, viaFacilitator: Bool) -> Org {
+    static func pickRecipient(_ rng: inout SeededGenerator, orgs: [Org], home: Org, viaFacilitator: Bool) -> Org {
         let kinds =
             viaFacilitator
             ? ["health-agency", "social-agency", "rtlb"]
@@ -458,11 +448,11 @@ public enum ClusterSimulation {
         return candidates.isEmpty ? orgs[0] : candidates[Int(rng.next() % UInt64(candidates.count))]
     }
 
-    static func pick(_ rng: inout SplitMix, _ options: [String]) -> String {
+    static func pick(_ rng: inout SeededGenerator, _ options: [String]) -> String {
         options[Int(rng.next() % UInt64(options.count))]
     }
 
-    static func pickSome(_ rng: inout SplitMix, _ options: [String], max: Int) -> [String] {
+    static func pickSome(_ rng: inout SeededGenerator, _ options: [String], max: Int) -> [String] {
         let n = Int(rng.next() % UInt64(max + 1))
         var chosen: [String] = []
         for _ in 0..<n {
@@ -472,15 +462,4 @@ public enum ClusterSimulation {
         return chosen
     }
 
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }

@@ -151,18 +151,7 @@ struct RebuildChild: ParsableCommand {
     }
 }
 
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func pick(_ options: [String]) -> String { options[Int(next() % UInt64(options.count))] }
-}
+typealias BenchRandom = SeededGenerator
 
 enum BenchData {
     static let organisations: [OrganisationRegistered] = [
@@ -254,6 +243,11 @@ enum BenchData {
         )
     }
 
+    @discardableResult
+    static func append(_ entry: ConsentEntry, to ledger: Ledger) async throws -> AppendReceipt {
+        try await ledger.append(try EntryDraft(entry.members()))
+    }
+
     /// Writes `entries` entries as the service would (policy, organisations, registrations, consents, a decision and
     /// a disclosure for most consents), from 64 concurrent writers.
     static func writeLedger(at path: String, entries: Int, policy: PolicySet) async throws {
@@ -280,7 +274,7 @@ enum BenchData {
                         let subject = Int(s - 1)
                         var consentIndex: UInt64 = 0
                         for e in subjectEntries(subject, &rng) {
-                            consentIndex = try await ledger.append(try EntryDraft(e.members())).index
+                            consentIndex = try await append(e, to: ledger).index
                         }
                         for _ in 0..<4 {
                             var r = request(subjects: 1, &rng)
@@ -303,11 +297,9 @@ enum BenchData {
                                 policy: engineState.digest,
                                 basis: consentIndex
                             )
-                            _ = try await ledger.append(
-                                try EntryDraft(
-                                    ConsentEntry(actor: Actor(org: "school-a"), subject: r.subject, body: .decision(d))
-                                        .members()
-                                )
+                            try await append(
+                                ConsentEntry(actor: Actor(org: "school-a"), subject: r.subject, body: .decision(d)),
+                                to: ledger
                             )
                         }
                         let disclosure = DisclosureRecord(
@@ -319,24 +311,22 @@ enum BenchData {
                             storageRegion: "nz",
                             date: "2026-06-01"
                         )
-                        _ = try await ledger.append(
-                            try EntryDraft(
-                                ConsentEntry(
-                                    actor: Actor(org: "school-a"),
-                                    subject: subjectID(subject),
-                                    body: .disclosure(disclosure)
-                                ).members()
-                            )
+                        _ = try await append(
+                            ConsentEntry(
+                                actor: Actor(org: "school-a"),
+                                subject: subjectID(subject),
+                                body: .disclosure(disclosure)
+                            ),
+                            to: ledger
                         )
                         let withdrawal = ConsentWithdrawn(consent: Int(consentIndex), date: "2026-07-01", by: "parent")
-                        _ = try await ledger.append(
-                            try EntryDraft(
-                                ConsentEntry(
-                                    actor: Actor(org: "school-a"),
-                                    subject: subjectID(subject),
-                                    body: .consentWithdrawn(withdrawal)
-                                ).members()
-                            )
+                        _ = try await append(
+                            ConsentEntry(
+                                actor: Actor(org: "school-a"),
+                                subject: subjectID(subject),
+                                body: .consentWithdrawn(withdrawal)
+                            ),
+                            to: ledger
                         )
                     }
                 }

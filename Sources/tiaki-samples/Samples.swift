@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
+import TiakiConsent
 import TiakiLedger
 
 /// Regenerates AuditSamples/: a valid ledger and one bundle for each kind of tampering, byte for byte the same on
@@ -173,7 +174,7 @@ struct Samples: AsyncParsableCommand {
             configuration: configuration,
             logger: Logger(label: "tiaki-samples")
         )
-        var random = SplitMix64(seed: 2026)
+        var random = SeededGenerator(seed: 2026)
         for i in 0..<entryCount {
             var members = activity(i, &random)
             if i == rewrite { members["body"] = ["note": "rewritten after the fact"] }
@@ -185,7 +186,7 @@ struct Samples: AsyncParsableCommand {
     }
 
     /// Plausible, pseudonymous activity: no names, no NSNs, only random subject ids and codes.
-    static func activity(_ i: Int, _ random: inout SplitMix64) -> [String: JSONValue] {
+    static func activity(_ i: Int, _ random: inout SeededGenerator) -> [String: JSONValue] {
         let orgs = ["school-kowhai", "kura-tuatahi", "els-pukeko", "rtlb-cluster-12", "mol-learning-support"]
         let purposes = ["learning-support-planning", "referral-rtlb", "transition", "cluster-needs-analysis"]
         let info = ["register-entry", "attendance", "assessment-progress", "individual-plan", "specialist-report"]
@@ -223,18 +224,6 @@ struct Samples: AsyncParsableCommand {
             "kind": .string(kind), "actor": ["org": .string(org), "credential": .string("cred-\(i % 7)")],
             "subject": .string(subject), "body": .object(body),
         ]
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
