@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // A generic verifiable log: canonical JSON, RFC 9162 Merkle tree, C2SP checkpoints, SQLite store.
@@ -59,6 +62,22 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // The HTTP service: one buildApplication shared by `tiaki serve` and the tests.
+        .target(
+            name: "TiakiServer",
+            dependencies: [
+                "TiakiPolicy",
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
         // A deterministic, seeded cluster year written through the same code paths as the service.
         .target(
             name: "TiakiSimulation",
@@ -77,6 +96,7 @@ let package = Package(
                 "TiakiConsent",
                 "TiakiPolicy",
                 "TiakiSimulation",
+                "TiakiServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -89,6 +109,7 @@ let package = Package(
                 "TiakiConsent",
                 "TiakiPolicy",
                 "TiakiSimulation",
+                "TiakiServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,6 +153,19 @@ let package = Package(
                 "TiakiSimulation",
                 "TiakiConsent",
                 "TiakiLedger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        .testTarget(
+            name: "TiakiServerTests",
+            dependencies: [
+                "TiakiServer",
+                "TiakiPolicy",
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: tiakiSettings

@@ -199,6 +199,22 @@ public final class ConsentRegistry: Sendable {
         return (recorded, id, token)
     }
 
+    /// The credential a bearer token belongs to, if it is known and not revoked.
+    ///
+    /// The token is hashed and looked up by its hash, so nothing is compared with the secret itself; the stored
+    /// hash is then compared in constant time.
+    public func authenticate(token: String) throws -> (credential: String, org: String, role: Role)? {
+        guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
+        let hash = SubjectVault.hash(token: token)
+        guard let found = try vault.credential(hash: hash), SubjectVault.constantTimeEqual(found.hash, hash),
+            !found.revoked,
+            let role = Role(rawValue: found.role)
+        else { return nil }
+        // The ledger is the record: a credential revoked there is revoked, whatever the table says.
+        guard withState({ $0.credentials[found.id].map { $0.revoked == nil } ?? false }) else { return nil }
+        return (found.id, found.org, role)
+    }
+
     public func revokeCredential(id: String, actor: Actor = .system) async throws -> Recorded {
         let known = withState { $0.credentials[id] }
         guard let known else { throw ConsentError(.unknownCredential, "no credential \(id)", field: "id") }

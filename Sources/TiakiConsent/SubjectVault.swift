@@ -177,6 +177,25 @@ package struct SubjectVault: Sendable {
         }
     }
 
+    package func credential(hash: Data) throws -> (id: String, org: String, role: String, hash: Data, revoked: Bool)? {
+        try db.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT id, org, role, token_hash, revoked FROM credentials WHERE token_hash = ?",
+                arguments: [hash]
+            )
+            .map { ($0["id"], $0["org"], $0["role"], $0["token_hash"], ($0["revoked"] as Int) != 0) }
+        }
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths.
+    package static func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+
     package func revokeCredential(id: String) throws {
         try db.write { db in try db.execute(sql: "UPDATE credentials SET revoked = 1 WHERE id = ?", arguments: [id]) }
     }

@@ -18,7 +18,10 @@ struct Tiaki: AsyncParsableCommand {
 
             Exit codes: 0 success (for verify: the ledger is valid), 1 integrity failure, 2 usage or I/O error.
             """,
-        subcommands: [Verify.self, Export.self, Keys.self, Policy.self, Decide.self, Simulate.self]
+        subcommands: [
+            Serve.self, Org.self, Credential.self, Verify.self, Export.self, Keys.self, Policy.self, Decide.self,
+            Simulate.self,
+        ]
     )
 
     /// Runs the command, with exit code 2 for usage errors (ArgumentParser's default is 64).

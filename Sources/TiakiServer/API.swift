@@ -1,0 +1,406 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TiakiConsent
+import TiakiLedger
+import TiakiPolicy
+
+/// The `/v1` routes. Each checks the caller's role; a member sees and acts on its own organisation's subjects only,
+/// and a subject of another organisation is answered as if it did not exist.
+struct API: Sendable {
+    let service: DecisionService
+    let bodyLimit: Int
+    var registry: ConsentRegistry { service.registry }
+
+    func addRoutes(to router: Router<TiakiRequestContext>) {
+        router.get("/healthz") { _, _ in
+            json(["status": "ok", "entries": .number(Double(registry.ledger.checkpoint.size))])
+        }
+        let v1 = router.group("v1")
+        // Ledger: checkpoint and key are public; entries and proofs for auditors and privacy officers.
+        v1.get("ledger/checkpoint") { _, _ in text(registry.ledger.checkpoint.text) }
+        v1.get("ledger/vkey") { _, _ in text(registry.ledger.verifier.vkey + "\n") }
+        v1.get("ledger/entries") { request, context in try entries(request, context) }
+        v1.get("ledger/proofs/inclusion") { request, context in try inclusionProof(request, context) }
+        v1.get("ledger/proofs/consistency") { request, context in try consistencyProof(request, context) }
+        // Administration.
+        v1.post("orgs") { request, context in try await addOrganisation(request, context) }
+        v1.post("credentials") { request, context in try await addCredential(request, context) }
+        v1.post("credentials/:id/revoke") { request, context in try await revokeCredential(request, context) }
+        // Subjects and consents.
+        v1.post("subjects") { request, context in try await registerSubject(request, context) }
+        v1.get("subjects") { request, context in try findSubject(request, context) }
+        v1.post("subjects/:subject/consents") { request, context in try await recordConsent(request, context) }
+        v1.get("subjects/:subject/consents") { request, context in try listConsents(request, context) }
+        v1.get("consents/:consent") { request, context in try readConsent(request, context) }
+        v1.post("consents/:consent/withdraw") { request, context in try await withdraw(request, context) }
+        // Decisions and disclosures.
+        v1.post("decisions") { request, context in try await decide(request, context) }
+        v1.post("disclosures") { request, context in try await disclose(request, context) }
+    }
+
+    // MARK: Ledger
+
+    func entries(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        _ = try context.require(.auditor, .privacyOfficer)
+        let size = registry.ledger.checkpoint.size
+        let start = try query(request, "start", default: 0)
+        let end = min(try query(request, "end", default: min(size, start + 1000)), start + 1000)
+        guard start <= end else { throw Problem.badRequest("start must not be after end", field: "start") }
+        var body: [UInt8] = []
+        for entry in try registry.ledger.entries(in: start..<end) {
+            body += entry
+            body.append(0x0A)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/x-ndjson"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+
+    func inclusionProof(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        _ = try context.authenticated()
+        let size = try query(request, "size", default: registry.ledger.checkpoint.size)
+        let index = try query(request, "index", default: UInt64.max)
+        guard index != UInt64.max else { throw Problem.badRequest("give the entry's index", field: "index") }
+        let proof = try registry.ledger.inclusionProof(index: index, size: size)
+        return json([
+            "index": .number(Double(index)), "size": .number(Double(size)),
+            "hashes": .array(proof.hashes.map { .string($0.hex) }),
+        ])
+    }
+
+    func consistencyProof(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        _ = try context.authenticated()
+        let to = try query(request, "to", default: registry.ledger.checkpoint.size)
+        let from = try query(request, "from", default: UInt64.max)
+        guard from != UInt64.max else { throw Problem.badRequest("give the earlier size", field: "from") }
+        let proof = try registry.ledger.consistencyProof(from: from, to: to)
+        return json([
+            "from": .number(Double(from)), "to": .number(Double(to)), "hashes": .array(proof.map { .string($0.hex) }),
+        ])
+    }
+
+    // MARK: Administration
+
+    struct OrganisationInput: Decodable {
+        var id: String
+        var kind: String
+        var name: String
+    }
+
+    func addOrganisation(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.admin)
+        let input = try await decode(OrganisationInput.self, request)
+        let recorded = try await registry.registerOrganisation(
+            id: input.id,
+            kind: input.kind,
+            name: input.name,
+            actor: caller.actor
+        )
+        return json(["id": .string(input.id), "index": .number(Double(recorded.index))], status: .created)
+    }
+
+    struct CredentialInput: Decodable {
+        var org: String
+        var role: String
+    }
+
+    func addCredential(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.admin)
+        let input = try await decode(CredentialInput.self, request)
+        guard let role = Role(rawValue: input.role) else {
+            throw Problem.badRequest(
+                "role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))",
+                field: "role"
+            )
+        }
+        let issued = try await registry.issueCredential(org: input.org, role: role, actor: caller.actor)
+        return json(
+            [
+                "id": .string(issued.id), "org": .string(input.org), "role": .string(role.rawValue),
+                "token": .string(issued.token), "index": .number(Double(issued.recorded.index)),
+            ],
+            status: .created
+        )
+    }
+
+    func revokeCredential(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.admin)
+        let id = try context.parameters.require("id")
+        let recorded = try await registry.revokeCredential(id: id, actor: caller.actor)
+        return json(["id": .string(id), "revoked": true, "index": .number(Double(recorded.index))])
+    }
+
+    // MARK: Subjects and consents
+
+    func registerSubject(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.member)
+        let input = try await decode(SubjectInput.self, request)
+        let recorded = try await registry.registerSubject(input, actor: caller.actor)
+        return json(
+            ["subject": .string(recorded.entry.subject ?? ""), "index": .number(Double(recorded.index))],
+            status: .created
+        )
+    }
+
+    func findSubject(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        let caller = try context.require(.member)
+        let nsn = request.uri.queryParameters.get("nsn")
+        let reference = request.uri.queryParameters.get("localReference")
+        guard nsn != nil || reference != nil else {
+            throw Problem.badRequest("give nsn or localReference", field: "nsn")
+        }
+        let found = try registry.findSubject(nsn: nsn, org: caller.org, localReference: reference)
+        guard let found, try ownSubject(found, caller) else { throw Problem.notFound }
+        return json(["subject": .string(found)])
+    }
+
+    /// Whether `caller` may see `subject`: members their own organisation's, facilitators and privacy officers any.
+    func ownSubject(_ subject: String, _ caller: Caller) throws -> Bool {
+        let org = registry.withState { $0.subjects[subject]?.org }
+        guard let org else { return false }
+        return caller.role != .member || org == caller.org
+    }
+
+    func recordConsent(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.member)
+        let subject = try context.parameters.require("subject")
+        guard try ownSubject(subject, caller) else { throw Problem.notFound }
+        let input = try await body(request)
+        let recorded = try await registry.grantConsent(subject: subject, input, actor: caller.actor)
+        let proof = try registry.ledger.inclusionProof(
+            index: recorded.receipt.index,
+            size: recorded.receipt.checkpoint.size
+        )
+        return json(
+            [
+                "consent": .number(Double(recorded.index)),
+                "receipt": [
+                    "entry": .string(String(decoding: recorded.receipt.entry, as: UTF8.self)),
+                    "index": .number(Double(recorded.index)),
+                    "inclusionProof": .array(proof.hashes.map { .string($0.hex) }),
+                    "checkpoint": .string(recorded.receipt.checkpoint.text),
+                    "vkey": .string(registry.ledger.verifier.vkey),
+                ],
+            ],
+            status: .created
+        )
+    }
+
+    func listConsents(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        let caller = try context.require(.member, .facilitator, .privacyOfficer)
+        let subject = try context.parameters.require("subject")
+        guard try ownSubject(subject, caller) else { throw Problem.notFound }
+        let consents = registry.withState { $0.consents(of: subject) }
+        let today = Day(Date())
+        return json(["subject": .string(subject), "consents": .array(consents.map { summary($0, today: today) })])
+    }
+
+    func summary(_ c: ConsentState.Consent, today: Day) -> JSONValue {
+        let codes = registry.withState { $0.codes }
+        var o: [String: JSONValue] = [
+            "consent": .number(Double(c.id)),
+            "purposes": .array(codes.codes(in: c.purposes, .purpose).map { .string($0) }),
+            "information": .array(codes.codes(in: c.information, .information).map { .string($0) }),
+            "retentionUntil": .string(c.retentionUntil.description),
+            "current": .bool(c.isCurrent(on: today)),
+        ]
+        if let w = c.withdrawn { o["withdrawn"] = .string(w.date.description) }
+        if let s = c.supersededBy { o["supersededBy"] = .number(Double(s)) }
+        return .object(o)
+    }
+
+    /// One consent as recorded. Members see their own subjects' consenter names unsealed; facilitators and privacy
+    /// officers see the record without them.
+    func readConsent(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        let caller = try context.require(.member, .facilitator, .privacyOfficer)
+        guard let id = Int(try context.parameters.require("consent")) else { throw Problem.notFound }
+        let known = registry.withState { $0.consents[id] }
+        guard let known, try ownSubject(known.subject, caller) else { throw Problem.notFound }
+        guard let bytes = try registry.ledger.entries(in: UInt64(id)..<UInt64(id + 1)).first,
+            case .consentGranted(var terms) = try ConsentEntry(bytes: bytes).body
+        else { throw Problem.notFound }
+        var names: [JSONValue] = []
+        for i in terms.consenters.indices {
+            if caller.role == .member, let sealed = terms.consenters[i].nameSealed {
+                names.append((try registry.unseal(sealed, subject: known.subject)).map { .string($0) } ?? .null)
+            } else {
+                names.append(.null)
+            }
+            terms.consenters[i].nameSealed = nil
+        }
+        var value = try JSONValueEncoder().encode(terms)
+        if case .object(var o) = value {
+            o["consent"] = .number(Double(id))
+            o["subject"] = .string(known.subject)
+            o["current"] = .bool(known.isCurrent(on: Day(Date())))
+            if caller.role == .member { o["consenterNames"] = .array(names) }
+            if let w = known.withdrawn { o["withdrawn"] = ["date": .string(w.date.description), "by": .string(w.by)] }
+            if let s = known.supersededBy { o["supersededBy"] = .number(Double(s)) }
+            value = .object(o)
+        }
+        return json(value)
+    }
+
+    struct WithdrawalInput: Decodable {
+        var by: String
+        var date: String?
+        var reason: String?
+    }
+
+    func withdraw(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.member)
+        guard let id = Int(try context.parameters.require("consent")) else { throw Problem.notFound }
+        let known = registry.withState { $0.consents[id] }
+        guard let known, try ownSubject(known.subject, caller) else { throw Problem.notFound }
+        let input = try await decode(WithdrawalInput.self, request)
+        let recorded = try await registry.withdrawConsent(
+            id,
+            by: input.by,
+            date: input.date,
+            reason: input.reason,
+            actor: caller.actor
+        )
+        return json([
+            "consent": .number(Double(id)), "withdrawn": .string(input.date ?? Day(Date()).description),
+            "index": .number(Double(recorded.index)),
+        ])
+    }
+
+    // MARK: Decisions and disclosures
+
+    struct DecisionInput: Decodable {
+        var subject: String
+        var purpose: String
+        var information: [String]
+        var recipient: String
+        var channel: String
+        var storageRegion: String
+        var date: String?
+        var seriousThreat: Bool?
+    }
+
+    /// Decides, records the decision (permit or deny) and only then answers.
+    func decide(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.member, .facilitator)
+        let input = try await decode(DecisionInput.self, request)
+        guard try ownSubject(input.subject, caller) else { throw Problem.notFound }
+        let share = ShareRequest(
+            subject: input.subject,
+            purpose: input.purpose,
+            information: input.information,
+            recipient: input.recipient,
+            channel: input.channel,
+            storageRegion: input.storageRegion,
+            date: input.date ?? Day(Date()).description,
+            seriousThreat: input.seriousThreat,
+            requester: caller.org,
+            requesterRole: caller.role.rawValue
+        )
+        let (decision, recorded) = try await service.decideAndRecord(share, actor: caller.actor)
+        var value = try JSONValueEncoder().encode(decision)
+        if case .object(var o) = value {
+            o["decision"] = .number(Double(recorded.index))
+            o["checkpoint"] = .string(recorded.receipt.checkpoint.text)
+            value = .object(o)
+        }
+        return json(value, status: .created)
+    }
+
+    struct DisclosureInput: Decodable {
+        var subject: String
+        var decision: Int?
+        var recipient: String
+        var purpose: String
+        var information: [String]
+        var channel: String
+        var storageRegion: String
+        var date: String?
+        var note: String?
+    }
+
+    func disclose(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.member, .facilitator)
+        let input = try await decode(DisclosureInput.self, request)
+        guard try ownSubject(input.subject, caller) else { throw Problem.notFound }
+        let record = DisclosureRecord(
+            decision: input.decision,
+            recipient: input.recipient,
+            purpose: input.purpose,
+            information: input.information,
+            channel: input.channel,
+            storageRegion: input.storageRegion,
+            date: input.date ?? Day(Date()).description
+        )
+        let recorded = try await registry.recordDisclosure(
+            subject: input.subject,
+            record,
+            note: input.note,
+            actor: caller.actor
+        )
+        guard case .disclosure(let body) = recorded.entry.body else { throw Problem.notFound }
+        return json(
+            ["disclosure": .number(Double(recorded.index)), "flags": .array(body.flags.map { .string($0) })],
+            status: .created
+        )
+    }
+
+    // MARK: Helpers
+
+    func body(_ request: Request) async throws -> JSONValue {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: bodyLimit)
+        } catch {
+            throw Problem(
+                .contentTooLarge,
+                code: "too-large",
+                title: "Too large",
+                detail: "The request body is larger than \(bodyLimit) bytes."
+            )
+        }
+        do {
+            return try JSONParser(maximumDepth: 32).parse(Array(buffer.readableBytesView))
+        } catch {
+            throw Problem.badRequest("the body is not valid JSON: \(error)", code: "malformed-json")
+        }
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let value = try await body(request)
+        do {
+            return try JSONValueDecoder().decode(type, from: value)
+        } catch {
+            let (field, message) = JSONValueDecoder.describe(error)
+            throw Problem.badRequest(message, field: field.isEmpty ? nil : field)
+        }
+    }
+
+    func query(_ request: Request, _ name: String, default value: UInt64) throws -> UInt64 {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let n = UInt64(text) else { throw Problem.badRequest("\(name) must be a whole number", field: name) }
+        return n
+    }
+}
+
+func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    var bytes = (try? CanonicalJSON.encode(value)) ?? []
+    bytes.append(0x0A)
+    return Response(
+        status: status,
+        headers: [.contentType: "application/json"],
+        body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+    )
+}
+
+func text(_ string: String) -> Response {
+    Response(
+        status: .ok,
+        headers: [.contentType: "text/plain; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(string: string))
+    )
+}

@@ -1,0 +1,180 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import TiakiConsent
+public import TiakiLedger
+public import TiakiPolicy
+
+/// How the service runs: where its data and policies are, where it listens, and its limits.
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory = "./tiaki-data"
+    public var policiesDirectory = "./Policies"
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// The largest request body accepted.
+    public var bodyLimit = 64 * 1024
+    public var ledger = LedgerConfiguration()
+
+    public init() {}
+}
+
+/// The wiring `tiaki serve` and the tests share: policies loaded and validated, the ledger opened (created on
+/// first start) and the consent state rebuilt, the policy set recorded if it changed, and the routes.
+///
+/// - Throws: ``PolicyError`` when the policies are invalid (the service refuses to start), ``LedgerError`` when the
+///   ledger cannot be opened or its newest checkpoint does not match its entries.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    logger: Logger
+) async throws -> (application: some ApplicationProtocol, service: DecisionService) {
+    let policy = try PolicySet.load(directory: configuration.policiesDirectory)
+    let registry = try ConsentRegistry.open(
+        LedgerDirectory(path: configuration.dataDirectory),
+        configuration: configuration.ledger,
+        vocabulary: policy.vocabulary,
+        logger: logger
+    )
+    let service = try await DecisionService(registry: registry, policy: policy)
+    logger.info("policy set loaded", metadata: ["digest": "\(policy.digest)", "rules": "\(policy.rules.count)"])
+
+    let router = Router(context: TiakiRequestContext.self)
+    router.add(middleware: ResponseHeadersMiddleware())
+    router.add(middleware: ProblemMiddleware(logger: logger))
+    router.add(middleware: AuthenticationMiddleware(registry: registry))
+    API(service: service, bodyLimit: configuration.bodyLimit).addRoutes(to: router)
+
+    var application = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tiaki"),
+        logger: logger
+    )
+    application.addServices(RegistryCloser(registry: registry, logger: logger))
+    return (application, service)
+}
+
+/// Closes the ledger when the service shuts down, after the server stops taking requests.
+struct RegistryCloser: Service {
+    let registry: ConsentRegistry
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await registry.close()
+        logger.info("ledger closed")
+    }
+}
+
+/// Security headers on every response.
+struct ResponseHeadersMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+
+    static let headers: [(HTTPField.Name, String)] = [
+        ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"), ("Cache-Control", "no-store"),
+    ].compactMap { name, value in HTTPField.Name(name).map { ($0, value) } }
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        for (name, value) in Self.headers { response.headers[name] = value }
+        return response
+    }
+}
+
+/// Every error as an RFC 9457 problem; anything unexpected as a 500 that reveals nothing, logged without personal
+/// information.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let logger: Logger
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch let error as ConsentError {
+            return try Problem(error).response(from: request, context: context)
+        } catch let error as HTTPError {
+            let problem: Problem
+            switch error.status {
+            case .notFound: problem = .notFound
+            case .methodNotAllowed:
+                problem = Problem(
+                    .methodNotAllowed,
+                    code: "method-not-allowed",
+                    title: "Method not allowed",
+                    detail: "\(request.method) is not allowed on \(request.uri.path)."
+                )
+            case .contentTooLarge:
+                problem = Problem(
+                    .contentTooLarge,
+                    code: "too-large",
+                    title: "Too large",
+                    detail: "The request body is larger than the limit."
+                )
+            default:
+                problem = Problem(
+                    error.status,
+                    code: "http",
+                    title: error.status.reasonPhrase,
+                    detail: error.body ?? error.status.reasonPhrase
+                )
+            }
+            return try problem.response(from: request, context: context)
+        } catch let error as LedgerError {
+            logger.error("ledger error", metadata: ["code": "\(error.code)", "path": "\(request.uri.path)"])
+            let problem: Problem =
+                error.code == .invalidArgument
+                ? .badRequest(error.message)
+                : Problem(
+                    .serviceUnavailable,
+                    code: "unavailable",
+                    title: "Not recorded",
+                    detail: "Nothing was recorded; try again."
+                )
+            return try problem.response(from: request, context: context)
+        } catch {
+            logger.error("unexpected error", metadata: ["path": "\(request.uri.path)", "type": "\(type(of: error))"])
+            return try Problem(
+                .internalServerError,
+                code: "internal",
+                title: "Internal error",
+                detail: "Something went wrong; nothing you sent was recorded unless a response said so."
+            )
+            .response(from: request, context: context)
+        }
+    }
+}
+
+/// Reads `Authorization: Bearer …` and sets the caller; routes decide what each role may do.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let registry: ConsentRegistry
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer "),
+                let found = try registry.authenticate(
+                    token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                )
+            else { throw Problem.unauthorized }
+            context.caller = Caller(credential: found.credential, org: found.org, role: found.role)
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,36 @@
+public import Hummingbird
+import Logging
+public import TiakiConsent
+
+/// Who is calling: the credential, its organisation and its role.
+public struct Caller: Sendable, Hashable {
+    public var credential: String
+    public var org: String
+    public var role: Role
+
+    public var actor: Actor { Actor(org: org, credential: credential) }
+}
+
+/// The request context: Hummingbird's core storage and the authenticated caller, if any.
+public struct TiakiRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var caller: Caller?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        caller = nil
+    }
+
+    /// The caller, or 401.
+    func authenticated() throws -> Caller {
+        guard let caller else { throw Problem.unauthorized }
+        return caller
+    }
+
+    /// The caller if their role is one of `roles`, else 403 (401 when not signed in).
+    func require(_ roles: Role...) throws -> Caller {
+        let caller = try authenticated()
+        guard roles.contains(caller.role) else { throw Problem.forbidden }
+        return caller
+    }
+}

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TiakiConsent
+import TiakiLedger
+import TiakiPolicy
+import TiakiServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP service.",
+        discussion: """
+            With no flags it runs on the embedded default: the ledger in ./tiaki-data (created, with its key, on \
+            first start) and the policies in ./Policies, on http://127.0.0.1:8080. It refuses to start when the \
+            policies are invalid, and checks that the newest checkpoint matches the stored entries before serving. \
+            SIGTERM or SIGINT stop it gracefully: requests in flight finish, then the ledger is closed.
+
+            Create the first organisation and an admin credential before the first start with `tiaki org add` and \
+            `tiaki credential add`; afterwards use the admin endpoints, which the running service sees at once.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
+    var data = "./tiaki-data"
+
+    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+    var policies = "./Policies"
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port = 8080
+
+    func run() async throws {
+        var logger = Logger(label: "tiaki")
+        logger.logLevel = .info
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = data
+        configuration.policiesDirectory = policies
+        configuration.host = host
+        configuration.port = port
+        let started = Date()
+        do {
+            let (application, _) = try await buildApplication(configuration: configuration, logger: logger)
+            logger.info(
+                "ready",
+                metadata: [
+                    "address": "http://\(host):\(port)",
+                    "startMilliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                ]
+            )
+            try await application.runService()
+        } catch let error as PolicyError {
+            Output.error(error.description)
+            throw Output.fail("serve", "the policies in \(policies) are not valid (see above); not starting")
+        } catch let error as LedgerError {
+            throw Output.fail("serve", error.message)
+        } catch let error as ConsentError {
+            throw Output.fail("serve", error.message)
+        }
+    }
+}
+
+/// Opens the registry of a data directory for the administration commands.
+func openRegistry(data: String, policies: String, command: String) async throws -> (ConsentRegistry, DecisionService) {
+    let policy: PolicySet
+    do {
+        policy = try PolicySet.load(directory: policies)
+    } catch let error as PolicyError {
+        Output.error(error.description)
+        throw Output.fail(command, "the policies in \(policies) are not valid (see above)")
+    }
+    var logger = Logger(label: "tiaki")
+    logger.logLevel = .warning
+    do {
+        let registry = try ConsentRegistry.open(
+            LedgerDirectory(path: data),
+            vocabulary: policy.vocabulary,
+            logger: logger
+        )
+        return (registry, try await DecisionService(registry: registry, policy: policy))
+    } catch let error as LedgerError {
+        throw Output.fail(command, error.message)
+    }
+}
+
+struct Org: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "org",
+        abstract: "Register organisations (before the service starts; while it runs, use POST /v1/orgs).",
+        subcommands: [Add.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an organisation in the ledger.")
+
+        @Option(help: ArgumentHelp("The data directory (created if missing).", valueName: "dir"))
+        var data = "./tiaki-data"
+        @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+        var policies = "./Policies"
+        @Option(help: "The organisation's id: lower-case letters, digits and '-'.")
+        var id: String
+        @Option(help: "Its kind, a code of the policy vocabulary (school, kura, early-learning, kohanga-reo, rtlb, …).")
+        var kind: String
+        @Option(help: "Its name.")
+        var name: String
+
+        func run() async throws {
+            let (registry, _) = try await openRegistry(data: data, policies: policies, command: "org add")
+            do {
+                let recorded = try await registry.registerOrganisation(id: id, kind: kind, name: name)
+                await registry.close()
+                print("Registered \(id) (\(kind)) as entry \(recorded.index).")
+            } catch let error as ConsentError {
+                await registry.close()
+                throw Output.fail("org add", error.message)
+            }
+        }
+    }
+}
+
+struct Credential: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Issue and revoke credentials (before the service starts; while it runs, use /v1/credentials).",
+        subcommands: [Add.self, Revoke.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a credential; its bearer token is printed once, alone on the last line.",
+            discussion:
+                "Only a hash of the token is stored, and the ledger records the credential's id, organisation and role, never the token."
+        )
+
+        @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
+        var data = "./tiaki-data"
+        @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+        var policies = "./Policies"
+        @Option(help: "The organisation it belongs to.")
+        var org: String
+        @Option(help: "member, facilitator, privacy-officer, auditor or admin.")
+        var role: String
+
+        func run() async throws {
+            guard let role = Role(rawValue: role) else {
+                throw Output.fail(
+                    "credential add",
+                    "role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            let (registry, _) = try await openRegistry(data: data, policies: policies, command: "credential add")
+            do {
+                let issued = try await registry.issueCredential(org: org, role: role)
+                await registry.close()
+                print("Issued credential \(issued.id) (\(role.rawValue) of \(org)). Its token, shown only now:")
+                print(issued.token)
+            } catch let error as ConsentError {
+                await registry.close()
+                throw Output.fail("credential add", error.message)
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a credential.")
+
+        @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
+        var data = "./tiaki-data"
+        @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+        var policies = "./Policies"
+        @Argument(help: "The credential id (cred-…).")
+        var id: String
+
+        func run() async throws {
+            let (registry, _) = try await openRegistry(data: data, policies: policies, command: "credential revoke")
+            do {
+                let recorded = try await registry.revokeCredential(id: id)
+                await registry.close()
+                print("Revoked \(id) (entry \(recorded.index)).")
+            } catch let error as ConsentError {
+                await registry.close()
+                throw Output.fail("credential revoke", error.message)
+            }
+        }
+    }
+}

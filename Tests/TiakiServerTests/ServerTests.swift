@@ -1,0 +1,367 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import TiakiConsent
+import TiakiLedger
+import TiakiPolicy
+
+@testable import TiakiServer
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// A service on a fresh data directory with two schools, an RTLB service and a credential per role.
+struct Cluster {
+    let path: String
+    let service: DecisionService
+    var tokens: [String: String] = [:]
+
+    static func make() async throws -> (Cluster, some ApplicationProtocol) {
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-server-\(UUID().uuidString)").path
+        configuration.policiesDirectory = repositoryRoot.appendingPathComponent("Policies").path
+        configuration.bodyLimit = 16 * 1024
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let (app, service) = try await buildApplication(configuration: configuration, logger: logger)
+        var cluster = Cluster(path: configuration.dataDirectory, service: service)
+        let r = service.registry
+        for (id, kind) in [
+            ("school-a", "school"), ("school-b", "school"), ("rtlb", "rtlb"), ("office", "ministry-learning-support"),
+        ] {
+            _ = try await r.registerOrganisation(id: id, kind: kind, name: id)
+        }
+        for (name, org, role) in [
+            ("a", "school-a", Role.member), ("b", "school-b", .member), ("facilitator", "office", .facilitator),
+            ("privacy", "office", .privacyOfficer), ("auditor", "office", .auditor), ("admin", "office", .admin),
+        ] {
+            cluster.tokens[name] = try await r.issueCredential(org: org, role: role).token
+        }
+        return (cluster, app)
+    }
+
+    func headers(_ who: String?) -> HTTPFields {
+        var h: HTTPFields = [.contentType: "application/json"]
+        if let who, let token = tokens[who] { h[.authorization] = "Bearer \(token)" }
+        return h
+    }
+
+    var size: UInt64 { service.registry.ledger.checkpoint.size }
+}
+
+extension TestResponse {
+    var json: JSONValue { (try? JSONParser().parse(Array(body.readableBytesView))) ?? .null }
+}
+
+func buffer(_ value: JSONValue) -> ByteBuffer { ByteBuffer(bytes: (try? CanonicalJSON.encode(value)) ?? []) }
+
+let consentBody: JSONValue = [
+    "purposes": ["learning-support-planning", "referral"], "information": ["register-entry", "assessment-progress"],
+    "audience": ["kinds": ["rtlb"]],
+    "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted email"],
+    "retention": ["until": "2027-12-31"], "accuracy": ["contact": "the SENCO", "method": "ask to see it"],
+    "withdrawal": ["effect": "support continues; sharing stops", "how": "tell the school"],
+    "consenters": [["role": "parent", "name": "Mere Parata"]],
+    "informed": ["date": "2026-02-10", "noticeVersion": "v1", "language": "en", "method": "meeting"],
+    "text": "We would like to share…",
+]
+
+func decisionBody(_ subject: String, purpose: String = "referral") -> JSONValue {
+    [
+        "subject": .string(subject), "purpose": .string(purpose), "information": ["register-entry"],
+        "recipient": "rtlb",
+        "channel": "secure-email", "storageRegion": "nz", "date": "2026-03-01",
+    ]
+}
+
+@Suite("HTTP service")
+struct ServerTests {
+    @Test("a school registers a child, records consent, and gets a permit and a deny, each recorded and explained")
+    func schoolFlow() async throws {
+        let (cluster, app) = try await Cluster.make()
+        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
+        try await app.test(.router) { client in
+            let registered = try await client.execute(
+                uri: "/v1/subjects",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(["birthMonth": "2015-06", "nsn": "123456789", "name": "Aroha"])
+            )
+            #expect(registered.status == .created)
+            let subject = try #require(registered.json["subject"]?.stringValue)
+            let found = try await client.execute(
+                uri: "/v1/subjects?nsn=123456789",
+                method: .get,
+                headers: cluster.headers("a")
+            )
+            #expect(found.json["subject"]?.stringValue == subject)
+            let consent = try await client.execute(
+                uri: "/v1/subjects/\(subject)/consents",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(consentBody)
+            )
+            #expect(consent.status == .created)
+            let consentID = try #require(consent.json["consent"]?.integerValue)
+            // The receipt proves the consent is in the ledger under the signed checkpoint.
+            let receipt = try #require(consent.json["receipt"])
+            let note = try SignedCheckpoint(parsing: try #require(receipt["checkpoint"]?.stringValue))
+            let entry = Array(try #require(receipt["entry"]?.stringValue).utf8)
+            let proof = try #require(receipt["inclusionProof"]?.arrayValue).compactMap {
+                $0.stringValue.flatMap(MerkleHash.init(hex:))
+            }
+            #expect(
+                Merkle.verifyInclusion(
+                    leafHash: Merkle.leafHash(entry),
+                    index: UInt64(consentID),
+                    size: note.size,
+                    proof: proof,
+                    root: note.root
+                )
+            )
+            try note.note.verify(with: [cluster.service.registry.ledger.verifier])
+
+            var before = cluster.size
+            let permit = try await client.execute(
+                uri: "/v1/decisions",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(decisionBody(subject))
+            )
+            #expect(permit.status == .created)
+            #expect(permit.json["effect"]?.stringValue == "permit")
+            #expect(permit.json["consents"] == [.number(Double(consentID))])
+            #expect(cluster.size == before + 1)
+            before = cluster.size
+            let deny = try await client.execute(
+                uri: "/v1/decisions",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(decisionBody(subject, purpose: "transition"))
+            )
+            #expect(deny.json["effect"]?.stringValue == "deny")
+            #expect(
+                deny.json["reasons"]?.arrayValue?.contains { $0.stringValue?.contains("not a move between") == true }
+                    == true
+            )
+            #expect(cluster.size == before + 1)
+
+            let decision = try #require(permit.json["decision"]?.integerValue)
+            let disclosed = try await client.execute(
+                uri: "/v1/disclosures",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer([
+                    "subject": .string(subject), "decision": .number(Double(decision)), "recipient": "rtlb",
+                    "purpose": "referral", "information": ["register-entry"], "channel": "secure-email",
+                    "storageRegion": "nz",
+                ])
+            )
+            #expect(disclosed.status == .created)
+            #expect(disclosed.json["flags"] == [])
+            let undecided = try await client.execute(
+                uri: "/v1/disclosures",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer([
+                    "subject": .string(subject), "recipient": "rtlb", "purpose": "transition",
+                    "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz",
+                ])
+            )
+            #expect(undecided.json["flags"] == ["no-decision"])
+
+            let withdrawn = try await client.execute(
+                uri: "/v1/consents/\(consentID)/withdraw",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(["by": "parent"])
+            )
+            #expect(withdrawn.status == .ok)
+            let again = try await client.execute(
+                uri: "/v1/consents/\(consentID)/withdraw",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(["by": "parent"])
+            )
+            #expect(again.status == .conflict)
+            #expect(again.headers[.contentType] == "application/problem+json")
+            let after = try await client.execute(
+                uri: "/v1/decisions",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(decisionBody(subject))
+            )
+            #expect(after.json["effect"]?.stringValue == "deny")
+        }
+        await cluster.service.registry.close()
+    }
+
+    @Test("other organisations, wrong roles and bad tokens are refused without revealing whether a subject exists")
+    func access() async throws {
+        let (cluster, app) = try await Cluster.make()
+        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
+        try await app.test(.router) { client in
+            let subject = try #require(
+                try await client.execute(
+                    uri: "/v1/subjects",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["birthMonth": "2015-06", "nsn": "111222333"])
+                ).json["subject"]?.stringValue
+            )
+            let consent = try await client.execute(
+                uri: "/v1/subjects/\(subject)/consents",
+                method: .post,
+                headers: cluster.headers("a"),
+                body: buffer(consentBody)
+            )
+            let consentID = try #require(consent.json["consent"]?.integerValue)
+            // Another school: the same 404 as for a subject that does not exist.
+            for uri in [
+                "/v1/subjects/\(subject)/consents", "/v1/subjects/s-doesnotexist/consents", "/v1/consents/\(consentID)",
+                "/v1/subjects?nsn=111222333",
+            ] {
+                let r = try await client.execute(uri: uri, method: .get, headers: cluster.headers("b"))
+                #expect(r.status == .notFound, "\(uri)")
+            }
+            let other = try await client.execute(
+                uri: "/v1/decisions",
+                method: .post,
+                headers: cluster.headers("b"),
+                body: buffer(decisionBody(subject))
+            )
+            #expect(other.status == .notFound)
+            // A facilitator sees coverage but not the names.
+            let facilitated = try await client.execute(
+                uri: "/v1/consents/\(consentID)",
+                method: .get,
+                headers: cluster.headers("facilitator")
+            )
+            #expect(facilitated.status == .ok)
+            #expect(facilitated.json["consenterNames"] == nil)
+            #expect(!String(buffer: facilitated.body).contains("Mere"))
+            let own = try await client.execute(
+                uri: "/v1/consents/\(consentID)",
+                method: .get,
+                headers: cluster.headers("a")
+            )
+            #expect(own.json["consenterNames"] == ["Mere Parata"])
+            // Roles.
+            #expect(
+                try await client.execute(
+                    uri: "/v1/orgs",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["id": "x", "kind": "school", "name": "X"])
+                ).status == .forbidden
+            )
+            #expect(
+                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers("a")).status
+                    == .forbidden
+            )
+            #expect(
+                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers("auditor"))
+                    .status == .ok
+            )
+            #expect(
+                try await client.execute(
+                    uri: "/v1/subjects",
+                    method: .post,
+                    headers: cluster.headers("auditor"),
+                    body: buffer(["birthMonth": "2015-06"])
+                ).status == .forbidden
+            )
+            // Tokens.
+            #expect(
+                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers(nil)).status
+                    == .unauthorized
+            )
+            var bad = cluster.headers(nil)
+            bad[.authorization] = "Bearer tiaki_nottherealtoken"
+            #expect(
+                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: bad).status == .unauthorized
+            )
+            // Public.
+            #expect(try await client.execute(uri: "/v1/ledger/checkpoint", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/v1/ledger/vkey", method: .get).status == .ok)
+            // Revocation takes effect at once.
+            let issued = try await client.execute(
+                uri: "/v1/credentials",
+                method: .post,
+                headers: cluster.headers("admin"),
+                body: buffer(["org": "school-a", "role": "member"])
+            )
+            let id = try #require(issued.json["id"]?.stringValue)
+            var fresh = cluster.headers(nil)
+            fresh[.authorization] = "Bearer \(issued.json["token"]?.stringValue ?? "")"
+            #expect(
+                try await client.execute(uri: "/v1/subjects?nsn=111222333", method: .get, headers: fresh).status == .ok
+            )
+            #expect(
+                try await client.execute(
+                    uri: "/v1/credentials/\(id)/revoke",
+                    method: .post,
+                    headers: cluster.headers("admin")
+                ).status == .ok
+            )
+            #expect(
+                try await client.execute(uri: "/v1/subjects?nsn=111222333", method: .get, headers: fresh).status
+                    == .unauthorized
+            )
+        }
+        await cluster.service.registry.close()
+    }
+
+    @Test("bad input gets an RFC 9457 problem naming the field, and nothing is appended")
+    func badInput() async throws {
+        let (cluster, app) = try await Cluster.make()
+        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
+        try await app.test(.router) { client in
+            let subject = try #require(
+                try await client.execute(
+                    uri: "/v1/subjects",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["birthMonth": "2015-06"])
+                ).json["subject"]?.stringValue
+            )
+            let before = cluster.size
+            var missing = consentBody
+            if case .object(var o) = missing {
+                o["retention"] = nil
+                missing = .object(o)
+            }
+            let cases: [(String, ByteBuffer, HTTPResponse.Status, String?)] = [
+                ("/v1/subjects/\(subject)/consents", ByteBuffer(string: "{not json"), .badRequest, nil),
+                ("/v1/subjects/\(subject)/consents", buffer(missing), .badRequest, "retention"),
+                ("/v1/decisions", buffer(["subject": .string(subject), "purpose": 5]), .badRequest, "purpose"),
+                ("/v1/decisions", buffer(decisionBody(subject, purpose: "refferal")), .badRequest, "purpose"),
+                (
+                    "/v1/subjects/\(subject)/consents",
+                    ByteBuffer(string: "{\"text\":\"" + String(repeating: "x", count: 20_000) + "\"}"),
+                    .contentTooLarge, nil
+                ),
+            ]
+            for (uri, body, status, field) in cases {
+                let r = try await client.execute(uri: uri, method: .post, headers: cluster.headers("a"), body: body)
+                #expect(r.status == status, "\(uri) \(String(buffer: r.body))")
+                #expect(r.headers[.contentType] == "application/problem+json")
+                #expect(r.json["type"]?.stringValue?.hasPrefix("urn:tiaki:problem:") == true)
+                if let field { #expect(r.json["field"]?.stringValue == field, "\(String(buffer: r.body))") }
+            }
+            #expect(cluster.size == before)
+            #expect(
+                try await client.execute(uri: "/v1/nothing-here", method: .get, headers: cluster.headers("a")).status
+                    == .notFound
+            )
+            let security = try await client.execute(uri: "/healthz", method: .get)
+            #expect(security.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        }
+        await cluster.service.registry.close()
+    }
+}
