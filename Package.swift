@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("openapi.yaml")],
             swiftSettings: tiakiSettings
         ),
         // A deterministic, seeded cluster year written through the same code paths as the service.
@@ -165,6 +166,7 @@ let package = Package(
                 "TiakiConsent",
                 "TiakiLedger",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

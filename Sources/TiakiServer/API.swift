@@ -11,13 +11,30 @@ import TiakiPolicy
 struct API: Sendable {
     let service: DecisionService
     let bodyLimit: Int
+    let metrics: ServiceMetrics
     var registry: ConsentRegistry { service.registry }
 
     func addRoutes(to router: Router<TiakiRequestContext>) {
         router.get("/healthz") { _, _ in
             json(["status": "ok", "entries": .number(Double(registry.ledger.checkpoint.size))])
         }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(
+                    byteBuffer: ByteBuffer(string: metrics.exposition(ledgerSize: registry.ledger.checkpoint.size))
+                )
+            )
+        }
         let v1 = router.group("v1")
+        v1.get("openapi.yaml") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text))
+            )
+        }
         // Ledger: checkpoint and key are public; entries and proofs for auditors and privacy officers.
         v1.get("ledger/checkpoint") { _, _ in text(registry.ledger.checkpoint.text) }
         v1.get("ledger/vkey") { _, _ in text(registry.ledger.verifier.vkey + "\n") }
@@ -35,6 +52,7 @@ struct API: Sendable {
         v1.get("subjects/:subject/consents") { request, context in try listConsents(request, context) }
         v1.get("consents/:consent") { request, context in try readConsent(request, context) }
         v1.post("consents/:consent/withdraw") { request, context in try await withdraw(request, context) }
+        v1.post("subjects/:subject/erase") { request, context in try await erase(request, context) }
         // Decisions and disclosures.
         v1.post("decisions") { request, context in try await decide(request, context) }
         v1.post("disclosures") { request, context in try await disclose(request, context) }
@@ -270,6 +288,21 @@ struct API: Sendable {
         ])
     }
 
+    struct ErasureInput: Decodable {
+        var reason: String
+    }
+
+    /// Erases a child's personal details (privacy officers): `subject.erased` is recorded, then the key and lookup
+    /// rows are destroyed.
+    func erase(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.privacyOfficer)
+        let subject = try context.parameters.require("subject")
+        guard try ownSubject(subject, caller) else { throw Problem.notFound }
+        let input = try await decode(ErasureInput.self, request)
+        let recorded = try await registry.eraseSubject(subject, reason: input.reason, actor: caller.actor)
+        return json(["subject": .string(subject), "erased": true, "index": .number(Double(recorded.index))])
+    }
+
     // MARK: Decisions and disclosures
 
     struct DecisionInput: Decodable {
@@ -301,6 +334,7 @@ struct API: Sendable {
             requesterRole: caller.role.rawValue
         )
         let (decision, recorded) = try await service.decideAndRecord(share, actor: caller.actor)
+        metrics.decided(decision.effect)
         var value = try JSONValueEncoder().encode(decision)
         if case .object(var o) = value {
             o["decision"] = .number(Double(recorded.index))

@@ -40,12 +40,7 @@ public func buildApplication(
     let service = try await DecisionService(registry: registry, policy: policy)
     logger.info("policy set loaded", metadata: ["digest": "\(policy.digest)", "rules": "\(policy.rules.count)"])
 
-    let router = Router(context: TiakiRequestContext.self)
-    router.add(middleware: ResponseHeadersMiddleware())
-    router.add(middleware: ProblemMiddleware(logger: logger))
-    router.add(middleware: AuthenticationMiddleware(registry: registry))
-    API(service: service, bodyLimit: configuration.bodyLimit).addRoutes(to: router)
-
+    let router = buildRouter(service: service, configuration: configuration, logger: logger)
     var application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tiaki"),
@@ -53,6 +48,22 @@ public func buildApplication(
     )
     application.addServices(RegistryCloser(registry: registry, logger: logger))
     return (application, service)
+}
+
+/// The routes and middleware of the service.
+func buildRouter(
+    service: DecisionService,
+    configuration: ServerConfiguration,
+    logger: Logger
+) -> Router<TiakiRequestContext> {
+    let router = Router(context: TiakiRequestContext.self)
+    let metrics = ServiceMetrics()
+    router.add(middleware: ResponseHeadersMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: ProblemMiddleware(logger: logger))
+    router.add(middleware: AuthenticationMiddleware(registry: service.registry))
+    API(service: service, bodyLimit: configuration.bodyLimit, metrics: metrics).addRoutes(to: router)
+    return router
 }
 
 /// Closes the ledger when the service shuts down, after the server stops taking requests.

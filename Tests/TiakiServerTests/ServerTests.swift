@@ -8,6 +8,7 @@ import Testing
 import TiakiConsent
 import TiakiLedger
 import TiakiPolicy
+import Yams
 
 @testable import TiakiServer
 
@@ -361,6 +362,51 @@ struct ServerTests {
             )
             let security = try await client.execute(uri: "/healthz", method: .get)
             #expect(security.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        }
+        await cluster.service.registry.close()
+    }
+}
+
+@Suite("OpenAPI document")
+struct OpenAPITests {
+    @Test("the document names exactly the routes the router has, and is served")
+    func routesMatch() async throws {
+        let (cluster, app) = try await Cluster.make()
+        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = cluster.path
+        let router = buildRouter(service: cluster.service, configuration: configuration, logger: Logger(label: "test"))
+        let routes = Set(
+            router.routes.map { route in
+                let path = route.path.description.split(separator: "/").map {
+                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
+                }
+                return "\(route.method.rawValue.lowercased()) /" + path.joined(separator: "/")
+            }
+        )
+        let document = try #require(try Yams.load(yaml: OpenAPIDocument.text) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: Any])
+        var documented: Set<String> = []
+        for (path, item) in paths {
+            for method in ["get", "post", "put", "patch", "delete"] where (item as? [String: Any])?[method] != nil {
+                documented.insert("\(method) \(path)")
+            }
+        }
+        #expect(
+            routes.subtracting(documented).isEmpty,
+            "routes missing from the document: \(routes.subtracting(documented).sorted())"
+        )
+        #expect(
+            documented.subtracting(routes).isEmpty,
+            "documented routes that do not exist: \(documented.subtracting(routes).sorted())"
+        )
+        try await app.test(.router) { client in
+            let served = try await client.execute(uri: "/v1/openapi.yaml", method: .get)
+            #expect(served.status == .ok)
+            #expect(String(buffer: served.body) == OpenAPIDocument.text)
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(String(buffer: metrics.body).contains("tiaki_ledger_entries"))
         }
         await cluster.service.registry.close()
     }
