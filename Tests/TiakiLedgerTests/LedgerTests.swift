@@ -224,3 +224,22 @@ struct LedgerTests {
         }
     }
 }
+
+@Suite("Ledger start-up checks")
+struct LedgerStartupTests {
+    @Test("an entry altered in the tail is found when the ledger is opened")
+    func alteredTail() async throws {
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try openLedger(path)
+        for i in 0..<20 { _ = try await ledger.append(sampleMembers(i)) }
+        await ledger.close()
+        let db = try DatabaseQueue(path: LedgerDirectory(path: path).databasePath)
+        try await db.write { db in
+            try db.execute(sql: "DROP TRIGGER entries_no_update")
+            try db.execute(sql: "UPDATE entries SET entry = replace(entry, 's-17', 's-99') WHERE idx = 17")
+        }
+        try db.close()
+        #expect(throws: LedgerError(.corrupt, "")) { try openLedger(path) }
+    }
+}

@@ -108,7 +108,8 @@ public final class Ledger: Sendable {
     /// Opens the ledger in `directory`, creating the directory, key and database when there is none.
     ///
     /// An existing ledger's newest checkpoint is checked before it is used: it must cover every stored entry, its
-    /// root must match the stored tree, and its signature must verify with the log key.
+    /// root must match the stored tree, and its signature must verify with the log key; the last 1,024 entries are
+    /// rehashed from their bytes and must match their stored leaves.
     public static func open(
         _ directory: LedgerDirectory,
         configuration: LedgerConfiguration = LedgerConfiguration(),
@@ -217,6 +218,24 @@ public final class Ledger: Sendable {
         }
         guard range.root == signed.root else {
             throw LedgerError(.corrupt, "the stored tree's root does not match the newest checkpoint")
+        }
+        // The tail: the last entries' bytes must still be canonical, at their index, and hash to their stored leaves.
+        let tailStart = count > 1024 ? count - 1024 : 0
+        let tail = try Row.fetchCursor(
+            db,
+            sql: "SELECT idx, entry, leaf FROM entries WHERE idx >= ? ORDER BY idx",
+            arguments: [Int64(tailStart)]
+        )
+        while let row = try tail.next() {
+            let index: Int64 = row["idx"]
+            let entry: Data = row["entry"]
+            let leaf: Data = row["leaf"]
+            let claimed = try entry.withUnsafeBytes { raw in
+                try CanonicalJSON.validate(raw.bindMemory(to: UInt8.self), topLevelInteger: "index")
+            }
+            guard claimed == index, Merkle.leafHash([UInt8](entry)).array == [UInt8](leaf) else {
+                throw LedgerError(.corrupt, "entry \(index) no longer matches its stored hash or index")
+            }
         }
         let archived = try store.lastArchived(db)
         let parse: (String?) -> Date = { text in text.flatMap(LedgerTime.parse) ?? .distantPast }
