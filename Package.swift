@@ -109,6 +109,8 @@ let package = Package(
                 "TiakiLedger",
                 "TiakiConsent",
                 "TiakiPolicy",
+                "TiakiServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 "TiakiSimulation",
                 "TiakiServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

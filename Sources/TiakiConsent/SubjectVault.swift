@@ -134,6 +134,7 @@ package struct SubjectVault: Sendable {
     }
 
     package func addLookup(_ identifiers: [Identifier], subject: String) throws {
+        guard !identifiers.isEmpty else { return }
         try db.write { db in
             for identifier in identifiers {
                 try db.execute(

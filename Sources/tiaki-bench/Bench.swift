@@ -14,7 +14,10 @@ struct Bench: AsyncParsableCommand {
         commandName: "tiaki-bench",
         abstract: "Measure Tiaki's performance on this machine.",
         discussion: "Build in release mode first: swift build -c release && .build/release/tiaki-bench ledger",
-        subcommands: [LedgerBench.self, PolicyBench.self, VerifyChild.self, RebuildChild.self]
+        subcommands: [
+            LedgerBench.self, PolicyBench.self, HTTPBench.self, VerifyChild.self, RebuildChild.self,
+            HTTPServerChild.self,
+        ]
     )
 }
 

@@ -1,0 +1,283 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TiakiConsent
+import TiakiLedger
+import TiakiPolicy
+import TiakiServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct HTTPBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http",
+        abstract: "Logged decisions per second over HTTP, with latency and the server's peak memory.",
+        discussion: """
+            Fills a fresh data directory with SUBJECTS children, each with a consent, starts `tiaki serve`'s \
+            application in a child process, and drives it from wrk (a separate process; `apt-get install wrk`) \
+            over loopback with 64 connections asking for decisions. Every decision is appended to the ledger \
+            before it is answered. Reports decisions/s, p50/p99 latency, and the server's peak resident memory.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+    var policies = "./Policies"
+    @Option(help: "Children in the ledger.")
+    var subjects = 100_000
+    @Option(help: "Seconds of load.")
+    var seconds = 10
+    @Option(help: "Concurrent connections.")
+    var connections = 64
+    @Option(help: "The port for the server.")
+    var port = 18_099
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() async throws {
+        guard let wrk = findExecutable("wrk") else {
+            throw ValidationError("wrk is not installed: apt-get install wrk")
+        }
+        let policy = try PolicySet.load(directory: policies)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tiaki-bench-http-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        note("registering \(subjects) children with their consents …")
+        let token = try await populate(work + "/data", policy: policy)
+
+        let peakFile = work + "/server.peak"
+        let server = try spawn([
+            "http-server", work + "/data", "--policies", policies, "--port", String(port), "--peak-file", peakFile,
+        ])
+        defer { kill(server, SIGKILL) }
+        guard waitForPort(port, seconds: 60) else { throw ValidationError("the server did not start") }
+
+        let script = work + "/decisions.lua"
+        try luaScript(token: token, subjectsFile: work + "/subjects.txt").write(
+            toFile: script,
+            atomically: true,
+            encoding: .utf8
+        )
+        note("driving \(connections) connections for \(seconds) s …")
+        let output = try capture(
+            wrk,
+            [
+                "-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script,
+                "http://127.0.0.1:\(port)/v1/decisions",
+            ]
+        )
+        kill(server, SIGTERM)
+        var status: Int32 = 0
+        waitpid(server, &status, 0)
+        let peak =
+            ((try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap {
+                Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            } ?? 0) / 1024
+
+        let rate = Self.number(after: "Requests/sec:", in: output) ?? 0
+        let p50 = Self.latency("50%", in: output) ?? 0
+        let p99 = Self.latency("99%", in: output) ?? 0
+        let errors = Self.number(after: "Non-2xx or 3xx responses:", in: output) ?? 0
+        if json {
+            let object: [String: JSONValue] = [
+                "httpDecisionsPerSecond": .number(rate.rounded()),
+                "httpP50Milliseconds": .number((p50 * 1000).rounded() / 1000),
+                "httpP99Milliseconds": .number((p99 * 1000).rounded() / 1000),
+                "serverPeakMegabytes": .number((peak * 10).rounded() / 10),
+                "non2xxResponses": .number(errors),
+            ]
+            print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
+        } else {
+            print(
+                "HTTP benchmark (\(subjects) subjects, \(connections) connections, \(seconds) s, every decision logged)"
+            )
+            print(String(format: "  decisions per second   %.0f", rate))
+            print(String(format: "  latency                p50 %.2f ms   p99 %.2f ms", p50, p99))
+            print(String(format: "  server peak memory     %.1f MB", peak))
+            print("  non-2xx responses      \(Int(errors))")
+        }
+        if errors > 0 { note(output) }
+    }
+
+    /// Registers the organisations, a member credential, and the children with a consent each.
+    func populate(_ path: String, policy: PolicySet) async throws -> String {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let registry = try ConsentRegistry.open(
+            LedgerDirectory(path: path),
+            vocabulary: policy.vocabulary,
+            logger: logger
+        )
+        _ = try await DecisionService(registry: registry, policy: policy)
+        for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
+            _ = try await registry.registerOrganisation(id: id, kind: kind, name: id)
+        }
+        let token = try await registry.issueCredential(org: "school-a", role: .member).token
+        let school = Actor(org: "school-a")
+        let next = Counter(0)
+        let total = UInt64(subjects)
+        let ids = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    var mine: [String] = []
+                    while let i = next.take(below: total) {
+                        let r = try await registry.registerSubject(
+                            SubjectInput(birthMonth: "20\(10 + Int(i % 10))-0\(1 + Int(i % 9))"),
+                            actor: school
+                        )
+                        let subject = r.entry.subject ?? ""
+                        _ = try await registry.grantConsent(
+                            subject: subject,
+                            BenchData.consentJSON(Int(i)),
+                            actor: school
+                        )
+                        mine.append(subject)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        try ids.joined(separator: "\n").write(
+            toFile: (path as NSString).deletingLastPathComponent + "/subjects.txt",
+            atomically: true,
+            encoding: .utf8
+        )
+        await registry.close()
+        return token
+    }
+
+    func luaScript(token: String, subjectsFile: String) -> String {
+        """
+        local subjects = {}
+        for line in io.lines("\(subjectsFile)") do subjects[#subjects + 1] = line end
+        local purposes = {"learning-support-planning", "learning-support-planning", "referral", "transition"}
+        wrk.method = "POST"
+        wrk.headers["Authorization"] = "Bearer \(token)"
+        wrk.headers["Content-Type"] = "application/json"
+        request = function()
+          local s = subjects[math.random(#subjects)]
+          local p = purposes[math.random(#purposes)]
+          local body = '{"subject":"' .. s .. '","purpose":"' .. p .. '","information":["register-entry"],"recipient":"rtlb","channel":"secure-email","storageRegion":"nz","date":"2026-06-01"}'
+          return wrk.format(nil, nil, nil, body)
+        end
+        """
+    }
+
+    static func number(after label: String, in text: String) -> Double? {
+        guard let range = text.range(of: label) else { return nil }
+        let rest = text[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        return Double(rest.prefix { $0.isNumber || $0 == "." })
+    }
+
+    /// A latency percentile line of wrk's `--latency` output ("     99%   12.34ms"), in milliseconds.
+    static func latency(_ percentile: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0] == percentile else { continue }
+            let value = String(parts[1])
+            let number = Double(value.prefix { $0.isNumber || $0 == "." }) ?? 0
+            if value.hasSuffix("us") { return number / 1000 }
+            if value.hasSuffix("ms") { return number }
+            if value.hasSuffix("s") { return number * 1000 }
+            if value.hasSuffix("m") { return number * 60_000 }
+        }
+        return nil
+    }
+}
+
+/// Runs the service's application on a data directory until SIGTERM (run by `http` in a child process).
+struct HTTPServerChild: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http-server",
+        abstract: "Serve a data directory (run by `http`).",
+        shouldDisplay: false
+    )
+
+    @Argument var data: String
+    @Option var policies = "./Policies"
+    @Option var port = 18_099
+    @Option var peakFile: String?
+
+    func run() async throws {
+        var logger = Logger(label: "bench-server")
+        logger.logLevel = .warning
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = data
+        configuration.policiesDirectory = policies
+        configuration.port = port
+        let (application, _) = try await buildApplication(configuration: configuration, logger: logger)
+        try await application.runService()
+        writePeakMemory(to: peakFile)
+    }
+}
+
+extension BenchData {
+    static func consentJSON(_ i: Int) -> JSONValue {
+        [
+            "purposes": ["learning-support-planning", "referral"],
+            "information": ["register-entry", "assessment-progress"],
+            "audience": ["kinds": ["rtlb", "ministry-learning-support"]],
+            "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted"],
+            "retention": ["until": "2027-12-31"], "accuracy": ["contact": "c", "method": "m"],
+            "withdrawal": ["effect": "e", "how": "h"],
+            "consenters": i % 10 < 2 ? [["role": "parent"], ["role": "young-person"]] : [["role": "parent"]],
+            "informed": ["date": "2026-02-01", "noticeVersion": "v1", "language": "en", "method": "meeting"],
+            "text": "t",
+        ]
+    }
+}
+
+func findExecutable(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// Starts this executable with `arguments` and returns its pid.
+func spawn(_ arguments: [String]) throws -> pid_t {
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, nil, nil, argv, environ)
+    guard rc == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+    return pid
+}
+
+/// Runs a program and returns its standard output.
+func capture(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`.
+func waitForPort(_ port: Int, seconds: Double) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        close(fd)
+        if connected == 0 { return true }
+        usleep(100_000)
+    }
+    return false
+}
