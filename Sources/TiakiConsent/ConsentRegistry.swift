@@ -16,6 +16,8 @@ public enum Role: String, Sendable, CaseIterable, Codable {
 public struct Recorded: Sendable {
     public let entry: ConsentEntry
     public let receipt: AppendReceipt
+    /// The entry's `body` as JSON, as it was written (so a response need not encode it again).
+    public let body: JSONValue
     public var index: Int { Int(receipt.index) }
 }
 
@@ -51,6 +53,9 @@ public final class ConsentRegistry: Sendable {
     private let state: StateBox
     private let vocabularyBox: Mutex<Vocabulary>
     private let logger: Logger
+    /// Token hash → credential, filled on first use: tokens never change, and revocation is checked against the
+    /// consent state on every call.
+    private let credentialCache = Mutex<[Data: (credential: String, org: String, role: Role)]>([:])
 
     final class StateBox: Sendable {
         let state: Mutex<ConsentState>
@@ -138,9 +143,10 @@ public final class ConsentRegistry: Sendable {
 
     func append(_ entry: ConsentEntry) async throws -> Recorded {
         var draft: EntryDraft
+        let members = try entry.members()
         do {
-            draft = try EntryDraft(entry.members())
-        } catch let error as LedgerError {
+            draft = try EntryDraft(members)
+        } catch {
             throw ConsentError(.invalid, error.message)
         }
         draft.context = entry
@@ -148,7 +154,7 @@ public final class ConsentRegistry: Sendable {
         var recorded = entry
         recorded.index = receipt.index
         recorded.time = receipt.time
-        return Recorded(entry: recorded, receipt: receipt)
+        return Recorded(entry: recorded, receipt: receipt, body: members["body"] ?? .null)
     }
 
     // MARK: Organisations and credentials
@@ -206,13 +212,19 @@ public final class ConsentRegistry: Sendable {
     public func authenticate(token: String) throws -> (credential: String, org: String, role: Role)? {
         guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
         let hash = SubjectVault.hash(token: token)
-        guard let found = try vault.credential(hash: hash), SubjectVault.constantTimeEqual(found.hash, hash),
-            !found.revoked,
-            let role = Role(rawValue: found.role)
-        else { return nil }
-        // The ledger is the record: a credential revoked there is revoked, whatever the table says.
-        guard withState({ $0.credentials[found.id].map { $0.revoked == nil } ?? false }) else { return nil }
-        return (found.id, found.org, role)
+        let known: (credential: String, org: String, role: Role)
+        if let cached = credentialCache.withLock({ $0[hash] }) {
+            known = cached
+        } else {
+            guard let found = try vault.credential(hash: hash), SubjectVault.constantTimeEqual(found.hash, hash),
+                !found.revoked, let role = Role(rawValue: found.role)
+            else { return nil }
+            known = (found.id, found.org, role)
+            credentialCache.withLock { $0[hash] = known }
+        }
+        // The ledger is the record: a credential revoked there is revoked, whatever the table or cache says.
+        guard withState({ $0.credentials[known.credential].map { $0.revoked == nil } ?? false }) else { return nil }
+        return known
     }
 
     public func revokeCredential(id: String, actor: Actor = .system) async throws -> Recorded {

@@ -335,13 +335,11 @@ struct API: Sendable {
         )
         let (decision, recorded) = try await service.decideAndRecord(share, actor: caller.actor)
         metrics.decided(decision.effect)
-        var value = try JSONValueEncoder().encode(decision)
-        if case .object(var o) = value {
-            o["decision"] = .number(Double(recorded.index))
-            o["checkpoint"] = .string(recorded.receipt.checkpoint.text)
-            value = .object(o)
-        }
-        return json(value, status: .created)
+        // The body as it was written to the ledger, with the entry's index and the checkpoint that covers it.
+        guard case .object(var o) = recorded.body else { throw Problem.notFound }
+        o["decision"] = .number(Double(recorded.index))
+        o["checkpoint"] = .string(recorded.receipt.checkpoint.text)
+        return json(.object(o), status: .created)
     }
 
     struct DisclosureInput: Decodable {

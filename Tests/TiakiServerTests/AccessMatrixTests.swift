@@ -47,32 +47,145 @@ struct MatrixRoute: Sendable {
 
 @Suite("Access matrix")
 struct AccessMatrixTests {
-    static let everyone: [MatrixCaller: HTTPResponse.Status] = Dictionary(uniqueKeysWithValues: MatrixCaller.allCases.map { ($0, .ok) })
-    static let signedIn: [MatrixCaller: HTTPResponse.Status] = Dictionary(uniqueKeysWithValues: MatrixCaller.allCases.filter { $0 != .anonymous }.map { ($0, .ok) })
+    static let everyone: [MatrixCaller: HTTPResponse.Status] = Dictionary(
+        uniqueKeysWithValues: MatrixCaller.allCases.map { ($0, .ok) }
+    )
+    static let signedIn: [MatrixCaller: HTTPResponse.Status] = Dictionary(
+        uniqueKeysWithValues: MatrixCaller.allCases.filter { $0 != .anonymous }.map { ($0, .ok) }
+    )
 
     static let routes: [MatrixRoute] = [
         .init(pattern: "get /healthz", method: .get, uri: { _ in "/healthz" }, body: { _ in nil }, allowed: everyone),
         .init(pattern: "get /metrics", method: .get, uri: { _ in "/metrics" }, body: { _ in nil }, allowed: everyone),
-        .init(pattern: "get /v1/openapi.yaml", method: .get, uri: { _ in "/v1/openapi.yaml" }, body: { _ in nil }, allowed: everyone),
-        .init(pattern: "get /v1/ledger/checkpoint", method: .get, uri: { _ in "/v1/ledger/checkpoint" }, body: { _ in nil }, allowed: everyone),
-        .init(pattern: "get /v1/ledger/vkey", method: .get, uri: { _ in "/v1/ledger/vkey" }, body: { _ in nil }, allowed: everyone),
-        .init(pattern: "get /v1/ledger/entries", method: .get, uri: { _ in "/v1/ledger/entries?start=0&end=5" }, body: { _ in nil }, allowed: [.auditor: .ok, .privacyOfficer: .ok]),
-        .init(pattern: "get /v1/ledger/proofs/inclusion", method: .get, uri: { _ in "/v1/ledger/proofs/inclusion?index=1" }, body: { _ in nil }, allowed: signedIn),
-        .init(pattern: "get /v1/ledger/proofs/consistency", method: .get, uri: { _ in "/v1/ledger/proofs/consistency?from=1" }, body: { _ in nil }, allowed: signedIn),
-        .init(pattern: "post /v1/orgs", method: .post, uri: { _ in "/v1/orgs" }, body: { f in ["id": .string("org-\(f.consent)"), "kind": "school", "name": "New"] }, allowed: [.admin: .created]),
-        .init(pattern: "post /v1/credentials", method: .post, uri: { _ in "/v1/credentials" }, body: { _ in ["org": "school-a", "role": "member"] }, allowed: [.admin: .created]),
-        .init(pattern: "post /v1/credentials/{id}/revoke", method: .post, uri: { f in "/v1/credentials/\(f.credential)/revoke" }, body: { _ in nil }, allowed: [.admin: .ok]),
-        .init(pattern: "post /v1/subjects", method: .post, uri: { _ in "/v1/subjects" }, body: { _ in ["birthMonth": "2016-01"] }, allowed: [.memberOwn: .created, .memberOther: .created]),
-        .init(pattern: "get /v1/subjects", method: .get, uri: { f in "/v1/subjects?nsn=\(f.nsn)" }, body: { _ in nil }, allowed: [.memberOwn: .ok, .memberOther: .notFound]),
-        .init(pattern: "post /v1/subjects/{subject}/consents", method: .post, uri: { f in "/v1/subjects/\(f.subject)/consents" }, body: { _ in consentBody }, allowed: [.memberOwn: .created, .memberOther: .notFound]),
-        .init(pattern: "get /v1/subjects/{subject}/consents", method: .get, uri: { f in "/v1/subjects/\(f.subject)/consents" }, body: { _ in nil }, allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]),
-        .init(pattern: "post /v1/subjects/{subject}/erase", method: .post, uri: { f in "/v1/subjects/\(f.subject)/erase" }, body: { _ in ["reason": "request"] }, allowed: [.privacyOfficer: .ok]),
-        .init(pattern: "get /v1/consents/{consent}", method: .get, uri: { f in "/v1/consents/\(f.consent)" }, body: { _ in nil }, allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]),
-        .init(pattern: "post /v1/consents/{consent}/withdraw", method: .post, uri: { f in "/v1/consents/\(f.consent)/withdraw" }, body: { _ in ["by": "parent"] }, allowed: [.memberOwn: .ok, .memberOther: .notFound]),
-        .init(pattern: "post /v1/decisions", method: .post, uri: { _ in "/v1/decisions" }, body: { f in decisionBody(f.subject) }, allowed: [.memberOwn: .created, .memberOther: .notFound, .facilitator: .created]),
         .init(
-            pattern: "post /v1/disclosures", method: .post, uri: { _ in "/v1/disclosures" },
-            body: { f in ["subject": .string(f.subject), "recipient": "rtlb", "purpose": "referral", "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz"] },
+            pattern: "get /v1/openapi.yaml",
+            method: .get,
+            uri: { _ in "/v1/openapi.yaml" },
+            body: { _ in nil },
+            allowed: everyone
+        ),
+        .init(
+            pattern: "get /v1/ledger/checkpoint",
+            method: .get,
+            uri: { _ in "/v1/ledger/checkpoint" },
+            body: { _ in nil },
+            allowed: everyone
+        ),
+        .init(
+            pattern: "get /v1/ledger/vkey",
+            method: .get,
+            uri: { _ in "/v1/ledger/vkey" },
+            body: { _ in nil },
+            allowed: everyone
+        ),
+        .init(
+            pattern: "get /v1/ledger/entries",
+            method: .get,
+            uri: { _ in "/v1/ledger/entries?start=0&end=5" },
+            body: { _ in nil },
+            allowed: [.auditor: .ok, .privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "get /v1/ledger/proofs/inclusion",
+            method: .get,
+            uri: { _ in "/v1/ledger/proofs/inclusion?index=1" },
+            body: { _ in nil },
+            allowed: signedIn
+        ),
+        .init(
+            pattern: "get /v1/ledger/proofs/consistency",
+            method: .get,
+            uri: { _ in "/v1/ledger/proofs/consistency?from=1" },
+            body: { _ in nil },
+            allowed: signedIn
+        ),
+        .init(
+            pattern: "post /v1/orgs",
+            method: .post,
+            uri: { _ in "/v1/orgs" },
+            body: { f in ["id": .string("org-\(f.consent)"), "kind": "school", "name": "New"] },
+            allowed: [.admin: .created]
+        ),
+        .init(
+            pattern: "post /v1/credentials",
+            method: .post,
+            uri: { _ in "/v1/credentials" },
+            body: { _ in ["org": "school-a", "role": "member"] },
+            allowed: [.admin: .created]
+        ),
+        .init(
+            pattern: "post /v1/credentials/{id}/revoke",
+            method: .post,
+            uri: { f in "/v1/credentials/\(f.credential)/revoke" },
+            body: { _ in nil },
+            allowed: [.admin: .ok]
+        ),
+        .init(
+            pattern: "post /v1/subjects",
+            method: .post,
+            uri: { _ in "/v1/subjects" },
+            body: { _ in ["birthMonth": "2016-01"] },
+            allowed: [.memberOwn: .created, .memberOther: .created]
+        ),
+        .init(
+            pattern: "get /v1/subjects",
+            method: .get,
+            uri: { f in "/v1/subjects?nsn=\(f.nsn)" },
+            body: { _ in nil },
+            allowed: [.memberOwn: .ok, .memberOther: .notFound]
+        ),
+        .init(
+            pattern: "post /v1/subjects/{subject}/consents",
+            method: .post,
+            uri: { f in "/v1/subjects/\(f.subject)/consents" },
+            body: { _ in consentBody },
+            allowed: [.memberOwn: .created, .memberOther: .notFound]
+        ),
+        .init(
+            pattern: "get /v1/subjects/{subject}/consents",
+            method: .get,
+            uri: { f in "/v1/subjects/\(f.subject)/consents" },
+            body: { _ in nil },
+            allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "post /v1/subjects/{subject}/erase",
+            method: .post,
+            uri: { f in "/v1/subjects/\(f.subject)/erase" },
+            body: { _ in ["reason": "request"] },
+            allowed: [.privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "get /v1/consents/{consent}",
+            method: .get,
+            uri: { f in "/v1/consents/\(f.consent)" },
+            body: { _ in nil },
+            allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "post /v1/consents/{consent}/withdraw",
+            method: .post,
+            uri: { f in "/v1/consents/\(f.consent)/withdraw" },
+            body: { _ in ["by": "parent"] },
+            allowed: [.memberOwn: .ok, .memberOther: .notFound]
+        ),
+        .init(
+            pattern: "post /v1/decisions",
+            method: .post,
+            uri: { _ in "/v1/decisions" },
+            body: { f in decisionBody(f.subject) },
+            allowed: [.memberOwn: .created, .memberOther: .notFound, .facilitator: .created]
+        ),
+        .init(
+            pattern: "post /v1/disclosures",
+            method: .post,
+            uri: { _ in "/v1/disclosures" },
+            body: { f in
+                [
+                    "subject": .string(f.subject), "recipient": "rtlb", "purpose": "referral",
+                    "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz",
+                ]
+            },
             allowed: [.memberOwn: .created, .memberOther: .notFound, .facilitator: .created]
         ),
     ]
@@ -84,10 +197,14 @@ struct AccessMatrixTests {
         var configuration = ServerConfiguration()
         configuration.dataDirectory = cluster.path
         let router = buildRouter(service: cluster.service, configuration: configuration, logger: Logger(label: "test"))
-        let routes = Set(router.routes.map { route in
-            let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-            return "\(route.method.rawValue.lowercased()) /" + path.joined(separator: "/")
-        })
+        let routes = Set(
+            router.routes.map { route in
+                let path = route.path.description.split(separator: "/").map {
+                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
+                }
+                return "\(route.method.rawValue.lowercased()) /" + path.joined(separator: "/")
+            }
+        )
         #expect(routes == Set(Self.routes.map(\.pattern)))
         await cluster.service.registry.close()
     }
@@ -101,8 +218,16 @@ struct AccessMatrixTests {
             for (n, route) in Self.routes.enumerated() {
                 // Fresh fixtures for every request, so that one that changes state cannot affect the next.
                 let nsn = String(100_000_000 + n * 10 + MatrixCaller.allCases.firstIndex(of: caller)!)
-                let subject = try await registry.registerSubject(SubjectInput(birthMonth: "2015-06", nsn: nsn), actor: Actor(org: "school-a")).entry.subject ?? ""
-                let consent = try await registry.grantConsent(subject: subject, consentBody, actor: Actor(org: "school-a")).index
+                let subject =
+                    try await registry.registerSubject(
+                        SubjectInput(birthMonth: "2015-06", nsn: nsn),
+                        actor: Actor(org: "school-a")
+                    ).entry.subject ?? ""
+                let consent = try await registry.grantConsent(
+                    subject: subject,
+                    consentBody,
+                    actor: Actor(org: "school-a")
+                ).index
                 let credential = try await registry.issueCredential(org: "school-a", role: .member).id
                 let fixtures = MatrixFixtures(subject: subject, consent: consent, credential: credential, nsn: nsn)
                 let expected = route.allowed[caller] ?? (caller == .anonymous ? .unauthorized : .forbidden)
@@ -112,9 +237,15 @@ struct AccessMatrixTests {
                     headers: cluster.headers(caller.token),
                     body: route.body(fixtures).map(buffer)
                 )
-                #expect(response.status == expected, "\(route.pattern) as \(caller): \(String(buffer: response.body).prefix(200))")
+                #expect(
+                    response.status == expected,
+                    "\(route.pattern) as \(caller): \(String(buffer: response.body).prefix(200))"
+                )
                 if response.status.code >= 400 {
-                    #expect(response.headers[.contentType] == "application/problem+json", "\(route.pattern) as \(caller)")
+                    #expect(
+                        response.headers[.contentType] == "application/problem+json",
+                        "\(route.pattern) as \(caller)"
+                    )
                 }
             }
         }
