@@ -58,11 +58,20 @@ func buildRouter(
 ) -> Router<TiakiRequestContext> {
     let router = Router(context: TiakiRequestContext.self)
     let metrics = ServiceMetrics()
+    let api = API(service: service, bodyLimit: configuration.bodyLimit, metrics: metrics)
+    // The same routes on a router that never serves, to tell 405 from 404.
+    let table = Router(context: TiakiRequestContext.self)
+    api.addRoutes(to: table)
     router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
-    router.add(middleware: ProblemMiddleware(logger: logger))
+    router.add(
+        middleware: ProblemMiddleware(
+            logger: logger,
+            routes: RouteTable(table.routes.map { ($0.method, $0.path.description) })
+        )
+    )
     router.add(middleware: AuthenticationMiddleware(registry: service.registry))
-    API(service: service, bodyLimit: configuration.bodyLimit, metrics: metrics).addRoutes(to: router)
+    api.addRoutes(to: router)
     return router
 }
 
@@ -103,6 +112,7 @@ struct ResponseHeadersMiddleware: RouterMiddleware {
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = TiakiRequestContext
     let logger: Logger
+    let routes: RouteTable
 
     func handle(
         _ request: Request,
@@ -118,14 +128,21 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let problem: Problem
             switch error.status {
-            case .notFound: problem = .notFound
-            case .methodNotAllowed:
-                problem = Problem(
+            case .notFound, .methodNotAllowed:
+                let allowed = routes.methods(for: request.uri.path)
+                guard !allowed.isEmpty else {
+                    problem = .notFound
+                    break
+                }
+                var response = try Problem(
                     .methodNotAllowed,
                     code: "method-not-allowed",
                     title: "Method not allowed",
-                    detail: "\(request.method) is not allowed on \(request.uri.path)."
+                    detail: "\(request.method) is not allowed here; use \(allowed.joined(separator: " or "))."
                 )
+                .response(from: request, context: context)
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
             case .contentTooLarge:
                 problem = Problem(
                     .contentTooLarge,
@@ -187,5 +204,27 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.caller = Caller(credential: found.credential, org: found.org, role: found.role)
         }
         return try await next(request, context)
+    }
+}
+
+/// The paths the service answers and the methods each allows, so that a known path asked with the wrong method is
+/// answered 405 with `Allow`, not 404.
+struct RouteTable: Sendable {
+    let routes: [(method: String, segments: [Substring])]
+
+    init(_ routes: [(HTTPRequest.Method, String)]) {
+        self.routes = routes.map { ($0.0.rawValue, $0.1.split(separator: "/")) }
+    }
+
+    /// The methods allowed on `path`, sorted; empty when no route has that shape.
+    func methods(for path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        var methods: Set<String> = []
+        for route in routes where route.segments.count == parts.count {
+            if zip(route.segments, parts).allSatisfy({ $0.hasPrefix(":") || $0 == $1 }) {
+                methods.insert(route.method)
+            }
+        }
+        return methods.sorted()
     }
 }

@@ -360,6 +360,15 @@ struct ServerTests {
                 try await client.execute(uri: "/v1/nothing-here", method: .get, headers: cluster.headers("a")).status
                     == .notFound
             )
+            let wrongMethod = try await client.execute(
+                uri: "/v1/decisions",
+                method: .delete,
+                headers: cluster.headers("a")
+            )
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.headers[.allow] == "POST")
+            #expect(wrongMethod.headers[.contentType] == "application/problem+json")
+            #expect(cluster.size == before)
             let security = try await client.execute(uri: "/healthz", method: .get)
             #expect(security.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
         }
