@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TiakiLedger", targets: ["TiakiLedger"]),
         .library(name: "TiakiConsent", targets: ["TiakiConsent"]),
         .library(name: "TiakiPolicy", targets: ["TiakiPolicy"]),
+        .library(name: "TiakiAudit", targets: ["TiakiAudit"]),
         .executable(name: "tiaki", targets: ["tiaki"]),
         .executable(name: "tiaki-bench", targets: ["tiaki-bench"]),
     ],
@@ -62,10 +63,21 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // Findings, replay and subject reports for privacy officers; consent receipts for whānau.
+        .target(
+            name: "TiakiAudit",
+            dependencies: [
+                "TiakiPolicy",
+                "TiakiConsent",
+                "TiakiLedger",
+            ],
+            swiftSettings: tiakiSettings
+        ),
         // The HTTP service: one buildApplication shared by `tiaki serve` and the tests.
         .target(
             name: "TiakiServer",
             dependencies: [
+                "TiakiAudit",
                 "TiakiPolicy",
                 "TiakiConsent",
                 "TiakiLedger",
@@ -98,6 +110,7 @@ let package = Package(
                 "TiakiPolicy",
                 "TiakiSimulation",
                 "TiakiServer",
+                "TiakiAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,9 +123,9 @@ let package = Package(
                 "TiakiConsent",
                 "TiakiPolicy",
                 "TiakiServer",
+                "TiakiAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 "TiakiSimulation",
-                "TiakiServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -152,6 +165,18 @@ let package = Package(
         .testTarget(
             name: "TiakiPolicyTests",
             dependencies: [
+                "TiakiPolicy",
+                "TiakiSimulation",
+                "TiakiConsent",
+                "TiakiLedger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        .testTarget(
+            name: "TiakiAuditTests",
+            dependencies: [
+                "TiakiAudit",
                 "TiakiPolicy",
                 "TiakiSimulation",
                 "TiakiConsent",

@@ -71,6 +71,8 @@ public final class ConsentRegistry: Sendable {
         random: RandomSource = .system,
         logger: Logger
     ) throws -> ConsentRegistry {
+        var configuration = configuration
+        configuration.keyMember = "subject"
         let ledger = try Ledger.open(directory, configuration: configuration, logger: logger)
         let vault = try SubjectVault(database: ledger.database, directory: directory, random: random)
         let started = Date()
@@ -150,6 +152,14 @@ public final class ConsentRegistry: Sendable {
             throw ConsentError(.invalid, error.message)
         }
         draft.context = entry
+        // Filed by subject; an organisation's registration under `org:ID`, so a report can name it without a scan.
+        if let subject = entry.subject {
+            draft.key = subject
+        } else if case .organisationRegistered(let o) = entry.body {
+            draft.key = "org:" + o.id
+        } else if entry.kind == .policyPublished {
+            draft.key = "policy"
+        }
         let receipt = try await ledger.append(draft)
         var recorded = entry
         recorded.index = receipt.index
@@ -610,6 +620,34 @@ public final class ConsentRegistry: Sendable {
             record.noteSealed = try vault.seal(note, subject: subject, key: key)
         }
         return try await append(ConsentEntry(actor: actor, subject: subject, body: .disclosure(record)))
+    }
+
+    /// Records a privacy officer's review of a disclosure (`justified` or `not-justified`), with sealed notes.
+    public func reviewDisclosure(
+        _ index: Int,
+        outcome: String,
+        date: String? = nil,
+        notes: String? = nil,
+        actor: Actor
+    ) async throws -> Recorded {
+        guard DisclosureReviewed.outcomes.contains(outcome) else {
+            throw ConsentError(
+                .invalid,
+                "outcome must be one of \(DisclosureReviewed.outcomes.joined(separator: ", "))",
+                field: "outcome"
+            )
+        }
+        let date = date ?? today.description
+        guard Day(date) != nil else { throw ConsentError(.invalid, "date must be YYYY-MM-DD", field: "date") }
+        let bytes = index >= 0 ? try ledger.entries(in: UInt64(index)..<UInt64(index + 1)).first : nil
+        guard let bytes, let entry = try? ConsentEntry(bytes: bytes), case .disclosure = entry.body,
+            let subject = entry.subject
+        else { throw ConsentError(.unknownConsent, "entry \(index) is not a disclosure", field: "disclosure") }
+        var review = DisclosureReviewed(disclosure: index, date: date, outcome: outcome)
+        if let notes, let key = try vault.key(for: subject) {
+            review.notesSealed = try vault.seal(notes, subject: subject, key: key)
+        }
+        return try await append(ConsentEntry(actor: actor, subject: subject, body: .disclosureReviewed(review)))
     }
 
     // MARK: Helpers

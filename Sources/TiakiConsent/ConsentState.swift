@@ -133,7 +133,7 @@ public struct ConsentState: Sendable {
             if let subject = entry.subject, subjects[subject]?.erased == nil {
                 subjects[subject]?.erased = (entry.index, b.date)
             }
-        case .decision, .disclosure:
+        case .decision, .disclosure, .disclosureReviewed:
             break
         }
     }

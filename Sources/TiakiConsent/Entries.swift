@@ -12,6 +12,7 @@ public enum EntryKind: String, Sendable, CaseIterable, Codable {
     case consentRefused = "consent.refused"
     case decision
     case disclosure
+    case disclosureReviewed = "disclosure.reviewed"
     case subjectErased = "subject.erased"
 }
 
@@ -465,6 +466,25 @@ extension DisclosureRecord {
     }
 }
 
+/// A privacy officer's review of a disclosure (required after a serious-threat share, IPP 11(1)(f)).
+public struct DisclosureReviewed: Sendable, Hashable, Codable {
+    /// The disclosure reviewed (ledger index).
+    public var disclosure: Int
+    public var date: String
+    /// `justified` or `not-justified`.
+    public var outcome: String
+    public var notesSealed: Sealed?
+
+    public static let outcomes = ["justified", "not-justified"]
+
+    public init(disclosure: Int, date: String, outcome: String, notesSealed: Sealed? = nil) {
+        self.disclosure = disclosure
+        self.date = date
+        self.outcome = outcome
+        self.notesSealed = notesSealed
+    }
+}
+
 public struct SubjectErased: Sendable, Hashable, Codable {
     /// `retention-ended` or `request`.
     public var reason: String
@@ -492,6 +512,7 @@ public struct ConsentEntry: Sendable, Hashable {
         case consentRefused(ConsentRefused)
         case decision(DecisionRecord)
         case disclosure(DisclosureRecord)
+        case disclosureReviewed(DisclosureReviewed)
         case subjectErased(SubjectErased)
 
         public var kind: EntryKind {
@@ -506,6 +527,7 @@ public struct ConsentEntry: Sendable, Hashable {
             case .consentRefused: .consentRefused
             case .decision: .decision
             case .disclosure: .disclosure
+            case .disclosureReviewed: .disclosureReviewed
             case .subjectErased: .subjectErased
             }
         }
@@ -522,6 +544,7 @@ public struct ConsentEntry: Sendable, Hashable {
             case .consentRefused(let b): b
             case .decision(let b): b
             case .disclosure(let b): b
+            case .disclosureReviewed(let b): b
             case .subjectErased(let b): b
             }
         }
@@ -598,6 +621,7 @@ public struct ConsentEntry: Sendable, Hashable {
         case .consentRefused: self.body = .consentRefused(try body(ConsentRefused.self))
         case .decision: self.body = .decision(try body(DecisionRecord.self))
         case .disclosure: self.body = .disclosure(try body(DisclosureRecord.self))
+        case .disclosureReviewed: self.body = .disclosureReviewed(try body(DisclosureReviewed.self))
         case .subjectErased: self.body = .subjectErased(try body(SubjectErased.self))
         }
         index = UInt64(value["index"]?.integerValue ?? 0)

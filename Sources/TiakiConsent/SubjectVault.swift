@@ -105,6 +105,10 @@ package struct SubjectVault: Sendable {
     /// Opens a sealed field; `nil` once the subject's key is erased.
     package func open(_ sealed: Sealed, subject: String) throws -> String? {
         guard let key = try key(for: subject) else { return nil }
+        return try SubjectVault.open(sealed, subject: subject, key: key)
+    }
+
+    static func open(_ sealed: Sealed, subject: String, key: SymmetricKey) throws -> String {
         guard sealed.token.hasPrefix(SubjectVault.sealPrefix),
             let data = Data(base64Encoded: String(sealed.token.dropFirst(SubjectVault.sealPrefix.count)))
         else { throw ConsentError(.invalid, "not a sealed field") }
@@ -199,5 +203,26 @@ package struct SubjectVault: Sendable {
 
     package func revokeCredential(id: String) throws {
         try db.write { db in try db.execute(sql: "UPDATE credentials SET revoked = 1 WHERE id = ?", arguments: [id]) }
+    }
+}
+
+/// Opens sealed fields from a data directory without changing it (for `tiaki audit subject`, which may run while
+/// the service does). Needs read access to the database's key table.
+public struct SealedFieldReader: Sendable {
+    let db: DatabaseQueue
+
+    public init(dataDirectory: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        db = try DatabaseQueue(path: dataDirectory + "/ledger.sqlite", configuration: configuration)
+    }
+
+    /// The plain text of a sealed field of `subject`; `nil` once the subject is erased or if it cannot be opened.
+    public func open(_ sealed: Sealed, subject: String) -> String? {
+        let key = try? db.read { db in
+            try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject])
+        }
+        guard let key = key.flatMap({ $0 }) else { return nil }
+        return try? SubjectVault.open(sealed, subject: subject, key: SymmetricKey(data: key))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TiakiAudit
 import TiakiConsent
 import TiakiLedger
 import TiakiPolicy
@@ -10,6 +11,7 @@ import TiakiPolicy
 /// and a subject of another organisation is answered as if it did not exist.
 struct API: Sendable {
     let service: DecisionService
+    let dataDirectory: String
     let bodyLimit: Int
     let metrics: ServiceMetrics
     var registry: ConsentRegistry { service.registry }
@@ -56,6 +58,10 @@ struct API: Sendable {
         // Decisions and disclosures.
         v1.post("decisions") { request, context in try await decide(request, context) }
         v1.post("disclosures") { request, context in try await disclose(request, context) }
+        // Audit.
+        v1.post("disclosures/:disclosure/review") { request, context in try await review(request, context) }
+        v1.get("subjects/:subject/report") { request, context in try report(request, context) }
+        v1.get("findings") { request, context in try await findings(request, context) }
     }
 
     // MARK: Ledger
@@ -193,17 +199,18 @@ struct API: Sendable {
             index: recorded.receipt.index,
             size: recorded.receipt.checkpoint.size
         )
+        guard case .consentGranted(let terms) = recorded.entry.body else { throw Problem.notFound }
+        let receipt = ConsentReceipt(
+            entry: recorded.receipt.entry,
+            index: recorded.receipt.index,
+            proof: proof.hashes,
+            checkpoint: recorded.receipt.checkpoint,
+            vkey: registry.ledger.verifier.vkey,
+            terms: terms,
+            vocabulary: ConsentSummary.labels(registry.vocabulary)
+        )
         return json(
-            [
-                "consent": .number(Double(recorded.index)),
-                "receipt": [
-                    "entry": .string(String(decoding: recorded.receipt.entry, as: UTF8.self)),
-                    "index": .number(Double(recorded.index)),
-                    "inclusionProof": .array(proof.hashes.map { .string($0.hex) }),
-                    "checkpoint": .string(recorded.receipt.checkpoint.text),
-                    "vkey": .string(registry.ledger.verifier.vkey),
-                ],
-            ],
+            ["consent": .number(Double(recorded.index)), "receipt": try JSONValueEncoder().encode(receipt)],
             status: .created
         )
     }
@@ -378,6 +385,105 @@ struct API: Sendable {
             ["disclosure": .number(Double(recorded.index)), "flags": .array(body.flags.map { .string($0) })],
             status: .created
         )
+    }
+
+    // MARK: Audit
+
+    struct ReviewInput: Decodable {
+        var outcome: String
+        var date: String?
+        var notes: String?
+    }
+
+    /// A privacy officer's review of a disclosure (after a serious-threat share).
+    func review(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.privacyOfficer)
+        guard let id = Int(try context.parameters.require("disclosure")) else { throw Problem.notFound }
+        let input = try await decode(ReviewInput.self, request)
+        let recorded = try await registry.reviewDisclosure(
+            id,
+            outcome: input.outcome,
+            date: input.date,
+            notes: input.notes,
+            actor: caller.actor
+        )
+        return json(
+            [
+                "disclosure": .number(Double(id)), "outcome": .string(input.outcome),
+                "index": .number(Double(recorded.index)),
+            ],
+            status: .created
+        )
+    }
+
+    /// Everything recorded about one child (IPP 6), as JSON, HTML or text; read through the subject index.
+    func report(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
+        _ = try context.require(.privacyOfficer)
+        let subject = try context.parameters.require("subject")
+        guard registry.withState({ $0.subjects[subject] != nil }) else { throw Problem.notFound }
+        let format = request.uri.queryParameters.get("format") ?? "json"
+        guard ["json", "html", "text"].contains(format) else {
+            throw Problem.badRequest("format must be json, html or text", field: "format")
+        }
+        guard
+            let report = try SubjectReport.load(
+                subject: subject,
+                from: registry.ledger,
+                asOf: Day(Date()),
+                unseal: { sealed in try? registry.unseal(sealed, subject: subject) }
+            )
+        else { throw Problem.notFound }
+        switch format {
+        case "html":
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: report.html))
+            )
+        case "text": return text(report.text)
+        default:
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try report.json()))
+            )
+        }
+    }
+
+    /// The findings over the whole ledger (read through its own read-only connection, off the event loop).
+    func findings(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        _ = try context.require(.privacyOfficer)
+        let parameters = request.uri.queryParameters
+        var options = AuditOptions(asOf: Day(Date()))
+        if let asOf = parameters.get("asOf") {
+            guard let day = Day(asOf) else { throw Problem.badRequest("asOf must be YYYY-MM-DD", field: "asOf") }
+            options.asOf = day
+        }
+        if let since = parameters.get("since") {
+            guard Day(String(since.prefix(10))) != nil else {
+                throw Problem.badRequest("since must be YYYY-MM-DD or an RFC 3339 time", field: "since")
+            }
+            options.since = since
+        }
+        if let within = parameters.get("within") {
+            guard let days = Int(within), (0...3660).contains(days) else {
+                throw Problem.badRequest("within must be a number of days, 0 to 3660", field: "within")
+            }
+            options.expiringWithinDays = days
+        }
+        let path = dataDirectory
+        let chosen = options
+        let result = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try LedgerAudit.run(EntryReader(path: path), options: chosen) })
+            }
+        }
+        var o: [String: JSONValue] = [
+            "entries": .number(Double(result.entries)), "asOf": .string(options.asOf.description),
+            "findings": try JSONValueEncoder().encode(result.findings),
+        ]
+        if let since = options.since { o["since"] = .string(since) }
+        return json(.object(o))
     }
 
     // MARK: Helpers

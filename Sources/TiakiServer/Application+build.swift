@@ -58,7 +58,12 @@ func buildRouter(
 ) -> Router<TiakiRequestContext> {
     let router = Router(context: TiakiRequestContext.self)
     let metrics = ServiceMetrics()
-    let api = API(service: service, bodyLimit: configuration.bodyLimit, metrics: metrics)
+    let api = API(
+        service: service,
+        dataDirectory: configuration.dataDirectory,
+        bodyLimit: configuration.bodyLimit,
+        metrics: metrics
+    )
     // The same routes on a router that never serves, to tell 405 from 404.
     let table = Router(context: TiakiRequestContext.self)
     api.addRoutes(to: table)

@@ -20,7 +20,7 @@ struct Tiaki: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Org.self, Credential.self, Verify.self, Export.self, Keys.self, Policy.self, Decide.self,
-            Simulate.self,
+            Simulate.self, Audit.self, Receipt.self,
         ]
     )
 

@@ -34,6 +34,7 @@ struct MatrixFixtures {
     let consent: Int
     let credential: String
     let nsn: String
+    let disclosure: Int
 }
 
 struct MatrixRoute: Sendable {
@@ -188,6 +189,27 @@ struct AccessMatrixTests {
             },
             allowed: [.memberOwn: .created, .memberOther: .notFound, .facilitator: .created]
         ),
+        .init(
+            pattern: "post /v1/disclosures/{disclosure}/review",
+            method: .post,
+            uri: { f in "/v1/disclosures/\(f.disclosure)/review" },
+            body: { _ in ["outcome": "justified"] },
+            allowed: [.privacyOfficer: .created]
+        ),
+        .init(
+            pattern: "get /v1/subjects/{subject}/report",
+            method: .get,
+            uri: { f in "/v1/subjects/\(f.subject)/report" },
+            body: { _ in nil },
+            allowed: [.privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "get /v1/findings",
+            method: .get,
+            uri: { _ in "/v1/findings" },
+            body: { _ in nil },
+            allowed: [.privacyOfficer: .ok]
+        ),
     ]
 
     @Test("every route is in the matrix")
@@ -229,7 +251,26 @@ struct AccessMatrixTests {
                     actor: Actor(org: "school-a")
                 ).index
                 let credential = try await registry.issueCredential(org: "school-a", role: .member).id
-                let fixtures = MatrixFixtures(subject: subject, consent: consent, credential: credential, nsn: nsn)
+                let disclosure = try await registry.recordDisclosure(
+                    subject: subject,
+                    DisclosureRecord(
+                        decision: nil,
+                        recipient: "rtlb",
+                        purpose: "referral",
+                        information: ["register-entry"],
+                        channel: "secure-email",
+                        storageRegion: "nz",
+                        date: "2026-03-01"
+                    ),
+                    actor: Actor(org: "school-a")
+                ).index
+                let fixtures = MatrixFixtures(
+                    subject: subject,
+                    consent: consent,
+                    credential: credential,
+                    nsn: nsn,
+                    disclosure: disclosure
+                )
                 let expected = route.allowed[caller] ?? (caller == .anonymous ? .unauthorized : .forbidden)
                 let response = try await client.execute(
                     uri: route.uri(fixtures),

@@ -11,6 +11,10 @@ public struct EntryDraft: Sendable {
     let ranks: (index: Int, time: Int, version: Int)
     /// What the layer above knows about this entry, handed to the commit observer with its index and time.
     package var context: (any Sendable)?
+    /// A key the store files this entry under (the layer above's choice, such as its subject), so that
+    /// ``Ledger/indexes(forKey:)`` finds every entry of one key without a scan. It should equal the value of
+    /// ``LedgerConfiguration/keyMember`` in the entry.
+    public var key: String?
 
     /// Member names the ledger sets itself.
     public static let reservedNames: Set<String> = ["index", "time", "v"]

@@ -20,6 +20,9 @@ public struct LedgerConfiguration: Sendable {
     public var maximumBatch = 1024
     /// The largest entry accepted, in bytes of canonical JSON.
     public var maximumEntryBytes = 64 * 1024
+    /// The top-level member that ``EntryDraft/key`` comes from; used to index a ledger written before the key
+    /// index existed.
+    public var keyMember: String?
     /// The clock that stamps entries (UTC); replaceable for deterministic samples.
     public var clock: @Sendable () -> Date = { Date() }
 
@@ -136,7 +139,7 @@ public final class Ledger: Sendable {
         } else {
             signer = try directory.loadSigner()
         }
-        let store = try LedgerStore.openPool(path: directory.databasePath)
+        let store = try LedgerStore.openPool(path: directory.databasePath, keyMember: configuration.keyMember)
         let ledger: Ledger
         do {
             ledger = try store.writer.write { db throws -> Ledger in
@@ -316,7 +319,9 @@ public final class Ledger: Sendable {
             var range = state.range
             var rows: [(index: UInt64, entry: [UInt8], leaf: MerkleHash, nodes: [UInt8])] = []
             rows.reserveCapacity(batch.count)
+            var keys: [(String, UInt64)] = []
             for item in batch {
+                if let key = item.draft.key { keys.append((key, range.size)) }
                 let index = range.size
                 let entry = item.draft.assemble(index: index, time: time)
                 let leaf = Merkle.leafHash(entry)
@@ -341,6 +346,10 @@ public final class Ledger: Sendable {
                             Int64(row.index), Data(row.entry), Data(row.leaf.array),
                             row.nodes.isEmpty ? nil : Data(row.nodes),
                         ])
+                    }
+                    if !keys.isEmpty {
+                        let file = try db.cachedStatement(sql: "INSERT INTO entry_keys (key, idx) VALUES (?, ?)")
+                        for (key, index) in keys { try file.execute(arguments: [key, Int64(index)]) }
                     }
                     try db.execute(
                         sql: "UPDATE head SET size = ?, note = ?, time = ? WHERE id = 1",
@@ -422,6 +431,17 @@ public final class Ledger: Sendable {
                 arguments: [Int64(range.lowerBound), Int64(upper)]
             ).map { [UInt8]($0) }
         }
+    }
+
+    /// The indexes of the committed entries filed under `key` (see ``EntryDraft/key``), oldest first.
+    public func indexes(forKey key: String) throws -> [UInt64] {
+        let size = checkpoint.size
+        return try store.writer.read { db in try store.indexes(db, key: key) ?? [] }.filter { $0 < size }
+    }
+
+    /// The entries at `indexes` (each must be committed), in the order given.
+    public func entries(at indexes: [UInt64]) throws -> [[UInt8]] {
+        try store.writer.read { db in try store.entries(db, at: indexes) }
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries (default: the newest checkpoint's).

@@ -13,7 +13,13 @@ struct LedgerStore: Sendable {
     /// Marks a database as a Tiaki ledger, so that another SQLite file is refused with a clear message.
     static let applicationID: Int32 = 0x5449_414B  // "TIAK"
 
-    static func openPool(path: String, readOnly: Bool = false) throws(LedgerError) -> LedgerStore {
+    static func openPool(
+        path: String,
+        readOnly: Bool = false,
+        keyMember: String? = nil
+    ) throws(LedgerError)
+        -> LedgerStore
+    {
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.prepareDatabase { db in
@@ -26,7 +32,7 @@ struct LedgerStore: Sendable {
             if readOnly {
                 try store.checkIsLedger()
             } else {
-                try store.migrate()
+                try store.migrate(keyMember: keyMember)
             }
             return store
         } catch let error as LedgerError {
@@ -64,7 +70,7 @@ struct LedgerStore: Sendable {
         guard ok else { throw LedgerError(.notALedger, "the database is not a Tiaki ledger (no ledger tables)") }
     }
 
-    func migrate() throws {
+    func migrate(keyMember: String?) throws {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             let existing =
@@ -120,7 +126,49 @@ struct LedgerStore: Sendable {
                     """
             )
         }
+        // v2: entries by key (a top-level string member the layer above names, such as a subject id), so that
+        // everything about one key is a range read, not a scan. Filled in the same transaction as the entries.
+        migrator.registerMigration("v2-keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE entry_keys (key TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (key, idx))
+                        WITHOUT ROWID;
+                    CREATE TRIGGER entry_keys_no_update BEFORE UPDATE ON entry_keys
+                        BEGIN SELECT RAISE(ABORT, 'entry keys are append-only'); END;
+                    CREATE TRIGGER entry_keys_no_delete BEFORE DELETE ON entry_keys
+                        BEGIN SELECT RAISE(ABORT, 'entry keys are append-only'); END;
+                    """
+            )
+            // A ledger written before v2: index what it already holds.
+            guard let keyMember else { return }
+            let insert = try db.makeStatement(sql: "INSERT INTO entry_keys (key, idx) VALUES (?, ?)")
+            let rows = try Row.fetchCursor(db, sql: "SELECT idx, entry FROM entries ORDER BY idx")
+            while let row = try rows.next() {
+                let entry: Data = row["entry"]
+                if let key = try? JSONParser().parse([UInt8](entry))[keyMember]?.stringValue {
+                    try insert.execute(arguments: [key, row["idx"] as Int64])
+                }
+            }
+        }
         try migrator.migrate(writer)
+    }
+
+    /// The entries at `indexes`, in the order given.
+    func entries(_ db: Database, at indexes: [UInt64]) throws -> [[UInt8]] {
+        let statement = try db.cachedStatement(sql: "SELECT entry FROM entries WHERE idx = ?")
+        return try indexes.map { index in
+            guard let data = try Data.fetchOne(statement, arguments: [Int64(index)]) else {
+                throw LedgerError(.invalidArgument, "there is no entry \(index)")
+            }
+            return [UInt8](data)
+        }
+    }
+
+    /// The indexes of the entries filed under `key`, in order; `nil` when the database predates the key index.
+    func indexes(_ db: Database, key: String) throws -> [UInt64]? {
+        guard try db.tableExists("entry_keys") else { return nil }
+        return try Int64.fetchAll(db, sql: "SELECT idx FROM entry_keys WHERE key = ? ORDER BY idx", arguments: [key])
+            .map { UInt64($0) }
     }
 
     // MARK: Reading

@@ -1,0 +1,105 @@
+public import TiakiConsent
+
+/// How urgently a privacy officer should act on a finding.
+public enum Severity: String, Sendable, Codable, CaseIterable {
+    /// Information may have been shared without authority, or a record cannot be trusted: act now.
+    case high
+    /// Something must be done (people told, a review made), but nothing was shared wrongly.
+    case medium
+    /// For planning: consents that will soon end.
+    case info
+}
+
+/// What a finding is about. The raw values are stable: tools and golden files rely on them.
+public enum FindingKind: String, Sendable, Codable, CaseIterable {
+    case disclosureWithoutPermit = "disclosure-without-permit"
+    case disclosureAfterWithdrawal = "disclosure-after-withdrawal"
+    case disclosureAfterRetention = "disclosure-after-retention"
+    case disclosureBeyondDecision = "disclosure-beyond-decision"
+    case decisionReplayMismatch = "decision-replay-mismatch"
+    case decisionPolicyUnknown = "decision-policy-unknown"
+    case retentionOverdue = "retention-overdue"
+    case consentExpiring = "consent-expiring"
+    case withdrawalRecipientsToTell = "withdrawal-recipients-to-tell"
+    case credentialUsedAfterRevocation = "credential-used-after-revocation"
+    case seriousThreatReviewPending = "serious-threat-review-pending"
+    case unreadableEntry = "unreadable-entry"
+
+    public var severity: Severity {
+        switch self {
+        case .disclosureWithoutPermit, .disclosureAfterWithdrawal, .disclosureAfterRetention,
+            .disclosureBeyondDecision, .decisionReplayMismatch, .retentionOverdue, .credentialUsedAfterRevocation,
+            .unreadableEntry:
+            .high
+        case .decisionPolicyUnknown, .withdrawalRecipientsToTell, .seriousThreatReviewPending: .medium
+        case .consentExpiring: .info
+        }
+    }
+}
+
+/// One thing a privacy officer should look at: its kind and severity, the ledger entries that prove it (the
+/// entry that raised it first), and a sentence saying what happened and what to do.
+public struct Finding: Sendable, Hashable, Codable {
+    public var kind: FindingKind
+    public var severity: Severity
+    public var subject: String?
+    /// Ledger indexes that prove the finding; the first is the entry that raised it.
+    public var indexes: [UInt64]
+    /// The ledger time of the entry that raised it (none for findings about the state on the audit day).
+    public var time: String?
+    public var summary: String
+    /// Whom to tell (withdrawals).
+    public var recipients: [String]?
+
+    public init(
+        _ kind: FindingKind,
+        subject: String?,
+        indexes: [UInt64],
+        time: String? = nil,
+        summary: String,
+        recipients: [String]? = nil
+    ) {
+        self.kind = kind
+        self.severity = kind.severity
+        self.subject = subject
+        self.indexes = indexes
+        self.time = time
+        self.summary = summary
+        self.recipients = recipients
+    }
+}
+
+/// What an audit looks at.
+public struct AuditOptions: Sendable {
+    /// The day the audit is for: retention and expiry are judged on it.
+    public var asOf: Day
+    /// Consents whose retention ends within this many days are listed.
+    public var expiringWithinDays = 30
+    /// Only findings raised by entries at or after this time (RFC 3339 or `YYYY-MM-DD`); findings about the state
+    /// on the audit day are always listed.
+    public var since: String?
+
+    public init(asOf: Day) { self.asOf = asOf }
+}
+
+/// A recorded decision whose replay, under the policy set it names, gives another effect (or cannot be made).
+public struct ReplayMismatch: Sendable, Hashable, Codable {
+    public var index: UInt64
+    public var subject: String
+    public var policy: String
+    public var recorded: String
+    /// `permit`, `deny`, or `unknown-policy` / `error` when it could not be replayed.
+    public var replayed: String
+    public var reasons: [String]
+}
+
+/// The outcome of a pass over a ledger.
+public struct AuditResult: Sendable {
+    public var entries: UInt64 = 0
+    public var findings: [Finding] = []
+    /// Decisions re-evaluated, and the ones that came out differently.
+    public var decisionsReplayed = 0
+    public var mismatches: [ReplayMismatch] = []
+    /// Decisions whose state had to be taken later than their basis (more than the look-ahead window apart).
+    public var replayedLate = 0
+}

@@ -1,0 +1,453 @@
+import Dispatch
+import Foundation
+public import TiakiConsent
+public import TiakiLedger
+import TiakiPolicy
+
+/// One pass over a ledger, in index order, that finds what a privacy officer must act on and replays every
+/// recorded decision under the policy set it names.
+///
+/// The consent state is rebuilt as the pass goes. A decision is replayed against the state it was made on — the
+/// first `basis` entries — so application lags reading by a window of entries: before entry `i` is applied,
+/// every decision read so far whose basis is `i` is replayed. Entries are parsed in parallel, applied in order.
+public final class LedgerAudit {
+    public let options: AuditOptions
+    /// Whether to replay decisions (a findings pass does; `tiaki audit replay` does only that).
+    public let replay: Bool
+    /// Whether to raise findings other than replay mismatches.
+    public let findings: Bool
+
+    private var state = ConsentState()
+    private var policies: [String: PolicySet] = [:]
+    private var engines: [String: PolicyEngine?] = [:]
+    /// Read but not yet applied, oldest first (from `windowStart`).
+    private var window: [(index: UInt64, entry: ConsentEntry?)] = []
+    private var windowStart = 0
+    private var pendingReplay: [UInt64: [(UInt64, DecisionRecord)]] = [:]
+    private var decisions: [UInt64: DecisionFacts] = [:]
+    /// Consent → disclosures that relied on it: (disclosure index, recipient, date).
+    private var disclosuresByConsent: [Int: [(UInt64, String, Day)]] = [:]
+    /// Serious-threat disclosures not yet reviewed.
+    private var awaitingReview: [Int: (subject: String, time: String, recipient: String)] = [:]
+    private var result = AuditResult()
+    private var applied: UInt64 = 0
+
+    /// How far ahead of application the pass reads. A decision is appended a few batches after its basis at most.
+    static let windowSize = 16_384
+
+    struct DecisionFacts {
+        var subject: String
+        var effect: DecisionRecord.Effect
+        var request: ShareRequest
+        var consents: [Int]
+        var review: Bool
+    }
+
+    public init(options: AuditOptions, findings: Bool = true, replay: Bool = true) {
+        self.options = options
+        self.findings = findings
+        self.replay = replay
+    }
+
+    /// Audits every entry `reader` gives.
+    public static func run(
+        _ reader: EntryReader,
+        options: AuditOptions,
+        findings: Bool = true,
+        replay: Bool = true,
+        progress: (UInt64, Double?) -> Void = { _, _ in }
+    ) throws -> AuditResult {
+        let audit = LedgerAudit(options: options, findings: findings, replay: replay)
+        var chunk: [(UInt64, [UInt8])] = []
+        chunk.reserveCapacity(8192)
+        func flush() {
+            audit.consume(parallelParse(chunk))
+            chunk.removeAll(keepingCapacity: true)
+        }
+        try reader.read(progress: progress) { index, bytes in
+            chunk.append((index, bytes))
+            if chunk.count == 8192 { flush() }
+        }
+        flush()
+        return audit.finish()
+    }
+
+    /// Parses entries on every core.
+    static func parallelParse(_ chunk: [(UInt64, [UInt8])]) -> [(UInt64, Result<ConsentEntry, any Error>)] {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunk.count / 256))
+        let box = ParseResults(count: chunk.count)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let lower = chunk.count * part / parts
+            let upper = chunk.count * (part + 1) / parts
+            var local: [Result<ConsentEntry, any Error>] = []
+            local.reserveCapacity(upper - lower)
+            for i in lower..<upper {
+                local.append(
+                    Result {
+                        var entry = try ConsentEntry(bytes: chunk[i].1)
+                        entry.index = chunk[i].0
+                        return entry
+                    }
+                )
+            }
+            box.store(local, at: lower)
+        }
+        return zip(chunk, box.values).map { ($0.0, $1) }
+    }
+
+    final class ParseResults: @unchecked Sendable {
+        // Each part writes a disjoint range, under the lock.
+        private let lock = NSLock()
+        private(set) var values: [Result<ConsentEntry, any Error>]
+        init(count: Int) { values = Array(repeating: .failure(CancellationError()), count: count) }
+        func store(_ part: [Result<ConsentEntry, any Error>], at offset: Int) {
+            lock.withLock {
+                for (i, v) in part.enumerated() { values[offset + i] = v }
+            }
+        }
+    }
+
+    /// Takes the next parsed entries, in index order.
+    public func consume(_ parsed: [(UInt64, Result<ConsentEntry, any Error>)]) {
+        for (index, outcome) in parsed {
+            result.entries = index + 1
+            switch outcome {
+            case .success(let entry):
+                read(entry)
+                window.append((index, entry))
+            case .failure(let error):
+                if findings {
+                    raise(
+                        Finding(
+                            .unreadableEntry,
+                            subject: nil,
+                            indexes: [index],
+                            summary:
+                                "Entry \(index) is not a Tiaki entry (\(error)); it was skipped. Run tiaki verify, and find out how it was written."
+                        )
+                    )
+                }
+                window.append((index, nil))
+            }
+            if window.count - windowStart > LedgerAudit.windowSize { applyOldest() }
+        }
+        if windowStart > 65_536 {
+            window.removeFirst(windowStart)
+            windowStart = 0
+        }
+    }
+
+    /// Everything the pass found, after applying what is left in the window.
+    public func finish() -> AuditResult {
+        while windowStart < window.count { applyOldest() }
+        // Decisions whose basis was never reached (a basis beyond the ledger's end).
+        for basis in pendingReplay.keys.sorted() {
+            for (index, decision) in pendingReplay[basis] ?? [] { replay(index, decision) }
+        }
+        pendingReplay = [:]
+        if findings { stateFindings() }
+        if let since = options.since {
+            result.findings.removeAll { finding in finding.time.map { $0 < since } ?? false }
+        }
+        result.findings.sort { ($0.indexes.first ?? 0, $0.kind.rawValue) < ($1.indexes.first ?? 0, $1.kind.rawValue) }
+        return result
+    }
+
+    // MARK: Reading ahead
+
+    /// What must be known as soon as an entry is read: policy sets (so consents compile against their
+    /// vocabulary) and decisions waiting for their basis.
+    private func read(_ entry: ConsentEntry) {
+        switch entry.body {
+        case .policyPublished(let p):
+            if policies[p.digest] == nil, let set = try? PolicySet.parse(files: p.files) {
+                policies[p.digest] = set
+                state.intern(set.vocabulary)
+            }
+        case .decision(let d) where replay:
+            if d.basis >= applied {
+                pendingReplay[d.basis, default: []].append((entry.index, d))
+            } else {
+                // Its basis was applied already: replay on the state as it is now.
+                result.replayedLate += 1
+                replay(entry.index, d)
+            }
+        default:
+            break
+        }
+    }
+
+    private func applyOldest() {
+        let (index, entry) = window[windowStart]
+        windowStart += 1
+        if let waiting = pendingReplay.removeValue(forKey: index) {
+            for (i, d) in waiting { replay(i, d) }
+        }
+        applied = index + 1
+        guard let entry else { return }
+        if findings { check(entry) }
+        state.apply(entry)
+    }
+
+    // MARK: Replay
+
+    private func engine(_ digest: String) -> PolicyEngine? {
+        if let known = engines[digest] { return known }
+        let engine = policies[digest].flatMap { try? PolicyEngine(policy: $0, codes: state.codes) }
+        engines[digest] = engine
+        return engine
+    }
+
+    private func replay(_ index: UInt64, _ d: DecisionRecord) {
+        result.decisionsReplayed += 1
+        guard let engine = engine(d.policy) else {
+            let mismatch = ReplayMismatch(
+                index: index,
+                subject: d.request.subject,
+                policy: d.policy,
+                recorded: d.effect.rawValue,
+                replayed: "unknown-policy",
+                reasons: ["The policy set \(d.policy) was never published in this ledger, so it cannot be replayed."]
+            )
+            result.mismatches.append(mismatch)
+            if findings {
+                raise(
+                    Finding(
+                        .decisionPolicyUnknown,
+                        subject: d.request.subject,
+                        indexes: [index],
+                        summary:
+                            "Decision \(index) names policy set \(d.policy), which this ledger never recorded, so no one can check it. Find the policy set that made it, or treat the share as unauthorised."
+                    )
+                )
+            }
+            return
+        }
+        let replayed: String
+        let reasons: [String]
+        do {
+            let again = try engine.decide(d.request, in: state)
+            replayed = again.effect.rawValue
+            reasons = again.reasons
+        } catch {
+            replayed = "error"
+            reasons = [error.message]
+        }
+        guard replayed != d.effect.rawValue else { return }
+        result.mismatches.append(
+            ReplayMismatch(
+                index: index,
+                subject: d.request.subject,
+                policy: d.policy,
+                recorded: d.effect.rawValue,
+                replayed: replayed,
+                reasons: reasons
+            )
+        )
+        if findings {
+            raise(
+                Finding(
+                    .decisionReplayMismatch,
+                    subject: d.request.subject,
+                    indexes: [index],
+                    summary:
+                        "Decision \(index) was recorded as \(d.effect.rawValue), but the policy set it names gives \(replayed) on the same consents: \(reasons.first ?? "no reason given"). Find out how it was made; treat any share under it as unauthorised until then."
+                )
+            )
+        }
+    }
+
+    // MARK: Findings raised by entries
+
+    private func raise(_ finding: Finding) { result.findings.append(finding) }
+
+    private func check(_ entry: ConsentEntry) {
+        if let credential = entry.actor.credential, let revoked = state.credentials[credential]?.revoked {
+            raise(
+                Finding(
+                    .credentialUsedAfterRevocation,
+                    subject: entry.subject,
+                    indexes: [entry.index, revoked],
+                    time: entry.time,
+                    summary:
+                        "Entry \(entry.index) (\(entry.kind.rawValue)) was made with credential \(credential) of \(entry.actor.org) after it was revoked at entry \(revoked). Find out who holds the token and how it was accepted."
+                )
+            )
+        }
+        switch entry.body {
+        case .decision(let d):
+            decisions[entry.index] = DecisionFacts(
+                subject: entry.subject ?? d.request.subject,
+                effect: d.effect,
+                request: d.request,
+                consents: d.consents,
+                review: d.obligations.contains { $0.kind == "privacy-officer-review" }
+            )
+        case .disclosure(let d):
+            checkDisclosure(entry, d)
+        case .disclosureReviewed(let r):
+            awaitingReview[r.disclosure] = nil
+        case .consentWithdrawn(let w):
+            checkWithdrawal(entry, w)
+        default:
+            break
+        }
+    }
+
+    private func checkDisclosure(_ entry: ConsentEntry, _ d: DisclosureRecord) {
+        let subject = entry.subject ?? "?"
+        let index = entry.index
+        let date = Day(d.date)
+        func without(_ why: String, _ proof: [UInt64]) {
+            raise(
+                Finding(
+                    .disclosureWithoutPermit,
+                    subject: subject,
+                    indexes: [index] + proof,
+                    time: entry.time,
+                    summary:
+                        "Disclosure \(index) sent \(d.information.joined(separator: ", ")) about child \(subject) to \(d.recipient) on \(d.date) \(why). Ask \(entry.actor.org) why, tell the whānau if it was wrong, and ask \(d.recipient) to delete it."
+                )
+            )
+        }
+        guard let decisionIndex = d.decision else {
+            without("without asking for a decision first", [])
+            return
+        }
+        guard let decision = decisions[UInt64(decisionIndex)], decisionIndex >= 0 else {
+            without("naming entry \(decisionIndex), which is not a decision recorded before it", [])
+            return
+        }
+        let proof = [UInt64(decisionIndex)]
+        guard decision.subject == subject else {
+            without("relying on decision \(decisionIndex), which was about another child", proof)
+            return
+        }
+        guard decision.effect == .permit else {
+            without("although decision \(decisionIndex) denied it", proof)
+            return
+        }
+        if decision.review { awaitingReview[Int(index)] = (subject, entry.time, d.recipient) }
+        var beyond: [String] = []
+        let r = decision.request
+        if r.recipient != d.recipient { beyond.append("to \(d.recipient), not \(r.recipient)") }
+        if r.purpose != d.purpose { beyond.append("for \(d.purpose), not \(r.purpose)") }
+        let extra = d.information.filter { !r.information.contains($0) }
+        if !extra.isEmpty { beyond.append("including \(extra.joined(separator: ", ")), which was not asked for") }
+        if r.channel != d.channel { beyond.append("by \(d.channel), not \(r.channel)") }
+        if r.storageRegion != d.storageRegion { beyond.append("stored in \(d.storageRegion), not \(r.storageRegion)") }
+        if !beyond.isEmpty {
+            raise(
+                Finding(
+                    .disclosureBeyondDecision,
+                    subject: subject,
+                    indexes: [index] + proof,
+                    time: entry.time,
+                    summary:
+                        "Disclosure \(index) about child \(subject) went beyond decision \(decisionIndex): \(beyond.joined(separator: "; ")). Ask \(entry.actor.org) why, and ask \(d.recipient) to delete what the decision did not cover."
+                )
+            )
+        }
+        for c in decision.consents {
+            disclosuresByConsent[c, default: []].append((index, d.recipient, date ?? Day(number: 0)))
+        }
+        // Serious-threat permits rely on no consent; a consent-based permit needs one still in force.
+        guard !decision.consents.isEmpty, let date else { return }
+        let relied = decision.consents.compactMap { state.consents[$0] }
+        let inForce = relied.contains { c in
+            c.withdrawn.map { date < $0.date } ?? true && date <= c.retentionUntil
+        }
+        guard !inForce else { return }
+        if let withdrawn = relied.compactMap({ c in c.withdrawn.map { (c.id, $0) } }).first(where: { date >= $0.1.date }
+        ) {
+            raise(
+                Finding(
+                    .disclosureAfterWithdrawal,
+                    subject: subject,
+                    indexes: [index, proof[0], withdrawn.1.index],
+                    time: entry.time,
+                    summary:
+                        "Disclosure \(index) about child \(subject) to \(d.recipient) on \(d.date) relied on consent \(withdrawn.0), which was withdrawn on \(withdrawn.1.date) (entry \(withdrawn.1.index)). Ask \(d.recipient) to delete it and tell the whānau."
+                )
+            )
+        } else if let expired = relied.first(where: { date > $0.retentionUntil }) {
+            raise(
+                Finding(
+                    .disclosureAfterRetention,
+                    subject: subject,
+                    indexes: [index, proof[0], UInt64(expired.id)],
+                    time: entry.time,
+                    summary:
+                        "Disclosure \(index) about child \(subject) to \(d.recipient) on \(d.date) relied on consent \(expired.id), whose retention ended on \(expired.retentionUntil). Ask \(d.recipient) to delete it and tell the whānau."
+                )
+            )
+        }
+    }
+
+    private func checkWithdrawal(_ entry: ConsentEntry, _ w: ConsentWithdrawn) {
+        guard state.consents[w.consent]?.withdrawn == nil, let date = Day(w.date) else { return }
+        let earlier = (disclosuresByConsent[w.consent] ?? []).filter { $0.2 < date }
+        guard !earlier.isEmpty else { return }
+        var recipients: [String] = []
+        for (_, recipient, _) in earlier where !recipients.contains(recipient) { recipients.append(recipient) }
+        let list = earlier.map { "\($0.1) (disclosure \($0.0), \($0.2))" }.joined(separator: ", ")
+        raise(
+            Finding(
+                .withdrawalRecipientsToTell,
+                subject: entry.subject,
+                indexes: [entry.index] + earlier.map(\.0),
+                time: entry.time,
+                summary:
+                    "Consent \(w.consent) for child \(entry.subject ?? "?") was withdrawn on \(w.date) by the \(w.by). Information shared under it went to \(list): tell \(recipients.count == 1 ? "them" : "each of them") that consent is withdrawn, so they stop using it and delete what they no longer need.",
+                recipients: recipients
+            )
+        )
+    }
+
+    // MARK: Findings about the state on the audit day
+
+    private func stateFindings() {
+        let day = options.asOf
+        let horizon = Day(number: day.number + Int32(clamping: options.expiringWithinDays))
+        for (disclosure, pending) in awaitingReview.sorted(by: { $0.key < $1.key }) {
+            raise(
+                Finding(
+                    .seriousThreatReviewPending,
+                    subject: pending.subject,
+                    indexes: [UInt64(disclosure)],
+                    time: pending.time,
+                    summary:
+                        "Disclosure \(disclosure) about child \(pending.subject) to \(pending.recipient) was made because of a serious threat (IPP 11(1)(f)) and no privacy officer has reviewed it. Review it and record the outcome (POST /v1/disclosures/\(disclosure)/review)."
+                )
+            )
+        }
+        for subject in state.subjects.values.sorted(by: { $0.registered < $1.registered }) where subject.erased == nil {
+            let consents = state.consents(of: subject.id)
+            let current = consents.filter { $0.isCurrent(on: day) }
+            let overdue = consents.filter { $0.retentionUntil < day }
+            if current.isEmpty, !overdue.isEmpty {
+                let last = overdue.map(\.retentionUntil).max() ?? day
+                raise(
+                    Finding(
+                        .retentionOverdue,
+                        subject: subject.id,
+                        indexes: overdue.map { UInt64($0.id) },
+                        summary:
+                            "Child \(subject.id) of \(subject.org) has no consent in force and the retention of consent \(overdue.map { String($0.id) }.joined(separator: ", ")) ended on \(last), but their personal details have not been erased. Erase them (POST /v1/subjects/\(subject.id)/erase), or record a new consent."
+                    )
+                )
+            }
+            for c in current where c.retentionUntil <= horizon {
+                raise(
+                    Finding(
+                        .consentExpiring,
+                        subject: subject.id,
+                        indexes: [UInt64(c.id)],
+                        summary:
+                            "Consent \(c.id) for child \(subject.id) of \(subject.org) comes off the register on \(c.retentionUntil), within \(options.expiringWithinDays) days of \(day). Ask the whānau whether to renew it."
+                    )
+                )
+            }
+        }
+    }
+}

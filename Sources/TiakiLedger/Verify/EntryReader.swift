@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+
+/// Reads the entries of an export bundle or a data directory in index order, for tools that audit a ledger
+/// rather than prove it (run `tiaki verify` for that). A data directory is opened read-only, so a running service
+/// may keep writing; the reader sees the entries its newest checkpoint covered when it was opened.
+public final class EntryReader {
+    public enum Source: String, Sendable {
+        case bundle
+        case dataDirectory = "data directory"
+    }
+
+    public let path: String
+    public let source: Source
+    /// How many entries there are, when known before reading (a data directory).
+    public let total: UInt64?
+    private let store: LedgerStore?
+
+    public init(path: String) throws(LedgerError) {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw LedgerError(.io, "\(path) is not a directory (give an export bundle or a data directory)")
+        }
+        if FileManager.default.fileExists(atPath: path + "/entries.jsonl") {
+            source = .bundle
+            store = nil
+            total = nil
+        } else if FileManager.default.fileExists(atPath: path + "/ledger.sqlite") {
+            source = .dataDirectory
+            let store = try LedgerStore.openReadOnly(path: path + "/ledger.sqlite")
+            self.store = store
+            do {
+                total = try store.writer.read { db in try store.head(db)?.size ?? 0 }
+            } catch {
+                throw LedgerError(.io, "cannot read \(path)/ledger.sqlite: \(error)")
+            }
+        } else {
+            throw LedgerError(
+                .io,
+                "\(path) holds neither entries.jsonl (a bundle) nor ledger.sqlite (a data directory)"
+            )
+        }
+    }
+
+    /// Calls `body` with each entry's index (its position) and bytes, in order; `progress` gets the count read
+    /// and the fraction done.
+    public func read(
+        progress: (UInt64, Double?) -> Void = { _, _ in },
+        _ body: (UInt64, [UInt8]) throws -> Void
+    ) throws {
+        if let store, let total {
+            var next: UInt64 = 0
+            while next < total {
+                let upper = min(total, next + 4096)
+                let chunk = try store.writer.read { db in
+                    try Data.fetchAll(
+                        db,
+                        sql: "SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                        arguments: [Int64(next), Int64(upper)]
+                    )
+                }
+                for data in chunk {
+                    try body(next, [UInt8](data))
+                    next += 1
+                }
+                guard next == upper else {
+                    throw LedgerError(.corrupt, "entries are missing below index \(upper)")
+                }
+                progress(next, Double(next) / Double(max(total, 1)))
+            }
+        } else {
+            let reader = try LineReader(path: path + "/entries.jsonl")
+            var index: UInt64 = 0
+            while let line = try reader.next() {
+                try body(index, Array(line))
+                index += 1
+                if index & 4095 == 0 {
+                    progress(index, reader.fileSize > 0 ? Double(reader.bytesRead) / Double(reader.fileSize) : nil)
+                }
+            }
+            progress(index, 1)
+        }
+    }
+
+    /// The indexes of the entries filed under `key`, from a data directory's key index; `nil` for a bundle or a
+    /// database written before the index existed (scan instead).
+    public func indexes(forKey key: String) throws -> [UInt64]? {
+        guard let store, let total else { return nil }
+        return try store.writer.read { db in try store.indexes(db, key: key) }?.filter { $0 < total }
+    }
+
+    /// The entries at `indexes` of a data directory.
+    public func entries(at indexes: [UInt64]) throws -> [[UInt8]] {
+        guard let store else { throw LedgerError(.invalidArgument, "a bundle is read in order only") }
+        return try store.writer.read { db in try store.entries(db, at: indexes) }
+    }
+}
+
+/// Something that finds entries by key (see ``EntryDraft/key``) and reads them by index.
+public protocol KeyedEntries {
+    /// The indexes filed under `key`, oldest first; `nil` when there is no key index to ask.
+    func keyedIndexes(_ key: String) throws -> [UInt64]?
+    func entries(at indexes: [UInt64]) throws -> [[UInt8]]
+}
+
+extension EntryReader: KeyedEntries {
+    public func keyedIndexes(_ key: String) throws -> [UInt64]? { try indexes(forKey: key) }
+}
+
+extension Ledger: KeyedEntries {
+    public func keyedIndexes(_ key: String) throws -> [UInt64]? { try indexes(forKey: key) }
+}

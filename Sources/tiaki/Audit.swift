@@ -1,0 +1,277 @@
+import ArgumentParser
+import Foundation
+import TiakiAudit
+import TiakiConsent
+import TiakiLedger
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Audit access: findings, decision replay, and a child's report (IPP 6).",
+        discussion: """
+            PATH is a data directory (read-only: the service may keep running) or an export bundle. These commands \
+            trust the entries they read; run `tiaki verify` first to prove the ledger whole.
+            """,
+        subcommands: [Findings.self, Replay.self, SubjectCommand.self]
+    )
+
+    struct Common: ParsableArguments {
+        @Argument(help: "A data directory or an export bundle.")
+        var path: String
+
+        @Option(
+            name: .customLong("as-of"),
+            help: ArgumentHelp("The day to judge retention and expiry on (default: today).", valueName: "YYYY-MM-DD")
+        )
+        var asOf: String?
+
+        func day() throws -> Day {
+            guard let asOf else { return Day(Date()) }
+            guard let day = Day(asOf) else { throw ValidationError("--as-of must be a date, YYYY-MM-DD") }
+            return day
+        }
+
+        func reader(_ command: String) throws -> EntryReader {
+            do {
+                return try EntryReader(path: path)
+            } catch {
+                throw Output.fail(command, error.message)
+            }
+        }
+    }
+
+    struct Findings: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List what a privacy officer must act on.",
+            discussion: """
+                Findings, each with a stable kind, a severity (high, medium, info), the ledger indexes that prove \
+                it, and a sentence saying what to do:
+                  disclosure-without-permit        shared with no permit decision behind it
+                  disclosure-after-withdrawal      shared after the consent relied on was withdrawn
+                  disclosure-after-retention       shared after the consent's retention ended
+                  disclosure-beyond-decision       another recipient, purpose, channel or more information
+                  decision-replay-mismatch         the named policy set gives another effect on replay
+                  decision-policy-unknown          the named policy set was never recorded
+                  retention-overdue                no consent in force, retention ended, not erased
+                  consent-expiring                 retention ends within --within days
+                  withdrawal-recipients-to-tell    a withdrawal, and who received information before it
+                  credential-used-after-revocation an entry made with a revoked credential
+                  serious-threat-review-pending    a serious-threat share no privacy officer has reviewed
+                  unreadable-entry                 an entry that is not a Tiaki entry
+
+                Exit codes: 0 done (whatever was found, unless --fail-on), 1 a finding at or above --fail-on, \
+                2 usage or I/O error.
+                """
+        )
+
+        @OptionGroup var common: Common
+
+        @Option(help: ArgumentHelp("Only findings raised since this time.", valueName: "YYYY-MM-DD"))
+        var since: String?
+
+        @Option(help: ArgumentHelp("List consents ending within this many days.", valueName: "days"))
+        var within = 30
+
+        @Option(
+            name: .customLong("fail-on"),
+            help: ArgumentHelp(
+                "Exit 1 when a finding of this severity or higher is found.",
+                valueName: "high|medium|info"
+            )
+        )
+        var failOn: String?
+
+        func validate() throws {
+            if let failOn, Severity(rawValue: failOn) == nil {
+                throw ValidationError("--fail-on must be high, medium or info")
+            }
+        }
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func run() throws {
+            var options = AuditOptions(asOf: try common.day())
+            options.expiringWithinDays = within
+            if let since {
+                guard Day(String(since.prefix(10))) != nil else {
+                    throw ValidationError("--since must be a date (YYYY-MM-DD) or an RFC 3339 time")
+                }
+                options.since = since
+            }
+            let reader = try common.reader("audit findings")
+            let progress = ProgressLine("auditing")
+            let result: AuditResult
+            do {
+                result = try LedgerAudit.run(reader, options: options) { n, f in progress.update(n, fraction: f) }
+            } catch {
+                progress.finish()
+                throw Output.fail("audit findings", "\(error)")
+            }
+            progress.finish()
+            if json {
+                print(try AuditOutput.findingsJSON(result, options: options))
+            } else {
+                print(AuditOutput.findingsText(result, options: options))
+            }
+            if let failOn = failOn.flatMap(Severity.init(rawValue:)) {
+                let order = Severity.allCases
+                let limit = order.firstIndex(of: failOn) ?? 0
+                if result.findings.contains(where: { (order.firstIndex(of: $0.severity) ?? 0) <= limit }) {
+                    throw ExitCode(1)
+                }
+            }
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-evaluate every recorded decision under the policy set it names.",
+            discussion: """
+                Policy sets are recorded in the ledger (policy.published) and found by digest. Each decision is \
+                replayed on the consent state it was made on (the first "basis" entries). Exit codes: 0 every \
+                decision replays to its recorded effect, 1 mismatches (listed), 2 usage or I/O error.
+                """
+        )
+
+        @OptionGroup var common: Common
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func run() throws {
+            let reader = try common.reader("audit replay")
+            let progress = ProgressLine("replaying")
+            let result: AuditResult
+            do {
+                result = try LedgerAudit.run(reader, options: AuditOptions(asOf: try common.day()), findings: false) {
+                    n,
+                    f in progress.update(n, fraction: f)
+                }
+            } catch {
+                progress.finish()
+                throw Output.fail("audit replay", "\(error)")
+            }
+            progress.finish()
+            if json {
+                print(try AuditOutput.replayJSON(result))
+            } else {
+                print(AuditOutput.replayText(result))
+            }
+            if !result.mismatches.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct SubjectCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "subject",
+            abstract: "Everything recorded about one child, for a whānau's request (Privacy Act 2020, IPP 6).",
+            discussion: """
+                Each consent with its seven items, each request to share and its answer with the reasons, each \
+                disclosure, withdrawals, refusals and erasure. From a data directory, names and notes are unsealed \
+                while the child's key exists; a bundle never holds keys, so they stay sealed. Exit code 1 when the \
+                ledger holds nothing about the child.
+                """
+        )
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, html }
+
+        @OptionGroup var common: Common
+
+        @Option(help: "The child's subject id (find it by NSN with GET /v1/subjects?nsn=…).")
+        var subject: String
+
+        @Option(help: "text, json, or html (a self-contained printable page).")
+        var format: Format = .text
+
+        @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "file"))
+        var output: String?
+
+        func run() throws {
+            let reader = try common.reader("audit subject")
+            let opener = reader.source == .dataDirectory ? try? SealedFieldReader(dataDirectory: common.path) : nil
+            let report: SubjectReport?
+            do {
+                report = try SubjectReport.load(
+                    subject: subject,
+                    from: reader,
+                    scan: { visit in
+                        try reader.read { index, bytes in
+                            guard var entry = try? ConsentEntry(bytes: bytes) else { return }
+                            entry.index = index
+                            visit(entry)
+                        }
+                    },
+                    asOf: try common.day(),
+                    unseal: { sealed in opener?.open(sealed, subject: subject) }
+                )
+            } catch {
+                throw Output.fail("audit subject", "\(error)")
+            }
+            guard let report else {
+                Output.error("tiaki audit subject: the ledger holds nothing about \(subject)")
+                throw ExitCode(1)
+            }
+            let text: String
+            switch format {
+            case .text: text = report.text
+            case .json: text = String(decoding: try report.json(), as: UTF8.self)
+            case .html: text = report.html
+            }
+            if let output {
+                do {
+                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                } catch {
+                    throw Output.fail("audit subject", "cannot write \(output): \(error.localizedDescription)")
+                }
+            } else {
+                print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+            }
+        }
+    }
+}
+
+/// How audit results are printed.
+enum AuditOutput {
+    static func findingsJSON(_ r: AuditResult, options: AuditOptions) throws -> String {
+        var o: [String: JSONValue] = [
+            "entries": .number(Double(r.entries)),
+            "asOf": .string(options.asOf.description),
+            "findings": try JSONValueEncoder().encode(r.findings),
+        ]
+        if let since = options.since { o["since"] = .string(since) }
+        return String(decoding: try CanonicalJSON.encode(.object(o)), as: UTF8.self)
+    }
+
+    static func findingsText(_ r: AuditResult, options: AuditOptions) -> String {
+        var counts: [Severity: Int] = [:]
+        for f in r.findings { counts[f.severity, default: 0] += 1 }
+        var out = "\(Output.grouped(r.entries)) entries audited as of \(options.asOf): \(r.findings.count) findings"
+        out += " (\(Severity.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")))\n"
+        for f in r.findings {
+            out +=
+                "\n\(f.severity.rawValue.uppercased())  \(f.kind.rawValue)  entries \(f.indexes.map(String.init).joined(separator: ", "))\n"
+            out += "  \(f.summary)\n"
+        }
+        return out
+    }
+
+    static func replayJSON(_ r: AuditResult) throws -> String {
+        let o: JSONValue = [
+            "entries": .number(Double(r.entries)),
+            "decisions": .number(Double(r.decisionsReplayed)),
+            "mismatches": try JSONValueEncoder().encode(r.mismatches),
+        ]
+        return String(decoding: try CanonicalJSON.encode(o), as: UTF8.self)
+    }
+
+    static func replayText(_ r: AuditResult) -> String {
+        var out = "\(Output.grouped(UInt64(r.decisionsReplayed))) decisions replayed: "
+        out += r.mismatches.isEmpty ? "every one gives its recorded effect\n" : "\(r.mismatches.count) mismatches\n"
+        for m in r.mismatches {
+            out +=
+                "\n  decision \(m.index) (child \(m.subject), policy \(m.policy.prefix(19))…): recorded \(m.recorded), replayed \(m.replayed)\n"
+            for reason in m.reasons.prefix(3) { out += "    \(reason)\n" }
+        }
+        return out
+    }
+}
