@@ -137,6 +137,9 @@ let package = Package(
             dependencies: [
                 "TiakiLedger",
                 "TiakiConsent",
+                "TiakiPolicy",
+                "TiakiSimulation",
+                "TiakiAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 public import TiakiConsent
+import TiakiLedger
 
 /// How urgently a privacy officer should act on a finding.
 public enum Severity: String, Sendable, Codable, CaseIterable {
@@ -102,4 +103,18 @@ public struct AuditResult: Sendable {
     public var mismatches: [ReplayMismatch] = []
     /// Decisions whose state had to be taken later than their basis (more than the look-ahead window apart).
     public var replayedLate = 0
+}
+
+extension AuditResult {
+    /// The findings as `tiaki audit findings --json` prints them and the findings endpoint returns them
+    /// (canonical JSON, so golden files compare byte for byte).
+    public func findingsJSON(options: AuditOptions) throws -> [UInt8] {
+        var o: [String: JSONValue] = [
+            "entries": .number(Double(entries)),
+            "asOf": .string(options.asOf.description),
+            "findings": try JSONValueEncoder().encode(findings),
+        ]
+        if let since = options.since { o["since"] = .string(since) }
+        return try CanonicalJSON.encode(.object(o))
+    }
 }

@@ -23,7 +23,7 @@ public final class LedgerAudit {
     /// Read but not yet applied, oldest first (from `windowStart`).
     private var window: [(index: UInt64, entry: ConsentEntry?)] = []
     private var windowStart = 0
-    private var pendingReplay: [UInt64: [(UInt64, DecisionRecord)]] = [:]
+    private var pendingReplay: [UInt64: [(UInt64, DecisionRecord, String)]] = [:]
     private var decisions: [UInt64: DecisionFacts] = [:]
     /// Consent → disclosures that relied on it: (disclosure index, recipient, date).
     private var disclosuresByConsent: [Int: [(UInt64, String, Day)]] = [:]
@@ -142,7 +142,7 @@ public final class LedgerAudit {
         while windowStart < window.count { applyOldest() }
         // Decisions whose basis was never reached (a basis beyond the ledger's end).
         for basis in pendingReplay.keys.sorted() {
-            for (index, decision) in pendingReplay[basis] ?? [] { replay(index, decision) }
+            for (index, decision, time) in pendingReplay[basis] ?? [] { replay(index, decision, time: time) }
         }
         pendingReplay = [:]
         if findings { stateFindings() }
@@ -166,11 +166,11 @@ public final class LedgerAudit {
             }
         case .decision(let d) where replay:
             if d.basis >= applied {
-                pendingReplay[d.basis, default: []].append((entry.index, d))
+                pendingReplay[d.basis, default: []].append((entry.index, d, entry.time))
             } else {
                 // Its basis was applied already: replay on the state as it is now.
                 result.replayedLate += 1
-                replay(entry.index, d)
+                replay(entry.index, d, time: entry.time)
             }
         default:
             break
@@ -181,7 +181,7 @@ public final class LedgerAudit {
         let (index, entry) = window[windowStart]
         windowStart += 1
         if let waiting = pendingReplay.removeValue(forKey: index) {
-            for (i, d) in waiting { replay(i, d) }
+            for (i, d, time) in waiting { replay(i, d, time: time) }
         }
         applied = index + 1
         guard let entry else { return }
@@ -198,7 +198,7 @@ public final class LedgerAudit {
         return engine
     }
 
-    private func replay(_ index: UInt64, _ d: DecisionRecord) {
+    private func replay(_ index: UInt64, _ d: DecisionRecord, time: String) {
         result.decisionsReplayed += 1
         guard let engine = engine(d.policy) else {
             let mismatch = ReplayMismatch(
@@ -216,6 +216,7 @@ public final class LedgerAudit {
                         .decisionPolicyUnknown,
                         subject: d.request.subject,
                         indexes: [index],
+                        time: time,
                         summary:
                             "Decision \(index) names policy set \(d.policy), which this ledger never recorded, so no one can check it. Find the policy set that made it, or treat the share as unauthorised."
                     )
@@ -250,6 +251,7 @@ public final class LedgerAudit {
                     .decisionReplayMismatch,
                     subject: d.request.subject,
                     indexes: [index],
+                    time: time,
                     summary:
                         "Decision \(index) was recorded as \(d.effect.rawValue), but the policy set it names gives \(replayed) on the same consents: \(reasons.first ?? "no reason given"). Find out how it was made; treat any share under it as unauthorised until then."
                 )

@@ -478,12 +478,13 @@ struct API: Sendable {
                 continuation.resume(with: Result { try LedgerAudit.run(EntryReader(path: path), options: chosen) })
             }
         }
-        var o: [String: JSONValue] = [
-            "entries": .number(Double(result.entries)), "asOf": .string(options.asOf.description),
-            "findings": try JSONValueEncoder().encode(result.findings),
-        ]
-        if let since = options.since { o["since"] = .string(since) }
-        return json(.object(o))
+        var bytes = try result.findingsJSON(options: options)
+        bytes.append(0x0A)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+        )
     }
 
     // MARK: Helpers

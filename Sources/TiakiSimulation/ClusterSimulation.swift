@@ -29,6 +29,7 @@ public struct SimulationSummary: Sendable, CustomStringConvertible {
     public var denials = 0
     public var disclosures = 0
     public var flaggedDisclosures = 0
+    public var reviews = 0
     public var erasures = 0
 
     public var description: String {
@@ -36,7 +37,7 @@ public struct SimulationSummary: Sendable, CustomStringConvertible {
         \(entries) entries: \(organisations) organisations, \(subjects) subjects, \(consents) consents \
         (\(supersessions) replacing earlier ones), \(refusals) refusals, \(withdrawals) withdrawals, \
         \(permits + denials) decisions (\(permits) permitted, \(denials) denied), \(disclosures) disclosures \
-        (\(flaggedDisclosures) flagged), \(erasures) erasures
+        (\(flaggedDisclosures) flagged, \(reviews) reviewed by the privacy officer), \(erasures) erasures
         """
     }
 }
@@ -142,7 +143,7 @@ public enum ClusterSimulation {
         }
         let facilitatorOrg = orgs.first { $0.kind == "ministry-learning-support" } ?? orgs[0]
         let facilitator = try await registry.issueCredential(org: facilitatorOrg.id, role: .facilitator).id
-        _ = try await registry.issueCredential(org: facilitatorOrg.id, role: .privacyOfficer)
+        let privacyOfficer = try await registry.issueCredential(org: facilitatorOrg.id, role: .privacyOfficer).id
         _ = try await registry.issueCredential(org: facilitatorOrg.id, role: .auditor)
 
         let homes = orgs.filter { ["school", "kura", "early-learning", "kohanga-reo"].contains($0.kind) }
@@ -315,6 +316,17 @@ public enum ClusterSimulation {
                         summary.disclosures += 1
                         if case .disclosure(let body) = r.entry.body, !body.flags.isEmpty {
                             summary.flaggedDisclosures += 1
+                        }
+                        // A serious-threat share is reviewed by the privacy officer, most of the time promptly.
+                        if request.seriousThreat == true, rng.next() % 4 != 0 {
+                            _ = try await registry.reviewDisclosure(
+                                r.index,
+                                outcome: rng.next() % 5 == 0 ? "not-justified" : "justified",
+                                date: today.description,
+                                notes: "Reviewed with the RTLB practice leader.",
+                                actor: Actor(org: facilitatorOrg.id, credential: privacyOfficer)
+                            )
+                            summary.reviews += 1
                         }
                     }
                 } else {

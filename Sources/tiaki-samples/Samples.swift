@@ -20,6 +20,9 @@ struct Samples: AsyncParsableCommand {
     @Option(help: "Also keep the valid sample's data directory here (for trying `tiaki export`).")
     var data: String?
 
+    @Option(help: "The policy directory the audit scenarios are simulated under.")
+    var policies = "Policies"
+
     static let entryCount = 300
     static let interval: UInt64 = 40
     static let origin = "samples.tiaki.example/cluster-ledger"
@@ -145,6 +148,8 @@ struct Samples: AsyncParsableCommand {
         )
 
         print("wrote 9 samples to \(out)")
+        try await Scenarios.write(out: out, policies: policies)
+        print("wrote 5 audit scenarios to \(out)/scenarios")
     }
 
     /// Builds a ledger of `entryCount` entries of simulated cluster activity and exports it.

@@ -233,13 +233,7 @@ struct Audit: ParsableCommand {
 /// How audit results are printed.
 enum AuditOutput {
     static func findingsJSON(_ r: AuditResult, options: AuditOptions) throws -> String {
-        var o: [String: JSONValue] = [
-            "entries": .number(Double(r.entries)),
-            "asOf": .string(options.asOf.description),
-            "findings": try JSONValueEncoder().encode(r.findings),
-        ]
-        if let since = options.since { o["since"] = .string(since) }
-        return String(decoding: try CanonicalJSON.encode(.object(o)), as: UTF8.self)
+        String(decoding: try r.findingsJSON(options: options), as: UTF8.self)
     }
 
     static func findingsText(_ r: AuditResult, options: AuditOptions) -> String {

@@ -1,0 +1,241 @@
+import Foundation
+import Logging
+import Synchronization
+import TiakiAudit
+import TiakiConsent
+import TiakiLedger
+import TiakiPolicy
+import TiakiSimulation
+
+/// The audit scenarios: a simulated cluster term (the same code as `tiaki simulate`), then one planted problem per
+/// scenario, exported as a bundle with the findings `tiaki audit findings --json` must print for it.
+enum Scenarios {
+    static let seed: UInt64 = 2026
+    static let subjects = 24
+    static let days = 90
+    /// The simulation starts on 2 February 2026; problems are planted the day after it ends and audited the day
+    /// after that.
+    static let plantDay = Day("2026-05-04") ?? Day(number: 0)
+    static let auditDay = Day("2026-05-05") ?? Day(number: 0)
+
+    static func write(out: String, policies: String) async throws {
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("tiaki-scenarios-\(UUID().uuidString)").path
+        defer { try? fm.removeItem(atPath: work) }
+        let policy = try PolicySet.load(directory: policies)
+        var logger = Logger(label: "samples")
+        logger.logLevel = .warning
+        var configuration = SimulationConfiguration()
+        configuration.seed = seed
+        configuration.subjects = subjects
+        configuration.days = days
+        let base = work + "/base"
+        _ = try await ClusterSimulation.run(
+            directory: LedgerDirectory(path: base),
+            policy: policy,
+            configuration: configuration,
+            logger: logger
+        )
+        let scenarios: [(String, (Planter) async throws -> Void)] = [
+            ("disclosure-after-withdrawal", { try await $0.disclosureAfterWithdrawal() }),
+            ("disclosure-without-decision", { try await $0.disclosureWithoutDecision() }),
+            ("disclosure-beyond-scope", { try await $0.disclosureBeyondScope() }),
+            ("retention-overdue", { try await $0.retentionOverdue() }),
+            ("decision-replay-mismatch", { try await $0.replayMismatch() }),
+        ]
+        for (n, (name, plant)) in scenarios.enumerated() {
+            let data = work + "/" + name
+            try fm.copyItem(atPath: base, toPath: data)
+            let planter = try await Planter(data: data, policy: policy, seed: seed + UInt64(n), logger: logger)
+            try await plant(planter)
+            await planter.registry.close()
+            let dir = out + "/scenarios/" + name
+            try? fm.removeItem(atPath: dir)
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            if let receipt = planter.receipt {
+                // The receipt as given, and one whose entry was changed afterwards (it must not verify).
+                var altered = receipt
+                altered.entry = receipt.entry.replacingOccurrences(of: "2026-05-01", with: "2030-05-01")
+                for (file, value) in [("receipt.json", receipt), ("receipt-altered.json", altered)] {
+                    var bytes = try CanonicalJSON.encode(try JSONValueEncoder().encode(value))
+                    bytes.append(0x0A)
+                    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + file))
+                }
+            }
+            _ = try LedgerExport.write(from: LedgerDirectory(path: data), to: dir + "/bundle")
+            let options = AuditOptions(asOf: auditDay)
+            let result = try LedgerAudit.run(EntryReader(path: dir + "/bundle"), options: options)
+            var json = try result.findingsJSON(options: options)
+            json.append(0x0A)
+            try Data(json).write(to: URL(fileURLWithPath: dir + "/findings.json"))
+            let planted = result.findings.filter { $0.time?.hasPrefix(plantDay.description) ?? false }
+            print(
+                "\(name): \(result.entries) entries, \(result.findings.count) findings, planted: \(planted.map(\.kind.rawValue))"
+            )
+        }
+    }
+
+    /// Plants problems through the same registry and decision service the server uses, on a fixed clock.
+    final class Planter {
+        let registry: ConsentRegistry
+        let service: DecisionService
+        let actor: Actor
+
+        init(data: String, policy: PolicySet, seed: UInt64, logger: Logger) async throws {
+            var configuration = LedgerConfiguration()
+            let start =
+                Date(timeIntervalSince1970: TimeInterval(Int(Scenarios.plantDay.number) * 86_400 + 10 * 3600))
+            let clock = Mutex(start)
+            configuration.clock = {
+                clock.withLock {
+                    $0 = $0.addingTimeInterval(60)
+                    return $0
+                }
+            }
+            registry = try ConsentRegistry.open(
+                LedgerDirectory(path: data),
+                configuration: configuration,
+                vocabulary: policy.vocabulary,
+                random: RandomSource(seed: seed),
+                logger: logger
+            )
+            service = try await DecisionService(registry: registry, policy: policy)
+            actor = Actor(org: "school-kowhai")
+        }
+
+        var day: String { Scenarios.plantDay.description }
+
+        /// A child with a consent in force, and a request that consent covers and the policy permits.
+        func permitted() throws -> (
+            subject: String, consent: ConsentState.Consent, request: ShareRequest, DecisionRecord
+        ) {
+            let (candidates, codes, orgs) = registry.withState { s in
+                (
+                    s.subjects.values.filter { $0.erased == nil }.sorted { $0.registered < $1.registered }
+                        .flatMap { subject in s.consents(of: subject.id).filter { $0.isCurrent(on: Scenarios.plantDay) }
+                        },
+                    s.codes, s.organisations.values.sorted { $0.registered < $1.registered }
+                )
+            }
+            for c in candidates {
+                let kinds = codes.codes(in: c.audienceKinds, .organisationKind)
+                guard let recipient = orgs.first(where: { kinds.contains($0.kind) }),
+                    let purpose = codes.codes(in: c.purposes, .purpose).first,
+                    let information = codes.codes(in: c.information, .information).first,
+                    let channel = codes.codes(in: c.channels, .channel).first,
+                    let region = codes.codes(in: c.storageRegions, .storageRegion).first,
+                    let home = registry.withState({ $0.subjects[c.subject]?.org })
+                else { continue }
+                let request = ShareRequest(
+                    subject: c.subject,
+                    purpose: purpose,
+                    information: [information],
+                    recipient: recipient.id,
+                    channel: channel,
+                    storageRegion: region,
+                    date: day,
+                    requester: home,
+                    requesterRole: "member"
+                )
+                let decision = try service.decide(request)
+                if decision.effect == .permit { return (c.subject, c, request, decision) }
+            }
+            throw ConsentError(.conflict, "the simulation left no consent that permits a share")
+        }
+
+        func actor(for subject: String) -> Actor {
+            Actor(org: registry.withState { $0.subjects[subject]?.org } ?? "school-kowhai")
+        }
+
+        /// A share is decided and made; the consent is withdrawn; the school shares again under the old decision.
+        func disclosureAfterWithdrawal() async throws {
+            let (subject, consent, request, _) = try permitted()
+            let who = actor(for: subject)
+            let (_, recorded) = try await service.decideAndRecord(request, actor: who)
+            _ = try await registry.recordDisclosure(
+                subject: subject,
+                DisclosureRecord(for: request, decision: recorded.index),
+                actor: who
+            )
+            _ = try await registry.withdrawConsent(consent.id, by: "parent", date: day, reason: nil, actor: who)
+            _ = try await registry.recordDisclosure(
+                subject: subject,
+                DisclosureRecord(for: request, decision: recorded.index),
+                actor: who
+            )
+        }
+
+        /// Information shared without asking first.
+        func disclosureWithoutDecision() async throws {
+            let (subject, _, request, _) = try permitted()
+            _ = try await registry.recordDisclosure(
+                subject: subject,
+                DisclosureRecord(for: request, decision: nil),
+                note: "Sent before the meeting; forgot to ask.",
+                actor: actor(for: subject)
+            )
+        }
+
+        /// A permitted share, and a disclosure that sends more than was asked for.
+        func disclosureBeyondScope() async throws {
+            let (subject, _, request, _) = try permitted()
+            let who = actor(for: subject)
+            let (_, recorded) = try await service.decideAndRecord(request, actor: who)
+            var more = DisclosureRecord(for: request, decision: recorded.index)
+            more.information.append(request.information.contains("behaviour") ? "attendance" : "behaviour")
+            _ = try await registry.recordDisclosure(subject: subject, more, actor: who)
+        }
+
+        /// A child whose only consent came off the register before the audit day, and who was not erased.
+        func retentionOverdue() async throws {
+            let who = Actor(org: "school-rimu")
+            let subject =
+                try await registry.registerSubject(
+                    SubjectInput(birthMonth: "2016-09", nsn: "140000001", name: "Tama Ngata"),
+                    actor: who
+                ).entry.subject ?? ""
+            let consent: JSONValue = [
+                "purposes": ["transition"], "information": ["register-entry"],
+                "audience": ["kinds": ["school"]],
+                "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted email"],
+                "retention": ["until": "2026-05-01"],
+                "accuracy": ["contact": "the SENCO", "method": "ask to see it"],
+                "withdrawal": ["effect": "the move goes ahead without it", "how": "tell the school"],
+                "consenters": [["role": "parent", "name": "Hine Ngata"]],
+                "informed": ["date": "2026-02-20", "noticeVersion": "v2", "language": "en", "method": "meeting"],
+                "text": "We would like to send Tama's register entry to his new school for the move in term 2.",
+            ]
+            let recorded = try await registry.grantConsent(subject: subject, consent, actor: who)
+            guard case .consentGranted(let terms) = recorded.entry.body else { return }
+            receipt = ConsentReceipt(
+                entry: recorded.receipt.entry,
+                index: recorded.receipt.index,
+                proof: try registry.ledger.inclusionProof(
+                    index: recorded.receipt.index,
+                    size: recorded.receipt.checkpoint.size
+                ).hashes,
+                checkpoint: recorded.receipt.checkpoint,
+                vkey: registry.ledger.verifier.vkey,
+                terms: terms,
+                vocabulary: ConsentSummary.labels(registry.vocabulary)
+            )
+        }
+
+        /// The receipt the whānau were given, when the scenario records a consent.
+        var receipt: ConsentReceipt?
+
+        /// A decision the policy denies, recorded as a permit (as a tampered or buggy client might).
+        func replayMismatch() async throws {
+            let (subject, _, request, _) = try permitted()
+            var outside = request
+            outside.recipient = "social-whanau"
+            var decision = try service.decide(outside)
+            guard decision.effect == .deny else {
+                throw ConsentError(.conflict, "the planted request was permitted; pick another")
+            }
+            decision.effect = .permit
+            decision.reasons = ["Permitted."]
+            _ = try await registry.recordDecision(decision, actor: actor(for: subject))
+        }
+    }
+}
