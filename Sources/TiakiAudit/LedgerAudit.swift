@@ -388,7 +388,7 @@ public final class LedgerAudit {
 
     private func checkWithdrawal(_ entry: ConsentEntry, _ w: ConsentWithdrawn) {
         guard state.consents[w.consent]?.withdrawn == nil, let date = Day(w.date) else { return }
-        let earlier = (disclosuresByConsent[w.consent] ?? []).filter { $0.2 < date }
+        let earlier = (disclosuresByConsent[w.consent] ?? []).filter { $0.2 <= date }
         guard !earlier.isEmpty else { return }
         var recipients: [String] = []
         for (_, recipient, _) in earlier where !recipients.contains(recipient) { recipients.append(recipient) }

@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TiakiAudit
+import TiakiConsent
+import TiakiLedger
+import TiakiPolicy
+
+struct AuditBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Findings, replay and subject reports over a 1,000,000-entry ledger.",
+        discussion: """
+            Writes a ledger through the same registry and decision service as the server (children registered, \
+            consents given, decisions made by the policy engine, disclosures, some withdrawals) from 64 concurrent \
+            writers; then runs the findings pass and the replay pass, each in a child process whose peak memory is \
+            reported, and times 1,000 subject reports read through the subject index.
+            """
+    )
+
+    @Option(help: "How many entries to write (about).")
+    var entries = 1_000_000
+
+    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+    var policies = "./Policies"
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() async throws {
+        let policy = try PolicySet.load(directory: policies)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tiaki-bench-audit-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let registry = try ConsentRegistry.open(
+            LedgerDirectory(path: work),
+            vocabulary: policy.vocabulary,
+            random: RandomSource(seed: 7),
+            logger: logger
+        )
+        let service = try await DecisionService(registry: registry, policy: policy)
+        for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
+            _ = try await registry.registerOrganisation(id: id, kind: kind, name: id)
+        }
+        // 11 entries per child: registration, 2 consents, 5 decisions, 2 disclosures, and a withdrawal for 1 in 4
+        // (the others' 11th entry is a third disclosure).
+        let children = max(1, entries / 11)
+        note("writing about \(entries) entries (\(children) children) through the registry from 64 writers …")
+        let next = Counter(0)
+        let started = Date()
+        let subjects = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    var mine: [String] = []
+                    while let n = next.take(below: UInt64(children)) {
+                        mine.append(try await Self.child(Int(n), registry: registry, service: service))
+                        if n % 20_000 == 0 { note("  \(n) children, \(registry.ledger.checkpoint.size) entries") }
+                    }
+                    return mine
+                }
+            }
+            var all: [String] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let size = registry.ledger.checkpoint.size
+        note(String(format: "wrote %d entries in %.1f s", size, Date().timeIntervalSince(started)))
+
+        // Subject reports through the key index (what the report endpoint does).
+        var reportTimes: [Double] = []
+        let day = Day("2027-01-01") ?? Day(Date())
+        for i in 0..<1000 {
+            let subject = subjects[(i * 7919) % subjects.count]
+            let t0 = Date()
+            guard
+                try SubjectReport.load(
+                    subject: subject,
+                    from: registry.ledger,
+                    asOf: day,
+                    unseal: { try? registry.unseal($0, subject: subject) }
+                ) != nil
+            else { throw ValidationError("no report for \(subject)") }
+            reportTimes.append(Date().timeIntervalSince(t0) * 1000)
+        }
+        await registry.close()
+
+        note("finding (child process) …")
+        let findings = try runChild(["audit-child", work, "--as-of", "2027-01-01"])
+        note("replaying (child process) …")
+        let replay = try runChild(["audit-child", work, "--as-of", "2027-01-01", "--replay-only"])
+        guard findings.status == 0, replay.status == 0 else { throw ValidationError("an audit child failed") }
+        let p50 = median(reportTimes)
+        let p99 = percentile(reportTimes, 0.99)
+        if json {
+            let object: [String: JSONValue] = [
+                "entries": .number(Double(size)),
+                "findingsSeconds": .number((findings.seconds * 100).rounded() / 100),
+                "findingsPeakMegabytes": .number((findings.peakMegabytes * 10).rounded() / 10),
+                "replaySeconds": .number((replay.seconds * 100).rounded() / 100),
+                "replayPeakMegabytes": .number((replay.peakMegabytes * 10).rounded() / 10),
+                "reportP50Milliseconds": .number((p50 * 1000).rounded() / 1000),
+                "reportP99Milliseconds": .number((p99 * 1000).rounded() / 1000),
+            ]
+            print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
+        } else {
+            print("audit benchmark (\(size) entries, \(subjects.count) children)")
+            print(String(format: "  findings        %.2f s   peak %.1f MB", findings.seconds, findings.peakMegabytes))
+            print(String(format: "  replay          %.2f s   peak %.1f MB", replay.seconds, replay.peakMegabytes))
+            print(String(format: "  subject report  p50 %.2f ms   p99 %.2f ms", p50, p99))
+        }
+    }
+
+    static func consent(_ purposes: [String], _ information: [String], until: String) -> JSONValue {
+        [
+            "purposes": .array(purposes.map { .string($0) }), "information": .array(information.map { .string($0) }),
+            "audience": ["kinds": ["rtlb", "ministry-learning-support"]],
+            "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted email"],
+            "retention": ["until": .string(until)], "accuracy": ["contact": "the SENCO", "method": "ask to see it"],
+            "withdrawal": ["effect": "support continues; sharing stops", "how": "tell the school"],
+            "consenters": [["role": "parent", "name": "A parent"]],
+            "informed": ["date": "2026-02-10", "noticeVersion": "v1", "language": "en", "method": "meeting"],
+            "text": "We would like to share information about your child with the RTLB service.",
+        ]
+    }
+
+    /// One child's entries; returns the subject id.
+    static func child(_ n: Int, registry: ConsentRegistry, service: DecisionService) async throws -> String {
+        let school = Actor(org: "school-a")
+        let subject =
+            try await registry.registerSubject(
+                SubjectInput(birthMonth: "2016-0\(1 + n % 9)", localReference: "c\(n)"),
+                actor: school
+            ).entry.subject ?? ""
+        let first = try await registry.grantConsent(
+            subject: subject,
+            consent(
+                ["referral"],
+                ["register-entry", "assessment-progress"],
+                until: n % 10 == 0 ? "2026-12-01" : "2027-12-31"
+            ),
+            actor: school
+        ).index
+        _ = try await registry.grantConsent(
+            subject: subject,
+            consent(["learning-support-planning"], ["register-entry"], until: "2027-06-30"),
+            actor: school
+        )
+        var permits: [(Int, ShareRequest)] = []
+        for k in 0..<5 {
+            let request = ShareRequest(
+                subject: subject,
+                purpose: k == 4 ? "transition" : k % 2 == 0 ? "referral" : "learning-support-planning",
+                information: k == 3 ? ["health-disability"] : ["register-entry"],
+                recipient: k % 2 == 0 ? "rtlb" : "mol",
+                channel: "secure-email",
+                storageRegion: "nz",
+                date: "2026-0\(3 + k)-01",
+                requester: "school-a",
+                requesterRole: "member"
+            )
+            let (decision, recorded) = try await service.decideAndRecord(request, actor: school)
+            if decision.effect == .permit { permits.append((recorded.index, request)) }
+        }
+        let disclosures = n % 4 == 0 ? 2 : 3
+        for d in 0..<disclosures {
+            let (index, request) = permits.isEmpty ? (nil, nil) : permits[d % permits.count]
+            let record =
+                request.map { DisclosureRecord(for: $0, decision: index) }
+                ?? DisclosureRecord(
+                    decision: nil,
+                    recipient: "rtlb",
+                    purpose: "referral",
+                    information: ["register-entry"],
+                    channel: "secure-email",
+                    storageRegion: "nz",
+                    date: "2026-06-01"
+                )
+            _ = try await registry.recordDisclosure(subject: subject, record, actor: school)
+        }
+        if n % 4 == 0 {
+            _ = try await registry.withdrawConsent(first, by: "parent", date: "2026-09-01", reason: nil, actor: school)
+        }
+        return subject
+    }
+}
+
+struct AuditChild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit-child",
+        abstract: "Run the findings or replay pass (run by `audit`).",
+        shouldDisplay: false
+    )
+
+    @Argument var path: String
+    @Option var asOf: String
+    @Flag var replayOnly = false
+    @Option var peakFile: String?
+
+    func run() throws {
+        defer { writePeakMemory(to: peakFile) }
+        let result = try LedgerAudit.run(
+            EntryReader(path: path),
+            options: AuditOptions(asOf: Day(asOf) ?? Day(Date())),
+            findings: !replayOnly
+        )
+        note(
+            "  \(result.entries) entries, \(result.findings.count) findings, \(result.decisionsReplayed) decisions replayed, \(result.mismatches.count) mismatches"
+        )
+    }
+}
