@@ -442,11 +442,7 @@ struct API: Sendable {
             )
         case "text": return text(report.text)
         default:
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: try report.json()))
-            )
+            return json(bytes: try report.json())
         }
     }
 
@@ -480,11 +476,7 @@ struct API: Sendable {
         }
         var bytes = try result.findingsJSON(options: options)
         bytes.append(0x0A)
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
-        )
+        return json(bytes: bytes)
     }
 
     // MARK: Helpers
@@ -529,7 +521,12 @@ struct API: Sendable {
 func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
     var bytes = (try? CanonicalJSON.encode(value)) ?? []
     bytes.append(0x0A)
-    return Response(
+    return json(bytes: bytes, status: status)
+}
+
+/// A JSON body already encoded.
+func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    Response(
         status: status,
         headers: [.contentType: "application/json"],
         body: .init(byteBuffer: ByteBuffer(bytes: bytes))

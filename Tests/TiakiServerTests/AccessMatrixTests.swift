@@ -216,17 +216,7 @@ struct AccessMatrixTests {
     func complete() async throws {
         let (cluster, _) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        var configuration = ServerConfiguration()
-        configuration.dataDirectory = cluster.path
-        let router = buildRouter(service: cluster.service, configuration: configuration, logger: Logger(label: "test"))
-        let routes = Set(
-            router.routes.map { route in
-                let path = route.path.description.split(separator: "/").map {
-                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
-                }
-                return "\(route.method.rawValue.lowercased()) /" + path.joined(separator: "/")
-            }
-        )
+        let routes = cluster.routePatterns()
         #expect(routes == Set(Self.routes.map(\.pattern)))
         await cluster.service.registry.close()
     }

@@ -53,6 +53,21 @@ struct Cluster {
     }
 
     var size: UInt64 { service.registry.ledger.checkpoint.size }
+
+    /// The router's routes as the OpenAPI document names them: `post /v1/consents/{consent}/withdraw`.
+    func routePatterns() -> Set<String> {
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = path
+        let router = buildRouter(service: service, configuration: configuration, logger: Logger(label: "test"))
+        return Set(
+            router.routes.map { route in
+                let parts = route.path.description.split(separator: "/").map {
+                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
+                }
+                return "\(route.method.rawValue.lowercased()) /" + parts.joined(separator: "/")
+            }
+        )
+    }
 }
 
 extension TestResponse {
@@ -382,17 +397,7 @@ struct OpenAPITests {
     func routesMatch() async throws {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        var configuration = ServerConfiguration()
-        configuration.dataDirectory = cluster.path
-        let router = buildRouter(service: cluster.service, configuration: configuration, logger: Logger(label: "test"))
-        let routes = Set(
-            router.routes.map { route in
-                let path = route.path.description.split(separator: "/").map {
-                    $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
-                }
-                return "\(route.method.rawValue.lowercased()) /" + path.joined(separator: "/")
-            }
-        )
+        let routes = cluster.routePatterns()
         let document = try #require(try Yams.load(yaml: OpenAPIDocument.text) as? [String: Any])
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = try #require(document["paths"] as? [String: Any])
