@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import Testing
 
 @testable import TiakiLedger
@@ -66,6 +67,25 @@ struct LedgerTests {
         let report = try LedgerVerifier(trustedKey: ledger.verifier).verify(path: path)
         #expect(report.isValid, "\(String(describing: report.failure))")
         #expect(report.entries == 640)
+    }
+
+    @Test("the commit observer is called at the same stack depth after hundreds of commits")
+    func observerDepthIsFlat() async throws {
+        // A closure kept in a Mutex and read through inout was once wrapped in two more thunks per commit: a
+        // long-running server's stack grew with every batch until it would overflow.
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try openLedger(path)
+        let depths = Mutex<[Int]>([])
+        ledger.observeCommits { _ in
+            let depth = Thread.callStackReturnAddresses.count
+            depths.withLock { $0.append(depth) }
+        }
+        for i in 0..<400 { _ = try await ledger.append(sampleMembers(i)) }
+        await ledger.close()
+        let seen = depths.withLock { $0 }
+        #expect(seen.count == 400)
+        #expect(Set(seen).count == 1, "depths from \(seen.min() ?? 0) to \(seen.max() ?? 0)")
     }
 
     @Test("stored proofs and roots equal the RFC 9162 definition at every size up to 300")

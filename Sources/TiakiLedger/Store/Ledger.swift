@@ -73,7 +73,13 @@ public final class Ledger: Sendable {
     /// The newest durable checkpoint, for readers.
     private let newest: Mutex<SignedCheckpoint>
     private let sequencer = DispatchQueue(label: "tiaki.ledger.sequencer", qos: .userInitiated)
-    private let observer = Mutex<(@Sendable ([CommittedEntry]) -> Void)?>(nil)
+    /// Boxed in a struct: a bare closure read out of a `Mutex` through `inout` is re-abstracted on every access,
+    /// and the thunks pile up — a chain one layer deeper per commit, until the stack overflows.
+    private let observer = Mutex<CommitObserver?>(nil)
+
+    private struct CommitObserver: Sendable {
+        let notify: @Sendable ([CommittedEntry]) -> Void
+    }
 
     /// An entry as the commit observer sees it.
     package struct CommittedEntry: Sendable {
@@ -87,7 +93,7 @@ public final class Ledger: Sendable {
     /// their appends return; a projection kept this way is always in ledger order and never behind an
     /// acknowledged append.
     package func observeCommits(_ body: @escaping @Sendable ([CommittedEntry]) -> Void) {
-        observer.withLock { $0 = body }
+        observer.withLock { $0 = CommitObserver(notify: body) }
     }
 
     /// The database, for the mutable tables the layers above keep beside the ledger (never part of the tree).
@@ -369,8 +375,8 @@ public final class Ledger: Sendable {
                     state.lastArchivedTime = now
                 }
                 newest.withLock { $0 = checkpoint }
-                if let notify = observer.withLock({ $0 }) {
-                    notify(
+                if let observer = observer.withLock({ $0 }) {
+                    observer.notify(
                         zip(rows, batch).map {
                             CommittedEntry(index: $0.index, time: time, entry: $0.entry, context: $1.draft.context)
                         }
