@@ -82,6 +82,7 @@ let package = Package(
                 "TiakiConsent",
                 "TiakiLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -206,6 +207,7 @@ let package = Package(
         .testTarget(
             name: "TiakiCLITests",
             dependencies: ["tiaki", "TiakiLedger", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"],
             swiftSettings: tiakiSettings
         ),
     ]

@@ -17,6 +17,12 @@ public struct ServerConfiguration: Sendable {
     /// The largest request body accepted.
     public var bodyLimit = 64 * 1024
     public var ledger = LedgerConfiguration()
+    /// A PEM certificate chain and private key: when both are set the service speaks HTTPS only.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Failed sign-ins a source may make within `failedAuthenticationWindow` before it is refused with 429.
+    public var failedAuthenticationLimit = 20
+    public var failedAuthenticationWindow: Duration = .seconds(60)
 
     public init() {}
 }
@@ -41,8 +47,10 @@ public func buildApplication(
     logger.info("policy set loaded", metadata: ["digest": "\(policy.digest)", "rules": "\(policy.rules.count)"])
 
     let router = buildRouter(service: service, configuration: configuration, logger: logger)
+    let server = try ServerTLS.builder(certificate: configuration.tlsCertificate, key: configuration.tlsKey)
     var application = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tiaki"),
         logger: logger
     )
@@ -67,7 +75,7 @@ func buildRouter(
     // The same routes on a router that never serves, to tell 405 from 404.
     let table = Router(context: TiakiRequestContext.self)
     api.addRoutes(to: table)
-    router.add(middleware: ResponseHeadersMiddleware())
+    router.add(middleware: ResponseHeadersMiddleware(tls: configuration.tlsCertificate != nil))
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(
         middleware: ProblemMiddleware(
@@ -75,7 +83,16 @@ func buildRouter(
             routes: RouteTable(table.routes.map { ($0.method, $0.path.description) })
         )
     )
-    router.add(middleware: AuthenticationMiddleware(registry: service.registry))
+    router.add(
+        middleware: AuthenticationMiddleware(
+            registry: service.registry,
+            limiter: FailedAuthenticationLimiter(
+                limit: configuration.failedAuthenticationLimit,
+                window: configuration.failedAuthenticationWindow
+            ),
+            logger: logger
+        )
+    )
     api.addRoutes(to: router)
     return router
 }
@@ -92,9 +109,10 @@ struct RegistryCloser: Service {
     }
 }
 
-/// Security headers on every response.
+/// Security headers on every response; HSTS too when the service itself speaks TLS.
 struct ResponseHeadersMiddleware: RouterMiddleware {
     typealias Context = TiakiRequestContext
+    let tls: Bool
 
     static let headers: [(HTTPField.Name, String)] = [
         ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
@@ -108,6 +126,7 @@ struct ResponseHeadersMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var response = try await next(request, context)
         for (name, value) in Self.headers { response.headers[name] = value }
+        if tls { response.headers[.strictTransportSecurity] = "max-age=31536000" }
         return response
     }
 }
@@ -189,10 +208,14 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
-/// Reads `Authorization: Bearer …` and sets the caller; routes decide what each role may do.
+/// Reads `Authorization: Bearer …` and sets the caller; routes decide what each role may do. A source that has sent
+/// too many tokens that are not valid is refused (429) before its next token is even looked at. The token is never
+/// logged, nor is it compared other than by its hash in constant time.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = TiakiRequestContext
     let registry: ConsentRegistry
+    let limiter: FailedAuthenticationLimiter
+    let logger: Logger
 
     func handle(
         _ request: Request,
@@ -201,11 +224,19 @@ struct AuthenticationMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         if let header = request.headers[.authorization] {
+            if let wait = limiter.retryAfter(context.source) { throw Problem.tooManyFailures(retryAfter: wait) }
             guard header.hasPrefix("Bearer "),
                 let found = try registry.authenticate(
                     token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
                 )
-            else { throw Problem.unauthorized }
+            else {
+                limiter.recordFailure(context.source)
+                logger.notice(
+                    "failed sign-in",
+                    metadata: ["source": "\(context.source)", "path": "\(request.uri.path)"]
+                )
+                throw Problem.unauthorized
+            }
             context.caller = Caller(credential: found.credential, org: found.org, role: found.role)
         }
         return try await next(request, context)

@@ -15,10 +15,13 @@ public struct Caller: Sendable, Hashable {
 public struct TiakiRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller?
+    /// The peer's IP address, for counting failed sign-ins; "unknown" when the channel has none (tests).
+    public let source: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
         caller = nil
+        self.source = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The caller, or 401.

@@ -12,6 +12,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public var title: String
     public var detail: String
     public var field: String?
+    /// Seconds the client should wait, sent as `Retry-After` (429).
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String, field: String? = nil) {
         self.status = status
@@ -31,6 +33,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         if let field { body["field"] = .string(field) }
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         let bytes = (try? CanonicalJSON.encode(.object(body))) ?? []
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

@@ -21,14 +21,18 @@ struct Cluster {
     let service: DecisionService
     var tokens: [String: String] = [:]
 
-    static func make() async throws -> (Cluster, some ApplicationProtocol) {
+    static func make(
+        logger given: Logger? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> (Cluster, some ApplicationProtocol) {
         var configuration = ServerConfiguration()
         configuration.dataDirectory =
             FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-server-\(UUID().uuidString)").path
         configuration.policiesDirectory = repositoryRoot.appendingPathComponent("Policies").path
         configuration.bodyLimit = 16 * 1024
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        configure(&configuration)
+        var logger = given ?? Logger(label: "test")
+        if given == nil { logger.logLevel = .critical }
         let (app, service) = try await buildApplication(configuration: configuration, logger: logger)
         var cluster = Cluster(path: configuration.dataDirectory, service: service)
         let r = service.registry
