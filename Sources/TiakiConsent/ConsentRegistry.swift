@@ -56,6 +56,11 @@ public final class ConsentRegistry: Sendable {
     /// Token hash → credential, filled on first use: tokens never change, and revocation is checked against the
     /// consent state on every call.
     private let credentialCache = Mutex<[Data: (credential: String, org: String, role: Role)]>([:])
+    /// Check-then-append steps that change a subject's state run one at a time per subject.
+    private let subjectLock = KeyedLock()
+    /// Consents one subject may have recorded (granted, withdrawn or replaced), so that no client can grow the
+    /// state without bound; a child whose consent is renewed every term for thirteen years needs about forty.
+    public static let maximumConsentsPerSubject = 100
 
     final class StateBox: Sendable {
         let state: Mutex<ConsentState>
@@ -261,47 +266,49 @@ public final class ConsentRegistry: Sendable {
     /// Registers a child: a random subject id, a sealing key, lookup rows for the NSN and local reference, and a
     /// `subject.registered` entry holding only the id, the organisation, the birth month and sealed details.
     public func registerSubject(_ input: SubjectInput, actor: Actor) async throws -> Recorded {
-        guard withState({ $0.organisations[actor.org] != nil }) else {
-            throw ConsentError(.unknownOrganisation, "no organisation \(actor.org) is registered", field: "org")
-        }
-        guard Day.validBirthMonth(input.birthMonth) else {
-            throw ConsentError(.invalid, "birthMonth must be YYYY-MM", field: "birthMonth")
-        }
-        var identifiers: [SubjectVault.Identifier] = []
-        if let nsn = input.nsn {
-            guard nsn.count >= 6, nsn.count <= 12, nsn.allSatisfy(\.isNumber) else {
-                throw ConsentError(.invalid, "an NSN is 6 to 12 digits", field: "nsn")
+        try await subjectLock.withLock("registration") {
+            guard withState({ $0.organisations[actor.org] != nil }) else {
+                throw ConsentError(.unknownOrganisation, "no organisation \(actor.org) is registered", field: "org")
             }
-            identifiers.append(.nsn(nsn))
-        }
-        if let reference = input.localReference {
-            guard !reference.isEmpty, reference.count <= 64 else {
-                throw ConsentError(.invalid, "localReference must be 1 to 64 characters", field: "localReference")
+            guard Day.validBirthMonth(input.birthMonth) else {
+                throw ConsentError(.invalid, "birthMonth must be YYYY-MM", field: "birthMonth")
             }
-            identifiers.append(.local(org: actor.org, reference: reference))
-        }
-        for identifier in identifiers where try vault.isTaken(identifier) {
-            throw ConsentError(
-                .conflict,
-                "a subject with this \(identifier.fieldName) is already registered",
-                field: identifier.fieldName
-            )
-        }
-        let subject = "s-" + vault.random.hex(8)
-        let key = try vault.createKey(for: subject)
-        do {
-            try vault.addLookup(identifiers, subject: subject)
-            let body = SubjectRegistered(
-                org: actor.org,
-                birthMonth: input.birthMonth,
-                nameSealed: try input.name.map { try vault.seal($0, subject: subject, key: key) },
-                notesSealed: try input.notes.map { try vault.seal($0, subject: subject, key: key) }
-            )
-            return try await append(ConsentEntry(actor: actor, subject: subject, body: .subjectRegistered(body)))
-        } catch {
-            // Nothing was acknowledged: leave no key or lookup row behind for a subject the ledger never saw.
-            try? vault.erase(subject)
-            throw error
+            var identifiers: [SubjectVault.Identifier] = []
+            if let nsn = input.nsn {
+                guard nsn.count >= 6, nsn.count <= 12, nsn.allSatisfy(\.isNumber) else {
+                    throw ConsentError(.invalid, "an NSN is 6 to 12 digits", field: "nsn")
+                }
+                identifiers.append(.nsn(nsn))
+            }
+            if let reference = input.localReference {
+                guard !reference.isEmpty, reference.count <= 64 else {
+                    throw ConsentError(.invalid, "localReference must be 1 to 64 characters", field: "localReference")
+                }
+                identifiers.append(.local(org: actor.org, reference: reference))
+            }
+            for identifier in identifiers where try vault.isTaken(identifier) {
+                throw ConsentError(
+                    .conflict,
+                    "a subject with this \(identifier.fieldName) is already registered",
+                    field: identifier.fieldName
+                )
+            }
+            let subject = "s-" + vault.random.hex(8)
+            let key = try vault.createKey(for: subject)
+            do {
+                try vault.addLookup(identifiers, subject: subject)
+                let body = SubjectRegistered(
+                    org: actor.org,
+                    birthMonth: input.birthMonth,
+                    nameSealed: try input.name.map { try vault.seal($0, subject: subject, key: key) },
+                    notesSealed: try input.notes.map { try vault.seal($0, subject: subject, key: key) }
+                )
+                return try await append(ConsentEntry(actor: actor, subject: subject, body: .subjectRegistered(body)))
+            } catch {
+                // Nothing was acknowledged: leave no key or lookup row behind for a subject the ledger never saw.
+                try? vault.erase(subject)
+                throw error
+            }
         }
     }
 
@@ -329,19 +336,21 @@ public final class ConsentRegistry: Sendable {
     /// The entry comes first so the erasure is on record even if the process stops before the key is gone; the
     /// next start finishes it.
     public func eraseSubject(_ subject: String, reason: String, actor: Actor) async throws -> Recorded {
-        try requireLiveSubject(subject)
-        guard ["retention-ended", "request"].contains(reason) else {
-            throw ConsentError(.invalid, "reason must be retention-ended or request", field: "reason")
-        }
-        let recorded = try await append(
-            ConsentEntry(
-                actor: actor,
-                subject: subject,
-                body: .subjectErased(.init(reason: reason, date: today.description))
+        try await subjectLock.withLock(subject) {
+            try requireLiveSubject(subject)
+            guard ["retention-ended", "request"].contains(reason) else {
+                throw ConsentError(.invalid, "reason must be retention-ended or request", field: "reason")
+            }
+            let recorded = try await append(
+                ConsentEntry(
+                    actor: actor,
+                    subject: subject,
+                    body: .subjectErased(.init(reason: reason, date: today.description))
+                )
             )
-        )
-        try vault.erase(subject)
-        return recorded
+            try vault.erase(subject)
+            return recorded
+        }
     }
 
     func requireLiveSubject(_ subject: String) throws {
@@ -371,9 +380,19 @@ public final class ConsentRegistry: Sendable {
 
     /// Validates a consent as given by a school (consenter names in plain text) and records it, sealing the names.
     public func grantConsent(subject: String, _ input: JSONValue, actor: Actor) async throws -> Recorded {
-        try requireLiveSubject(subject)
-        let terms = try consentTerms(from: input, subject: subject)
-        return try await append(ConsentEntry(actor: actor, subject: subject, body: .consentGranted(terms)))
+        try await subjectLock.withLock(subject) {
+            try requireLiveSubject(subject)
+            let recorded = withState { $0.subjects[subject]?.consents.count ?? 0 }
+            guard recorded < Self.maximumConsentsPerSubject else {
+                throw ConsentError(
+                    .tooMany,
+                    "this child already has \(recorded) consents recorded, the most one child may have",
+                    field: "subject"
+                )
+            }
+            let terms = try consentTerms(from: input, subject: subject)
+            return try await append(ConsentEntry(actor: actor, subject: subject, body: .consentGranted(terms)))
+        }
     }
 
     /// Parses and validates consent input; names are sealed to the subject.
@@ -499,6 +518,20 @@ public final class ConsentRegistry: Sendable {
     ) async throws -> Recorded {
         let known = withState { $0.consents[consent] }
         guard let known else { throw ConsentError(.unknownConsent, "no consent \(consent)", field: "consent") }
+        return try await subjectLock.withLock(known.subject) {
+            try await withdrawLocked(consent, by: role, date: date, reason: reason, actor: actor)
+        }
+    }
+
+    private func withdrawLocked(
+        _ consent: Int,
+        by role: String,
+        date: String?,
+        reason: String?,
+        actor: Actor
+    ) async throws -> Recorded {
+        let known = withState { $0.consents[consent] }
+        guard let known else { throw ConsentError(.unknownConsent, "no consent \(consent)", field: "consent") }
         try requireLiveSubject(known.subject)
         if let w = known.withdrawn {
             throw ConsentError(.conflict, "consent \(consent) was already withdrawn on \(w.date.plain)")
@@ -519,6 +552,7 @@ public final class ConsentRegistry: Sendable {
                 body: .consentWithdrawn(.init(consent: consent, date: day, by: role, reasonSealed: sealed))
             )
         )
+
     }
 
     /// Records that the whānau declined to consent.
@@ -530,37 +564,41 @@ public final class ConsentRegistry: Sendable {
         reason: String? = nil,
         actor: Actor
     ) async throws -> Recorded {
-        try requireLiveSubject(subject)
-        let v = vocabulary
-        for (i, p) in purposes.enumerated() where !v.contains(p, in: .purpose) {
-            throw unknownCode(p, .purpose, field: "purposes[\(i)]")
-        }
-        for (i, p) in information.enumerated() where !v.contains(p, in: .information) {
-            throw unknownCode(p, .information, field: "information[\(i)]")
-        }
-        for (i, p) in by.enumerated() where !v.contains(p, in: .consenter) {
-            throw unknownCode(p, .consenter, field: "by[\(i)]")
-        }
-        guard !by.isEmpty else { throw ConsentError(.invalid, "say who declined", field: "by") }
-        let sealed = try reason.map { r -> Sealed in
-            guard let key = try vault.key(for: subject) else { throw ConsentError(.erased, "the subject was erased") }
-            return try vault.seal(r, subject: subject, key: key)
-        }
-        return try await append(
-            ConsentEntry(
-                actor: actor,
-                subject: subject,
-                body: .consentRefused(
-                    .init(
-                        purposes: purposes,
-                        information: information,
-                        by: by,
-                        date: today.description,
-                        reasonSealed: sealed
+        try await subjectLock.withLock(subject) {
+            try requireLiveSubject(subject)
+            let v = vocabulary
+            for (i, p) in purposes.enumerated() where !v.contains(p, in: .purpose) {
+                throw unknownCode(p, .purpose, field: "purposes[\(i)]")
+            }
+            for (i, p) in information.enumerated() where !v.contains(p, in: .information) {
+                throw unknownCode(p, .information, field: "information[\(i)]")
+            }
+            for (i, p) in by.enumerated() where !v.contains(p, in: .consenter) {
+                throw unknownCode(p, .consenter, field: "by[\(i)]")
+            }
+            guard !by.isEmpty else { throw ConsentError(.invalid, "say who declined", field: "by") }
+            let sealed = try reason.map { r -> Sealed in
+                guard let key = try vault.key(for: subject) else {
+                    throw ConsentError(.erased, "the subject was erased")
+                }
+                return try vault.seal(r, subject: subject, key: key)
+            }
+            return try await append(
+                ConsentEntry(
+                    actor: actor,
+                    subject: subject,
+                    body: .consentRefused(
+                        .init(
+                            purposes: purposes,
+                            information: information,
+                            by: by,
+                            date: today.description,
+                            reasonSealed: sealed
+                        )
                     )
                 )
             )
-        )
+        }
     }
 
     // MARK: Decisions and disclosures

@@ -494,11 +494,47 @@ struct API: Sendable {
                 detail: "The request body is larger than \(bodyLimit) bytes."
             )
         }
+        let value: JSONValue
         do {
-            return try JSONParser(maximumDepth: 32).parse(Array(buffer.readableBytesView))
+            value = try JSONParser(maximumDepth: Self.maximumDepth).parse(Array(buffer.readableBytesView))
         } catch {
             throw Problem.badRequest("the body is not valid JSON: \(error)", code: "malformed-json")
         }
+        if let field = Self.overlongArray(in: value, path: "") {
+            throw Problem(
+                .contentTooLarge,
+                code: "too-large",
+                title: "Too large",
+                detail: "\(field.isEmpty ? "the body" : field) has more than \(Self.maximumArrayLength) items",
+                field: field.isEmpty ? nil : field
+            )
+        }
+        return value
+    }
+
+    /// Request bodies nest at most this deep and no list in them is longer than this.
+    static let maximumDepth = 32
+    static let maximumArrayLength = 100
+
+    /// The path of the first array longer than the limit, or `nil`.
+    static func overlongArray(in value: JSONValue, path: String) -> String? {
+        switch value {
+        case .array(let items):
+            if items.count > maximumArrayLength { return path }
+            for (i, item) in items.enumerated() {
+                if let found = overlongArray(in: item, path: "\(path)[\(i)]") { return found }
+            }
+        case .object(let members):
+            for key in members.keys.sorted() {
+                if let value = members[key],
+                    let found = overlongArray(in: value, path: path.isEmpty ? key : "\(path).\(key)")
+                {
+                    return found
+                }
+            }
+        default: break
+        }
+        return nil
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {

@@ -186,14 +186,16 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as LedgerError {
             logger.error("ledger error", metadata: ["code": "\(error.code)", "path": "\(request.uri.path)"])
             let problem: Problem =
-                error.code == .invalidArgument
-                ? .badRequest(error.message)
-                : Problem(
-                    .serviceUnavailable,
-                    code: "unavailable",
-                    title: "Not recorded",
-                    detail: "Nothing was recorded; try again."
-                )
+                error.code == .entryTooLarge
+                ? Problem(.contentTooLarge, code: "too-large", title: "Too large", detail: error.message)
+                : error.code == .invalidArgument
+                    ? .badRequest(error.message)
+                    : Problem(
+                        .serviceUnavailable,
+                        code: "unavailable",
+                        title: "Not recorded",
+                        detail: "Nothing was recorded; try again."
+                    )
             return try problem.response(from: request, context: context)
         } catch {
             logger.error("unexpected error", metadata: ["path": "\(request.uri.path)", "type": "\(type(of: error))"])

@@ -92,6 +92,14 @@ public struct Problem: Error, HTTPResponseError, Sendable {
                 detail: error.message,
                 field: error.field
             )
+        case .tooMany:
+            self = Problem(
+                .conflict,
+                code: "too-many",
+                title: "Too many",
+                detail: error.message,
+                field: error.field
+            )
         case .limit:
             self = Problem(
                 .contentTooLarge,

@@ -126,7 +126,7 @@ struct LedgerTests {
             #expect(throws: LedgerError(.invalidEntry, "")) { try EntryDraft([reserved: 1]) }
         }
         #expect(throws: LedgerError(.invalidEntry, "")) { try EntryDraft(["n": .number(.nan)]) }
-        await #expect(throws: LedgerError(.invalidEntry, "")) {
+        await #expect(throws: LedgerError(.entryTooLarge, "")) {
             try await ledger.append(["big": .string(String(repeating: "a", count: 70_000))])
         }
         await ledger.close()

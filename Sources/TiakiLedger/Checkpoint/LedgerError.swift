@@ -17,6 +17,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let notALedger = Code("not-a-ledger")
         public static let corrupt = Code("corrupt")
         public static let invalidEntry = Code("invalid-entry")
+        /// An entry larger than `LedgerConfiguration.maximumEntryBytes`.
+        public static let entryTooLarge = Code("entry-too-large")
         public static let invalidArgument = Code("invalid-argument")
         public static let closed = Code("closed")
     }

@@ -274,7 +274,10 @@ public final class Ledger: Sendable {
     public func append(_ draft: EntryDraft) async throws -> AppendReceipt {
         let size = draft.members.reduce(64) { $0 + $1.count + 1 }
         guard size <= configuration.maximumEntryBytes else {
-            throw LedgerError(.invalidEntry, "the entry is larger than \(configuration.maximumEntryBytes) bytes")
+            throw LedgerError(
+                .entryTooLarge,
+                "the entry would be \(size) bytes, more than the \(configuration.maximumEntryBytes) one entry may hold"
+            )
         }
         return try await withCheckedThrowingContinuation { continuation in
             let action: Int = pending.withLock { p in
