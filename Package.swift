@@ -201,6 +201,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["FuzzCorpus"],
             swiftSettings: tiakiSettings
         ),
         // Runs the built `tiaki` executable the way an auditor would (exit codes, output, AuditSamples).
