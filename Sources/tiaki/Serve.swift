@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
 
             Give --tls-certificate and --tls-key to serve HTTPS directly; otherwise keep it on 127.0.0.1 behind a \
             TLS-terminating proxy (see the README). A source that sends 20 tokens that are not valid within a \
-            minute is refused with 429 until the minute has passed.
+            minute (--failed-sign-in-limit) is refused with 429 until the minute has passed.
             """
     )
 
@@ -48,7 +48,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The PEM private key of --tls-certificate.", valueName: "file"))
     var tlsKey: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Requests with a token that is not valid a source may send in a minute before it is refused (429).",
+            valueName: "n"
+        )
+    )
+    var failedSignInLimit = 20
+
     func validate() throws {
+        guard failedSignInLimit > 0 else { throw ValidationError("--failed-sign-in-limit must be at least 1") }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-certificate and --tls-key go together")
         }
@@ -64,6 +73,7 @@ struct Serve: AsyncParsableCommand {
         configuration.port = port
         configuration.tlsCertificate = tlsCertificate
         configuration.tlsKey = tlsKey
+        configuration.failedAuthenticationLimit = failedSignInLimit
         let started = Date()
         do {
             let (application, _) = try await buildApplication(configuration: configuration, logger: logger)

@@ -106,12 +106,13 @@ struct SplitMix64: RandomNumberGenerator {
 struct Mutator {
     var random: SplitMix64
     let pool: [[UInt8]]
-    static let tokens: [[UInt8]] = [
-        "{", "}", "[", "]", "\"", ":", ",", "\\", "\\u0000", "\\ud800", "\\udc00", "1e999", "-0", "1e-400", "null",
-        "true", "0.1", "18446744073709551616", "-9223372036854775809", "\n", "\r\n", "\t", "\u{0}", "—", "\u{FEFF}",
-        "\u{FFFD}", "ā", "{{{{{{{{", "]]]]]]]]", "- ", ": ", "&a ", "*a", "!!binary ", "? ", "|", ">", "'", "#",
-        "+", "=", "/", "AAAA", "\n\n", "— ", "%", "~",
-    ].map { Array($0.utf8) } + [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]]
+    static let tokens: [[UInt8]] =
+        [
+            "{", "}", "[", "]", "\"", ":", ",", "\\", "\\u0000", "\\ud800", "\\udc00", "1e999", "-0", "1e-400", "null",
+            "true", "0.1", "18446744073709551616", "-9223372036854775809", "\n", "\r\n", "\t", "\u{0}", "—", "\u{FEFF}",
+            "\u{FFFD}", "ā", "{{{{{{{{", "]]]]]]]]", "- ", ": ", "&a ", "*a", "!!binary ", "? ", "|", ">", "'", "#",
+            "+", "=", "/", "AAAA", "\n\n", "— ", "%", "~",
+        ].map { Array($0.utf8) } + [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]]
 
     init(seed: UInt64, pool: [[UInt8]]) {
         random = SplitMix64(state: seed)
@@ -169,7 +170,10 @@ struct FuzzTests {
         return data.split(separator: 0x0A).map { [UInt8]($0) }
     }
 
-    @Test("the JSON reader and canonical checker: every input parsed or refused with a message", .timeLimit(.minutes(20)))
+    @Test(
+        "the JSON reader and canonical checker: every input parsed or refused with a message",
+        .timeLimit(.minutes(20))
+    )
     func json() async throws {
         let seeds = Array(Self.lines("AuditSamples/valid/entries.jsonl").prefix(40))
         let count = await Fuzz.run("json", seeds: seeds) { input in
@@ -199,7 +203,10 @@ struct FuzzTests {
         #expect(count > 100)
     }
 
-    @Test("the signed-note, checkpoint and key readers: every input read or refused with a message", .timeLimit(.minutes(20)))
+    @Test(
+        "the signed-note, checkpoint and key readers: every input read or refused with a message",
+        .timeLimit(.minutes(20))
+    )
     func notes() async throws {
         let notes = Self.lines("AuditSamples/valid/checkpoints.jsonl").prefix(8).compactMap {
             (try? JSONParser().parse($0))?["note"]?.stringValue.map { Array($0.utf8) }
@@ -229,7 +236,10 @@ struct FuzzTests {
         #expect(count > 100)
     }
 
-    @Test("the policy loader: every mutated policy file loaded or refused with located problems", .timeLimit(.minutes(20)))
+    @Test(
+        "the policy loader: every mutated policy file loaded or refused with located problems",
+        .timeLimit(.minutes(20))
+    )
     func policies() async throws {
         let directory = repositoryRoot.appendingPathComponent("Policies").path
         let names = ["consent.yaml", "rules.yaml", "vocabulary.yaml"]
@@ -259,7 +269,10 @@ struct FuzzTests {
         #expect(count > 20)
     }
 
-    @Test("the bundle reader and verifier: every mutated bundle verified or refused, never a crash", .timeLimit(.minutes(20)))
+    @Test(
+        "the bundle reader and verifier: every mutated bundle verified or refused, never a crash",
+        .timeLimit(.minutes(20))
+    )
     func bundles() async throws {
         let source = repositoryRoot.appendingPathComponent("AuditSamples/valid").path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fuzz-bundle-\(UUID())").path
@@ -303,7 +316,10 @@ struct FuzzTests {
         #expect(count > 20)
     }
 
-    @Test("the request decoders: mutated bodies to every write route get a 2xx or a 4xx problem, never a 5xx", .timeLimit(.minutes(20)))
+    @Test(
+        "the request decoders: mutated bodies to every write route get a 2xx or a 4xx problem, never a 5xx",
+        .timeLimit(.minutes(20))
+    )
     func requests() async throws {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
@@ -315,7 +331,10 @@ struct FuzzTests {
         let consent = try await registry.grantConsent(subject: subject, consentBody, actor: actor).index
         // Each input names its route on the first line; the rest is the body.
         let routes: [(String, String, JSONValue)] = [
-            ("a", "/v1/subjects", ["birthMonth": "2015-06", "nsn": "123456789", "name": "Ana", "localReference": "r1"]),
+            (
+                "a", "/v1/subjects",
+                ["birthMonth": "2015-06", "nsn": "123456789", "name": "Ana", "localReference": "r1"]
+            ),
             ("a", "/v1/subjects/\(subject)/consents", consentBody),
             ("a", "/v1/decisions", decisionBody(subject)),
             (
