@@ -4,7 +4,9 @@
 Each cycle starts the service on the same data directory, times how long it takes to answer, checks that every
 write acknowledged so far is in the ledger (same index, kind and subject) and that the ledger never shrank below
 a checkpoint a client was given, drives consents, decisions, disclosures and withdrawals from several threads,
-and kills the process at a random moment (so kills land during batch commits and archived checkpoints). Every
+and kills the process at a random moment. Every seventh cycle (from the third) the process kills itself in the
+middle of a batch commit, inside the write transaction (`TIAKI_FAULT=mid-batch:N`), and every seventh (from the
+sixth) just after archiving a checkpoint, before the transaction commits (`TIAKI_FAULT=mid-archive:N`). Every
 fifth cycle also tears the WAL as a power loss would: the frames after the last commit are cut at a random point
 and garbage is left where a frame was being written. `tiaki verify` must pass after every kill.
 
@@ -253,8 +255,14 @@ def main():
     port = 20000 + rng.randint(0, 20000)
     for cycle in range(1, args.cycles + 1):
         log = open(f"{work}/server-{cycle}.log", "w")
+        fault = None
+        if cycle % 7 == 3:
+            fault = f"mid-batch:{rng.randint(5, 300)}"
+        elif cycle % 7 == 6:
+            fault = f"mid-archive:{rng.randint(0, 2)}"
+        env = dict(os.environ, TIAKI_FAULT=fault) if fault else None
         server = subprocess.Popen([TIAKI, "serve", "--data", data, "--policies", policies, "--port", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT)
+                                  stdout=log, stderr=subprocess.STDOUT, env=env)
         ready = wait_ready(port, server)
         if ready is None:
             failures.append(f"cycle {cycle}: the service did not start (see {work}/server-{cycle}.log)")
@@ -270,9 +278,20 @@ def main():
                    for _ in range(args.writers)]
         for t in threads:
             t.start()
-        time.sleep(rng.uniform(0.3, 3.0))
-        server.send_signal(signal.SIGKILL)
-        server.wait()
+        how = "SIGKILL at a random moment"
+        if fault:
+            try:
+                server.wait(timeout=60)
+                how = f"killed itself at {fault}" if server.returncode == -signal.SIGKILL else \
+                    f"exited {server.returncode} at {fault}"
+            except subprocess.TimeoutExpired:
+                failures.append(f"cycle {cycle}: {fault} was never reached")
+                server.send_signal(signal.SIGKILL)
+                server.wait()
+        else:
+            time.sleep(rng.uniform(0.3, 3.0))
+            server.send_signal(signal.SIGKILL)
+            server.wait()
         stop.set()
         for t in threads:
             t.join()
@@ -284,7 +303,8 @@ def main():
         if verified.returncode != 0:
             failures.append(f"cycle {cycle}: tiaki verify failed: {verified.stdout[-500:]}{verified.stderr[-500:]}")
         print(f"cycle {cycle:2}: ready in {ready * 1000:.0f} ms, {size} entries before, {len(acks.entries)} "
-              f"acknowledged so far, verify exit {verified.returncode}" + (f"; {torn}" if torn else ""), flush=True)
+              f"acknowledged so far, {how}, verify exit {verified.returncode}" + (f"; {torn}" if torn else ""),
+              flush=True)
 
     # One last start: everything acknowledged in the last cycle must be there too.
     server = subprocess.Popen([TIAKI, "serve", "--data", data, "--policies", policies, "--port", str(port)],

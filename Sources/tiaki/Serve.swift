@@ -74,6 +74,13 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsCertificate = tlsCertificate
         configuration.tlsKey = tlsKey
         configuration.failedAuthenticationLimit = failedSignInLimit
+        if let fault = ProcessInfo.processInfo.environment["TIAKI_FAULT"] {
+            guard let point = LedgerFault(fault) else {
+                throw Output.fail("serve", "TIAKI_FAULT must be mid-batch:N or mid-archive:N, not \(fault)")
+            }
+            configuration.ledger.fault = point
+            logger.warning("crash testing: the process will kill itself inside a commit", metadata: ["at": "\(fault)"])
+        }
         let started = Date()
         do {
             let (application, _) = try await buildApplication(configuration: configuration, logger: logger)

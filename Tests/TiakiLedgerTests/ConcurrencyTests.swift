@@ -7,6 +7,15 @@ import Testing
 
 @Suite("Concurrency")
 struct ConcurrencyTests {
+    @Test("crash points read from TIAKI_FAULT: mid-batch:N and mid-archive:N, nothing else")
+    func faultPoints() {
+        #expect(LedgerFault("mid-batch:12") == .midBatch(afterCommits: 12))
+        #expect(LedgerFault("mid-archive:0") == .midArchive(afterArchives: 0))
+        for bad in ["", "mid-batch", "mid-batch:-1", "mid-batch:x", "mid-commit:3", "mid-archive:1:2"] {
+            #expect(LedgerFault(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test(
         "64 writers and 8 readers at once: one total order, no index twice or missing, checkpoints only grow, and every checkpoint a reader sees is already on disk"
     )

@@ -25,8 +25,30 @@ public struct LedgerConfiguration: Sendable {
     public var keyMember: String?
     /// The clock that stamps entries (UTC); replaceable for deterministic samples.
     public var clock: @Sendable () -> Date = { Date() }
+    /// For crash testing only (`Scripts/crash-test.py` sets it through `TIAKI_FAULT`): the process kills itself
+    /// with SIGKILL at this point of a commit, inside the open write transaction.
+    public var fault: LedgerFault?
 
     public init() {}
+}
+
+/// A point inside a commit where a crash test kills the process.
+public enum LedgerFault: Sendable, Equatable {
+    /// After the batch's entries are inserted, before the newest checkpoint is written and the transaction commits.
+    case midBatch(afterCommits: Int)
+    /// After a checkpoint is archived, before the transaction commits.
+    case midArchive(afterArchives: Int)
+
+    /// Reads `mid-batch:N` or `mid-archive:N`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let n = Int(parts[1]), n >= 0 else { return nil }
+        switch parts[0] {
+        case "mid-batch": self = .midBatch(afterCommits: n)
+        case "mid-archive": self = .midArchive(afterArchives: n)
+        default: return nil
+        }
+    }
 }
 
 /// What an append returns once its entry is durable: the entry, its leaf hash, and the signed checkpoint that
@@ -110,6 +132,14 @@ public final class Ledger: Sendable {
         var lastTime: Date
         var lastArchivedSize: UInt64
         var lastArchivedTime: Date
+        var commits = 0
+        var archives = 0
+    }
+
+    /// Ends the process at once, as a power cut or `kill -9` would: nothing is flushed or closed.
+    private static func crash() -> Never {
+        kill(getpid(), SIGKILL)
+        fatalError("SIGKILL did not end the process")
     }
 
     // MARK: Opening
@@ -356,6 +386,7 @@ public final class Ledger: Sendable {
                             row.nodes.isEmpty ? nil : Data(row.nodes),
                         ])
                     }
+                    if case .midBatch(let n)? = configuration.fault, state.commits >= n { Self.crash() }
                     if !keys.isEmpty {
                         let file = try db.cachedStatement(sql: "INSERT INTO entry_keys (key, idx) VALUES (?, ?)")
                         for (key, index) in keys { try file.execute(arguments: [key, Int64(index)]) }
@@ -369,8 +400,11 @@ public final class Ledger: Sendable {
                             sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
                             arguments: [Int64(range.size), checkpoint.text, time]
                         )
+                        if case .midArchive(let n)? = configuration.fault, state.archives >= n { Self.crash() }
                     }
                 }
+                state.commits += 1
+                if archive { state.archives += 1 }
                 state.range = range
                 state.lastTime = now
                 if archive {
