@@ -36,6 +36,28 @@ struct DefaultPolicyTests {
         #expect(set.rules.allSatisfy { !$0.because.isEmpty })
     }
 
+    @Test("a policy file larger than 1 MiB is refused with its name and a hint, before it is parsed")
+    func fileSizeLimit() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-policy-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["consent.yaml", "vocabulary.yaml", "rules.yaml"] {
+            try FileManager.default.copyItem(atPath: policiesPath + "/" + name, toPath: directory + "/" + name)
+        }
+        #expect(throws: Never.self) { try PolicySet.load(directory: directory) }
+        let padded = try String(contentsOfFile: directory + "/rules.yaml", encoding: .utf8)
+            + String(repeating: "# padding\n", count: 110_000)
+        try padded.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        do {
+            _ = try PolicySet.load(directory: directory)
+            Issue.record("a 1.1 MB policy file was loaded")
+        } catch let error as PolicyError {
+            #expect(error.problems.count == 1)
+            #expect(error.problems.first?.file.hasSuffix("rules.yaml") == true)
+            #expect(error.problems.first?.message == "the file is larger than 1 MiB")
+        }
+    }
+
     @Test("the digest names the files exactly")
     func digest() throws {
         let set = try PolicySet.load(directory: policiesPath)
