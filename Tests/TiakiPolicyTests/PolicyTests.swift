@@ -45,7 +45,8 @@ struct DefaultPolicyTests {
             try FileManager.default.copyItem(atPath: policiesPath + "/" + name, toPath: directory + "/" + name)
         }
         #expect(throws: Never.self) { try PolicySet.load(directory: directory) }
-        let padded = try String(contentsOfFile: directory + "/rules.yaml", encoding: .utf8)
+        let padded =
+            try String(contentsOfFile: directory + "/rules.yaml", encoding: .utf8)
             + String(repeating: "# padding\n", count: 110_000)
         try padded.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         do {
