@@ -266,6 +266,7 @@ public final class ConsentRegistry: Sendable {
     /// Registers a child: a random subject id, a sealing key, lookup rows for the NSN and local reference, and a
     /// `subject.registered` entry holding only the id, the organisation, the birth month and sealed details.
     public func registerSubject(_ input: SubjectInput, actor: Actor) async throws -> Recorded {
+        // One registration at a time, so that two racing registrations of one NSN cannot both pass `isTaken`.
         try await subjectLock.withLock("registration") {
             guard withState({ $0.organisations[actor.org] != nil }) else {
                 throw ConsentError(.unknownOrganisation, "no organisation \(actor.org) is registered", field: "org")
@@ -552,7 +553,6 @@ public final class ConsentRegistry: Sendable {
                 body: .consentWithdrawn(.init(consent: consent, date: day, by: role, reasonSealed: sealed))
             )
         )
-
     }
 
     /// Records that the whānau declined to consent.

@@ -1,5 +1,6 @@
 public import Hummingbird
 import Logging
+public import NIOCore
 public import TiakiConsent
 
 /// Who is calling: the credential, its organisation and its role.
@@ -15,14 +16,17 @@ public struct Caller: Sendable, Hashable {
 public struct TiakiRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller?
-    /// The peer's IP address, for counting failed sign-ins; "unknown" when the channel has none (tests).
-    public let source: String
+    /// The peer's address, for counting failed sign-ins.
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         caller = nil
-        self.source = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        remoteAddress = source.channel.remoteAddress
     }
+
+    /// The peer's IP address as text; "unknown" when the channel has none (tests). Formatted only when needed.
+    var source: String { remoteAddress?.ipAddress ?? "unknown" }
 
     /// The caller, or 401.
     func authenticated() throws -> Caller {

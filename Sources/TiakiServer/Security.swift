@@ -20,9 +20,12 @@ final class FailedAuthenticationLimiter: Sendable {
         self.window = window
     }
 
-    /// Seconds until `source` may try again, or `nil` when it may now.
-    func retryAfter(_ source: String, now: ContinuousClock.Instant = .now) -> Int? {
+    /// Seconds until `source` may try again, or `nil` when it may now. `source` is only formatted when some source
+    /// has failed recently: the common case, a busy server with no failures, costs one uncontended lock.
+    func retryAfter(_ source: @autoclosure () -> String, now: ContinuousClock.Instant = .now) -> Int? {
         failures.withLock { table in
+            guard !table.isEmpty else { return nil }
+            let source = source()
             guard var times = table[source] else { return nil }
             times.removeAll { now - $0 >= window }
             table[source] = times.isEmpty ? nil : times
