@@ -203,6 +203,18 @@ private struct Loader {
 
     mutating func load(name: String, text: String) {
         currentFile = name
+        if let at = YAMLAliases.first(in: text) {
+            problems.append(
+                PolicyProblem(
+                    file: directory + "/" + name,
+                    line: at.line,
+                    column: at.column,
+                    message: "YAML aliases (*name) are not allowed in policy files",
+                    hint: "write the value out in full"
+                )
+            )
+            return
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

@@ -59,6 +59,30 @@ struct DefaultPolicyTests {
         }
     }
 
+    @Test(
+        "YAML aliases are refused with their place before composing; quoted, commented and block text is not an alias"
+    )
+    func aliasesRefused() throws {
+        let set = try PolicySet.load(directory: policiesPath)
+        var files = set.files
+        files["rules.yaml"] = "x: &a [1, 2]\nrules: *a\n"
+        do {
+            _ = try PolicySet.parse(files: files)
+            Issue.record("an alias was accepted")
+        } catch let error as PolicyError {
+            #expect(error.problems.first?.message == "YAML aliases (*name) are not allowed in policy files")
+            #expect(error.problems.first?.line == 2)
+            #expect(error.problems.first?.column == 8)
+        }
+        for (text, alias) in [
+            ("a: [1, *b]", true), ("a: {k: *b}", true), ("- *b", true), ("? *b\n: 1", true), ("a: b * c", false),
+            ("a: '*b'", false), ("a: \"x *b\"", false), ("a: 1 # *b", false), ("a: >-\n  * a bullet\nb: 1", false),
+            ("a: |\n  *b\nc: *d", true), ("a: it's *b", false), ("*b : 1", true),
+        ] {
+            #expect((YAMLAliases.first(in: text) != nil) == alias, "\(text)")
+        }
+    }
+
     @Test("the digest names the files exactly")
     func digest() throws {
         let set = try PolicySet.load(directory: policiesPath)
