@@ -49,11 +49,12 @@ enum Fuzz {
         check: ([UInt8]) async -> String?
     ) async -> Int {
         var count = 0
-        for item in kept(surface) {
+        let corpus = kept(surface)
+        for item in corpus {
             count += 1
             if let wrong = await check(item.bytes) { Issue.record("\(surface) corpus \(item.name): \(wrong)") }
         }
-        let pool = seeds + kept(surface).map(\.bytes)
+        let pool = seeds + corpus.map(\.bytes)
         guard !pool.isEmpty else { return count }
         var mutator = Mutator(seed: seed(surface), pool: pool)
         let clock = ContinuousClock()
@@ -324,11 +325,8 @@ struct FuzzTests {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
         let registry = cluster.service.registry
-        let actor = Actor(org: "school-a", credential: "fuzz")
-        let subject = try #require(
-            try await registry.registerSubject(SubjectInput(birthMonth: "2015-06"), actor: actor).entry.subject
-        )
-        let consent = try await registry.grantConsent(subject: subject, consentBody, actor: actor).index
+        let subject = try await cluster.child()
+        let consent = try await registry.grantConsent(subject: subject, consentBody, actor: Cluster.schoolA).index
         // Each input names its route on the first line; the rest is the body.
         let routes: [(String, String, JSONValue)] = [
             (

@@ -15,15 +15,8 @@ struct LimitsTests {
     func requestLimits() async throws {
         let (cluster, app) = try await Cluster.make { $0.bodyLimit = 256 * 1024 }
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
+        let subject = try await cluster.child()
         try await app.test(.router) { client in
-            let subject = try #require(
-                try await client.execute(
-                    uri: "/v1/subjects",
-                    method: .post,
-                    headers: cluster.headers("a"),
-                    body: buffer(["birthMonth": "2015-06"])
-                ).json["subject"]?.stringValue
-            )
             let before = cluster.size
             let consents = "/v1/subjects/\(subject)/consents"
             guard case .object(let base) = consentBody else { return }
@@ -82,17 +75,9 @@ struct LimitsTests {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
         let registry = cluster.service.registry
-        let subject = try await registry.registerSubject(
-            SubjectInput(birthMonth: "2015-06"),
-            actor: Actor(org: "school-a", credential: "test")
-        ).entry.subject
-        let id = try #require(subject)
+        let id = try await cluster.child()
         for _ in 0..<ConsentRegistry.maximumConsentsPerSubject {
-            _ = try await registry.grantConsent(
-                subject: id,
-                consentBody,
-                actor: Actor(org: "school-a", credential: "test")
-            )
+            _ = try await registry.grantConsent(subject: id, consentBody, actor: Cluster.schoolA)
         }
         try await app.test(.router) { client in
             let before = cluster.size
@@ -115,10 +100,8 @@ struct LimitsTests {
         let (cluster, _) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
         let registry = cluster.service.registry
-        let actor = Actor(org: "school-a", credential: "test")
-        let id = try #require(
-            try await registry.registerSubject(SubjectInput(birthMonth: "2015-06"), actor: actor).entry.subject
-        )
+        let actor = Cluster.schoolA
+        let id = try await cluster.child()
         let consent = try await registry.grantConsent(subject: id, consentBody, actor: actor).index
         let before = cluster.size
         let outcomes = await withTaskGroup(of: String.self) { group in
