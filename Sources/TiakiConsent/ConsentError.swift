@@ -18,8 +18,6 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let conflict = Code("conflict")
         /// The subject's personal details were erased.
         public static let erased = Code("erased")
-        /// A size limit: an entry larger than the ledger takes.
-        public static let limit = Code("limit")
         /// A count limit: more of something than one subject may have.
         public static let tooMany = Code("too-many")
         public static let storage = Code("storage")

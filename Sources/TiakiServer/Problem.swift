@@ -100,14 +100,6 @@ public struct Problem: Error, HTTPResponseError, Sendable {
                 detail: error.message,
                 field: error.field
             )
-        case .limit:
-            self = Problem(
-                .contentTooLarge,
-                code: "too-large",
-                title: "Too large",
-                detail: error.message,
-                field: error.field
-            )
         default:
             self = Problem(
                 .serviceUnavailable,
