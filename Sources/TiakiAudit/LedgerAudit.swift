@@ -316,7 +316,7 @@ public final class LedgerAudit {
             without("without asking for a decision first", [])
             return
         }
-        guard let decision = decisions[UInt64(decisionIndex)], decisionIndex >= 0 else {
+        guard decisionIndex >= 0, let decision = decisions[UInt64(decisionIndex)] else {
             without("naming entry \(decisionIndex), which is not a decision recorded before it", [])
             return
         }

@@ -633,8 +633,8 @@ public final class ConsentRegistry: Sendable {
         guard Day(d.date) != nil else { throw ConsentError(.invalid, "date must be YYYY-MM-DD", field: "date") }
         record.flags = []
         if let index = d.decision {
-            let entries = try ledger.entries(in: UInt64(index)..<UInt64(index + 1))
-            guard let bytes = entries.first, let entry = try? ConsentEntry(bytes: bytes),
+            let bytes = index >= 0 ? try ledger.entry(at: UInt64(index)) : nil
+            guard let bytes, let entry = try? ConsentEntry(bytes: bytes),
                 case .decision(let decision) = entry.body,
                 decision.request.subject == subject
             else {
@@ -677,7 +677,7 @@ public final class ConsentRegistry: Sendable {
         }
         let date = date ?? today.description
         guard Day(date) != nil else { throw ConsentError(.invalid, "date must be YYYY-MM-DD", field: "date") }
-        let bytes = index >= 0 ? try ledger.entries(in: UInt64(index)..<UInt64(index + 1)).first : nil
+        let bytes = index >= 0 ? try ledger.entry(at: UInt64(index)) : nil
         guard let bytes, let entry = try? ConsentEntry(bytes: bytes), case .disclosure = entry.body,
             let subject = entry.subject
         else { throw ConsentError(.unknownConsent, "entry \(index) is not a disclosure", field: "disclosure") }

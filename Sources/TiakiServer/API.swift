@@ -70,7 +70,9 @@ struct API: Sendable {
         _ = try context.require(.auditor, .privacyOfficer)
         let size = registry.ledger.checkpoint.size
         let start = try query(request, "start", default: 0)
-        let end = min(try query(request, "end", default: min(size, start + 1000)), start + 1000)
+        // At most 1,000 entries a page; `start` may be anything a UInt64 holds, so the sum is clamped, not trapped.
+        let pageEnd = start > UInt64.max - 1000 ? UInt64.max : start + 1000
+        let end = min(try query(request, "end", default: min(size, pageEnd)), pageEnd)
         guard start <= end else { throw Problem.badRequest("start must not be after end", field: "start") }
         var body: [UInt8] = []
         for entry in try registry.ledger.entries(in: start..<end) {
@@ -245,7 +247,7 @@ struct API: Sendable {
         guard let id = Int(try context.parameters.require("consent")) else { throw Problem.notFound }
         let known = registry.withState { $0.consents[id] }
         guard let known, try ownSubject(known.subject, caller) else { throw Problem.notFound }
-        guard let bytes = try registry.ledger.entries(in: UInt64(id)..<UInt64(id + 1)).first,
+        guard id >= 0, let bytes = try registry.ledger.entry(at: UInt64(id)),
             case .consentGranted(var terms) = try ConsentEntry(bytes: bytes).body
         else { throw Problem.notFound }
         var names: [JSONValue] = []

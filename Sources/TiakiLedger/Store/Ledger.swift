@@ -476,6 +476,12 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The committed entry at `index`, or `nil` when there is none (any index is safe to ask for).
+    public func entry(at index: UInt64) throws -> [UInt8]? {
+        guard index < checkpoint.size else { return nil }
+        return try entries(in: index..<(index + 1)).first
+    }
+
     /// The indexes of the committed entries filed under `key` (see ``EntryDraft/key``), oldest first.
     public func indexes(forKey key: String) throws -> [UInt64] {
         let size = checkpoint.size
