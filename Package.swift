@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TiakiLedger", targets: ["TiakiLedger"]),
+        .library(name: "TiakiModel", targets: ["TiakiModel"]),
         .library(name: "TiakiConsent", targets: ["TiakiConsent"]),
         .library(name: "TiakiPolicy", targets: ["TiakiPolicy"]),
         .library(name: "TiakiAudit", targets: ["TiakiAudit"]),
@@ -29,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Already in the graph through Hummingbird; named so the server can answer HTTP parse errors itself.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // A generic verifiable log: canonical JSON, RFC 9162 Merkle tree, C2SP checkpoints, SQLite store.
@@ -41,25 +45,33 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
-        // The consent domain: entries, sealing and erasure, the consent-state projection.
+        // The domain's facts: entry kinds and their bodies, the vocabulary, decisions, the consent-state projection.
+        .target(
+            name: "TiakiModel",
+            dependencies: ["TiakiLedger"],
+            swiftSettings: tiakiSettings
+        ),
+        // Policy files, their validation, decisions with their explanations, and replay under a recorded policy.
+        .target(
+            name: "TiakiPolicy",
+            dependencies: [
+                "TiakiModel",
+                "TiakiLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
+        // The domain services, one per aggregate, over one core (ledger, consent state, per-subject lock, vault).
         .target(
             name: "TiakiConsent",
             dependencies: [
+                "TiakiModel",
+                "TiakiPolicy",
                 "TiakiLedger",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: tiakiSettings
-        ),
-        // Policy files, their validation, and decisions with their explanations.
-        .target(
-            name: "TiakiPolicy",
-            dependencies: [
-                "TiakiConsent",
-                "TiakiLedger",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: tiakiSettings
         ),
@@ -68,7 +80,7 @@ let package = Package(
             name: "TiakiAudit",
             dependencies: [
                 "TiakiPolicy",
-                "TiakiConsent",
+                "TiakiModel",
                 "TiakiLedger",
             ],
             swiftSettings: tiakiSettings
@@ -80,11 +92,15 @@ let package = Package(
                 "TiakiAudit",
                 "TiakiPolicy",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +114,7 @@ let package = Package(
             dependencies: [
                 "TiakiPolicy",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -108,6 +125,7 @@ let package = Package(
             dependencies: [
                 "TiakiLedger",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiPolicy",
                 "TiakiSimulation",
                 "TiakiServer",
@@ -122,6 +140,7 @@ let package = Package(
             dependencies: [
                 "TiakiLedger",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiPolicy",
                 "TiakiServer",
                 "TiakiAudit",
@@ -138,6 +157,7 @@ let package = Package(
             dependencies: [
                 "TiakiLedger",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiPolicy",
                 "TiakiSimulation",
                 "TiakiAudit",
@@ -160,6 +180,8 @@ let package = Package(
             name: "TiakiConsentTests",
             dependencies: [
                 "TiakiConsent",
+                "TiakiPolicy",
+                "TiakiModel",
                 "TiakiLedger",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,6 +194,7 @@ let package = Package(
                 "TiakiPolicy",
                 "TiakiSimulation",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -184,6 +207,7 @@ let package = Package(
                 "TiakiPolicy",
                 "TiakiSimulation",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -195,6 +219,7 @@ let package = Package(
                 "TiakiServer",
                 "TiakiPolicy",
                 "TiakiConsent",
+                "TiakiModel",
                 "TiakiLedger",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

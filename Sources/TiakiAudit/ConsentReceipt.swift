@@ -1,5 +1,5 @@
-public import TiakiConsent
 public import TiakiLedger
+public import TiakiModel
 
 /// What a whānau receives when their consent is recorded: the entry exactly as stored, its inclusion proof, the
 /// signed checkpoint that covers it, the log's verifier key, and the seven items in plain words. Anyone can check
@@ -78,7 +78,7 @@ public struct ConsentReceipt: Sendable, Codable, Equatable {
         }
         let terms: ConsentTerms
         do {
-            guard case .consentGranted(let t) = try ConsentEntry(bytes: bytes).body else {
+            guard let t = try ConsentEntry(bytes: bytes).body as? ConsentTerms else {
                 throw Failure(description: "the entry is not a consent")
             }
             terms = t

@@ -1,4 +1,4 @@
-public import TiakiConsent
+public import TiakiModel
 
 /// The seven checklist items of a consent in plain words, one line each, as a receipt and a report show them.
 public enum ConsentSummary {

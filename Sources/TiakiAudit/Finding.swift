@@ -1,5 +1,5 @@
-public import TiakiConsent
 import TiakiLedger
+public import TiakiModel
 
 /// How urgently a privacy officer should act on a finding.
 public enum Severity: String, Sendable, Codable, CaseIterable {

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-public import TiakiConsent
 public import TiakiLedger
+public import TiakiModel
 import TiakiPolicy
 
 /// One pass over a ledger, in index order, that finds what a privacy officer must act on and replays every
@@ -159,12 +159,12 @@ public final class LedgerAudit {
     /// vocabulary) and decisions waiting for their basis.
     private func read(_ entry: ConsentEntry) {
         switch entry.body {
-        case .policyPublished(let p):
+        case let p as PolicyPublished:
             if policies[p.digest] == nil, let set = try? PolicySet.parse(files: p.files) {
                 policies[p.digest] = set
                 state.intern(set.vocabulary)
             }
-        case .decision(let d) where replay:
+        case let d as DecisionRecord where replay:
             if d.basis >= applied {
                 pendingReplay[d.basis, default: []].append((entry.index, d, entry.time))
             } else {
@@ -277,7 +277,7 @@ public final class LedgerAudit {
             )
         }
         switch entry.body {
-        case .decision(let d):
+        case let d as DecisionRecord:
             decisions[entry.index] = DecisionFacts(
                 subject: entry.subject ?? d.request.subject,
                 effect: d.effect,
@@ -285,11 +285,11 @@ public final class LedgerAudit {
                 consents: d.consents,
                 review: d.obligations.contains { $0.kind == "privacy-officer-review" }
             )
-        case .disclosure(let d):
+        case let d as DisclosureRecord:
             checkDisclosure(entry, d)
-        case .disclosureReviewed(let r):
+        case let r as DisclosureReviewed:
             awaitingReview[r.disclosure] = nil
-        case .consentWithdrawn(let w):
+        case let w as ConsentWithdrawn:
             checkWithdrawal(entry, w)
         default:
             break

@@ -1,6 +1,6 @@
 import Foundation
-public import TiakiConsent
 public import TiakiLedger
+public import TiakiModel
 import TiakiPolicy
 
 /// Everything the ledger holds about one child (Privacy Act 2020, IPP 6), in words a whānau can read: each
@@ -58,9 +58,9 @@ public struct SubjectReport: Sendable, Codable {
         var superseded: [Int: UInt64] = [:]
         for entry in entries {
             switch entry.body {
-            case .consentWithdrawn(let w):
+            case let w as ConsentWithdrawn:
                 withdrawn[w.consent] = withdrawn[w.consent] ?? "withdrawn on \(w.date) by the \(w.by)"
-            case .consentGranted(let t): if let old = t.supersedes { superseded[old] = entry.index }
+            case let t as ConsentTerms: if let old = t.supersedes { superseded[old] = entry.index }
             default: break
             }
         }
@@ -80,12 +80,12 @@ public struct SubjectReport: Sendable, Codable {
                 )
             }
             switch entry.body {
-            case .subjectRegistered(let r):
+            case let r as SubjectRegistered:
                 organisation = org(r.org)
                 birthMonth = r.birthMonth
                 name = r.nameSealed.flatMap(unseal)
-            case .consentGranted(let t):
-                let id = Int(entry.index)
+            case let t as ConsentTerms:
+                let id = Int(clamping: entry.index)
                 let until = Day(t.retention.until)
                 var status = "in force"
                 if let w = withdrawn[id] {
@@ -111,39 +111,46 @@ public struct SubjectReport: Sendable, Codable {
                         supersedes: t.supersedes
                     )
                 )
-            case .consentWithdrawn(let w):
+            case let w as ConsentWithdrawn:
                 let reason = w.reasonSealed.flatMap(unseal).map { " Reason given: \($0)." } ?? ""
                 event("withdrawal", "Consent \(w.consent) was withdrawn on \(w.date) by the \(w.by).\(reason)")
-            case .consentRefused(let r):
+            case let r as ConsentRefused:
                 event(
                     "refusal",
                     "The \(r.by.joined(separator: " and ")) declined, on \(r.date), to share \(words(r.information)) for \(words(r.purposes))."
                 )
-            case .decision(let d):
+            case let d as DecisionRecord:
                 let q = d.request
                 event(
                     "decision",
                     "\(org(q.requester)) asked on \(q.date) to share \(words(q.information)) with \(org(q.recipient)) for \(words([q.purpose])). The answer was: \(d.effect == .permit ? "yes, permitted" : "no, not permitted").",
                     reasons: d.reasons
                 )
-            case .disclosure(let d):
+            case let d as DisclosureRecord:
                 let flags =
                     d.flags.isEmpty
-                    ? "" : " A privacy officer was asked to look at it (\(d.flags.joined(separator: ", ")))."
+                    ? ""
+                    : " A privacy officer was asked to look at it (\(d.flags.map(\.rawValue).joined(separator: ", ")))."
                 let under = d.decision.map { " under decision \($0)" } ?? " without a decision"
                 event(
                     "disclosure",
                     "On \(d.date), \(words(d.information)) was shared with \(org(d.recipient)) for \(words([d.purpose])), by \(words([d.channel]))\(under).\(flags)"
                 )
-            case .disclosureReviewed(let r):
-                event("review", "A privacy officer reviewed disclosure \(r.disclosure) on \(r.date): \(r.outcome).")
-            case .subjectErased(let e):
+            case let r as DisclosureReviewed:
+                event(
+                    "review",
+                    "A privacy officer reviewed disclosure \(r.disclosure) on \(r.date): \(r.outcome.rawValue)."
+                )
+            case let e as SubjectEnrolled:
+                event("enrolment", "\(org(e.org)) enrolled the child on \(String(entry.time.prefix(10))).")
+            case let e as SubjectErased:
                 erased = e.date
                 event(
                     "erasure",
-                    "Personal details (name, notes, reasons) were erased on \(e.date) (\(e.reason == "retention-ended" ? "the retention period ended" : "on request")). The record that things happened stays, without them."
+                    "Personal details (name, notes, reasons) were erased on \(e.date) (\(e.reason == .retentionEnded ? "the retention period ended" : "on request")). The record that things happened stays, without them."
                 )
-            case .organisationRegistered, .credentialIssued, .credentialRevoked, .policyPublished:
+            default:
+                // Organisations, credentials and policy sets are not about the child.
                 break
             }
         }
@@ -276,20 +283,20 @@ extension SubjectReport {
             for e in entries {
                 ids.insert(e.actor.org)
                 switch e.body {
-                case .subjectRegistered(let r): ids.insert(r.org)
-                case .decision(let d): ids.formUnion([d.request.requester, d.request.recipient])
-                case .disclosure(let d): ids.insert(d.recipient)
+                case let r as SubjectRegistered: ids.insert(r.org)
+                case let d as DecisionRecord: ids.formUnion([d.request.requester, d.request.recipient])
+                case let d as DisclosureRecord: ids.insert(d.recipient)
                 default: break
                 }
             }
             for id in ids.sorted() {
                 guard let first = try source.keyedIndexes("org:" + id)?.first,
-                    case .organisationRegistered(let o) = try parse([first]).first?.body
+                    let o = try parse([first]).first?.body as? OrganisationRegistered
                 else { continue }
                 organisations[id] = o.name
             }
             if let last = try source.keyedIndexes("policy")?.last,
-                case .policyPublished(let p) = try parse([last]).first?.body
+                let p = try parse([last]).first?.body as? PolicyPublished
             {
                 labels = Self.labels(p)
             }
@@ -298,8 +305,8 @@ extension SubjectReport {
             var policy: PolicyPublished?
             try scan { e in
                 switch e.body {
-                case .organisationRegistered(let o): organisations[o.id] = organisations[o.id] ?? o.name
-                case .policyPublished(let p): policy = p
+                case let o as OrganisationRegistered: organisations[o.id] = organisations[o.id] ?? o.name
+                case let p as PolicyPublished: policy = p
                 default: if e.subject == subject { entries.append(e) }
                 }
             }

@@ -1,4 +1,4 @@
-public import TiakiConsent
+public import TiakiModel
 
 /// The typed attributes conditions can test, and what each one means.
 public enum AttributeType: Sendable, Hashable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Foundation
-public import TiakiConsent
+public import TiakiModel
 
 /// Decides share requests under a policy set, and explains every decision.
 ///
@@ -130,17 +130,23 @@ public final class PolicyEngine: Sendable {
 
     // MARK: Deciding
 
-    /// Decides `request` against `state`.
+    /// Decides `request` against `state` (see ``decide(_:in:)-(_,DecisionSnapshot)``).
+    public func decide(_ request: ShareRequest, in state: borrowing ConsentState) throws(TiakiError) -> DecisionRecord {
+        try decide(request, in: state.snapshot(for: request))
+    }
+
+    /// Decides `request` against what the consent state held when `snapshot` was taken. The engine is immutable and
+    /// the snapshot a copy, so this holds no lock.
     ///
-    /// - Throws: ``ConsentError`` for a request that cannot be decided at all: an unknown subject, organisation or
+    /// - Throws: ``TiakiError`` for a request that cannot be decided at all: an unknown subject, organisation or
     ///   code, or a malformed date. Nothing should be shared then, and nothing recorded.
-    public func decide(_ request: ShareRequest, in state: borrowing ConsentState) throws(ConsentError) -> DecisionRecord
-    {
-        guard state.codes.identity == codes.identity else {
-            throw ConsentError(.storage, "the policy was compiled for another consent state")
+    public func decide(_ request: ShareRequest, in snapshot: DecisionSnapshot) throws(TiakiError) -> DecisionRecord {
+        guard snapshot.codesIdentity == codes.identity else {
+            throw TiakiError(.internal, "the policy was compiled for another consent state")
         }
-        let context = try Context(request: request, state: state, engine: self)
-        var evaluator = Evaluator(context: context, engine: self, state: state)
+        let state = snapshot
+        let context = try Context(request: request, snapshot: snapshot, engine: self)
+        var evaluator = Evaluator(context: context, engine: self, snapshot: snapshot)
         var forbids: [(CompiledRule, String?)] = []
         var permits: [CompiledRule] = []
         var notApplying: [(CompiledRule, Evaluator.Why?)] = []
@@ -199,7 +205,7 @@ public final class PolicyEngine: Sendable {
             }
             if let c = coverage?.covering, permits.contains(where: { $0.rule.usesConsent }) {
                 consents.append(c.id)
-                let who = state.codes.codes(in: c.consenters, .consenter).map { label($0, .consenter) }.joined(
+                let who = codes.codes(in: c.consenters, .consenter).map { label($0, .consenter) }.joined(
                     separator: " and "
                 )
                 reasons.append(
@@ -237,7 +243,7 @@ public final class PolicyEngine: Sendable {
     }
 
     /// Why each of the subject's consents does not cover the request, in plain words.
-    func consentReasons(_ coverage: Coverage?, context: Context, state: borrowing ConsentState) -> [String] {
+    func consentReasons(_ coverage: Coverage?, context: Context, state: DecisionSnapshot) -> [String] {
         guard let coverage else { return [] }
         if coverage.candidates == 0 {
             let refused = context.subject.refusals.isEmpty ? "" : " The whānau declined to consent."
@@ -271,12 +277,12 @@ public final class PolicyEngine: Sendable {
         let recipientKind: Int
         let requesterKind: Int
 
-        init(request r: ShareRequest, state: borrowing ConsentState, engine: PolicyEngine) throws(ConsentError) {
+        init(request r: ShareRequest, snapshot: DecisionSnapshot, engine: PolicyEngine) throws(TiakiError) {
             let v = engine.policy.vocabulary
-            func code(_ s: String, _ d: Vocabulary.Dimension, _ field: String) throws(ConsentError) -> Int {
+            func code(_ s: String, _ d: Vocabulary.Dimension, _ field: String) throws(TiakiError) -> Int {
                 guard let b = engine.vocabularyBits[d]?[s] else {
                     let hint = nearest(s, in: v.codes(d)).map { " Did you mean \($0)?" } ?? ""
-                    throw ConsentError(
+                    throw TiakiError(
                         .notInVocabulary,
                         "\(s) is not \(d.withArticle) in the policy vocabulary.\(hint)",
                         field: field
@@ -284,29 +290,29 @@ public final class PolicyEngine: Sendable {
                 }
                 return b
             }
-            guard let subject = state.subjects[r.subject] else {
-                throw ConsentError(.unknownSubject, "no subject \(r.subject)", field: "subject")
+            guard let subject = snapshot.subject, subject.id == r.subject else {
+                throw TiakiError(.unknownSubject, "no subject \(r.subject)", field: "subject")
             }
-            guard let recipient = state.organisations[r.recipient] else {
-                throw ConsentError(
+            guard let recipient = snapshot.recipient, recipient.id == r.recipient else {
+                throw TiakiError(
                     .unknownOrganisation,
                     "recipient \(r.recipient) is not a registered organisation",
                     field: "recipient"
                 )
             }
-            guard let requester = state.organisations[r.requester] else {
-                throw ConsentError(
+            guard let requester = snapshot.requester, requester.id == r.requester else {
+                throw TiakiError(
                     .unknownOrganisation,
                     "requester \(r.requester) is not a registered organisation",
                     field: "requester"
                 )
             }
-            guard let date = Day(r.date) else { throw ConsentError(.invalid, "date must be YYYY-MM-DD", field: "date") }
+            guard let date = Day(r.date) else { throw TiakiError(.invalid, "date must be YYYY-MM-DD", field: "date") }
             guard Role(rawValue: r.requesterRole) != nil else {
-                throw ConsentError(.invalid, "requesterRole \(r.requesterRole) is not a role", field: "requesterRole")
+                throw TiakiError(.invalid, "requesterRole \(r.requesterRole) is not a role", field: "requesterRole")
             }
             guard !r.information.isEmpty else {
-                throw ConsentError(.invalid, "say what information would be shared", field: "information")
+                throw TiakiError(.invalid, "say what information would be shared", field: "information")
             }
             var information = CodeSet()
             for (i, c) in r.information.enumerated() {
@@ -336,10 +342,10 @@ public final class PolicyEngine: Sendable {
         let codes: CodeTable
         var coverage: Coverage?
 
-        init(context: Context, engine: PolicyEngine, state: borrowing ConsentState) {
+        init(context: Context, engine: PolicyEngine, snapshot: DecisionSnapshot) {
             self.context = context
             self.engine = engine
-            self.consents = state.consents(of: context.subject.id)
+            self.consents = snapshot.consents
             // The same bits as the state's table (checked by identity in decide).
             self.codes = engine.codes
         }

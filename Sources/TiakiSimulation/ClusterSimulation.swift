@@ -1,8 +1,9 @@
 import Foundation
 public import Logging
 import Synchronization
-public import TiakiConsent
+import TiakiConsent
 public import TiakiLedger
+public import TiakiModel
 public import TiakiPolicy
 
 /// How big a simulated year is.
@@ -97,6 +98,7 @@ public enum ClusterSimulation {
         private let now: Mutex<Date>
         init(_ d: Date) { now = Mutex(d) }
         func set(_ d: Date) { now.withLock { $0 = d } }
+        func read() -> Date { now.withLock { $0 } }
         func tick() -> Date {
             now.withLock { d in
                 d = d.addingTimeInterval(7)
@@ -114,7 +116,7 @@ public enum ClusterSimulation {
         progress: (_ day: Int, _ days: Int, _ entries: UInt64) -> Void = { _, _, _ in }
     ) async throws -> SimulationSummary {
         guard !directory.exists else {
-            throw ConsentError(.conflict, "\(directory.path) already holds a ledger; simulate into a new directory")
+            throw TiakiError(.conflict, "\(directory.path) already holds a ledger; simulate into a new directory")
         }
         var rng = SeededGenerator(seed: configuration.seed)
         let clock = SimulatedClock(date(configuration.start, seconds: 8 * 3600))
@@ -122,29 +124,29 @@ public enum ClusterSimulation {
         ledgerConfiguration.origin = "simulation.tiaki.example/cluster-\(configuration.seed)"
         ledgerConfiguration.keySeed = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         ledgerConfiguration.clock = { clock.tick() }
-        let registry = try ConsentRegistry.open(
+        ledgerConfiguration.calendar = { clock.read() }
+        let tiaki = try await TiakiServices.open(
             directory,
             configuration: ledgerConfiguration,
-            vocabulary: policy.vocabulary,
+            policy: policy,
             random: RandomSource(seed: rng.next()),
             logger: logger
         )
-        let service = try await DecisionService(registry: registry, policy: policy)
         var summary = SimulationSummary()
         let v = policy.vocabulary
         let orgs = organisations.filter { v.contains($0.kind, in: .organisationKind) }
         for org in orgs {
-            _ = try await registry.registerOrganisation(id: org.id, kind: org.kind, name: org.name)
+            _ = try await tiaki.organisations.register(.init(id: org.id, kind: org.kind, name: org.name))
             summary.organisations += 1
         }
         var credentials: [String: String] = [:]
         for org in orgs {
-            credentials[org.id] = try await registry.issueCredential(org: org.id, role: .member).id
+            credentials[org.id] = try await tiaki.credentials.issue(.init(org: org.id, role: .member)).id
         }
         let facilitatorOrg = orgs.first { $0.kind == "ministry-learning-support" } ?? orgs[0]
-        let facilitator = try await registry.issueCredential(org: facilitatorOrg.id, role: .facilitator).id
-        let privacyOfficer = try await registry.issueCredential(org: facilitatorOrg.id, role: .privacyOfficer).id
-        _ = try await registry.issueCredential(org: facilitatorOrg.id, role: .auditor)
+        let facilitator = try await tiaki.credentials.issue(.init(org: facilitatorOrg.id, role: .facilitator)).id
+        let privacyOfficer = try await tiaki.credentials.issue(.init(org: facilitatorOrg.id, role: .privacyOfficer)).id
+        _ = try await tiaki.credentials.issue(.init(org: facilitatorOrg.id, role: .auditor))
 
         let homes = orgs.filter { ["school", "kura", "early-learning", "kohanga-reo"].contains($0.kind) }
         var subjects: [Subject] = []
@@ -167,7 +169,7 @@ public enum ClusterSimulation {
                 let age = young ? 2 + Int(rng.next() % 4) : 5 + Int(rng.next() % 13)
                 let (y, m, _) = today.components
                 let birthMonth = String(format: "%04d-%02d", y - age, 1 + Int(rng.next() % 12))
-                let actor = Actor(org: home.id, credential: credentials[home.id])
+                let actor = EntryActor(org: home.id, credential: credentials[home.id])
                 let name =
                     "\(givenNames[Int(rng.next() % UInt64(givenNames.count))]) \(familyNames[Int(rng.next() % UInt64(familyNames.count))])"
                 let input = SubjectInput(
@@ -178,24 +180,26 @@ public enum ClusterSimulation {
                     notes: rng.next() % 4 == 0 ? "Whānau prefer contact by phone after 3pm." : nil
                 )
                 _ = m
-                guard let recorded = try? await registry.registerSubject(input, actor: actor),
+                guard let recorded = try? await tiaki.subjects.register(input, actor: actor),
                     let id = recorded.entry.subject
                 else { continue }
                 summary.subjects += 1
                 var subject = Subject(id: id, org: home, birthMonth: birthMonth)
                 if rng.next() % 100 < 12 {
-                    _ = try await registry.refuseConsent(
+                    _ = try await tiaki.consents.refuse(
                         subject: id,
-                        purposes: ["referral"],
-                        information: ["register-entry", "assessment-progress"],
-                        by: ["parent"],
-                        reason: "The whānau want to talk with the teacher first.",
+                        RefusalInput(
+                            purposes: ["referral"],
+                            information: ["register-entry", "assessment-progress"],
+                            by: ["parent"],
+                            reason: "The whānau want to talk with the teacher first."
+                        ),
                         actor: actor
                     )
                     summary.refusals += 1
                 } else {
                     let consent = consentInput(&rng, today: today, age: age, home: home, supersedes: nil)
-                    let recorded = try await registry.grantConsent(subject: id, consent, actor: actor)
+                    let recorded = try await tiaki.consents.grant(subject: id, consent, actor: actor)
                     subject.consents.append(recorded.index)
                     subject.covered = coverage(of: consent)
                     summary.consents += 1
@@ -203,7 +207,7 @@ public enum ClusterSimulation {
                 subjects.append(subject)
             }
             guard !subjects.isEmpty else {
-                progress(dayOffset + 1, configuration.days, registry.ledger.checkpoint.size)
+                progress(dayOffset + 1, configuration.days, tiaki.ledger.checkpoint.size)
                 continue
             }
 
@@ -211,16 +215,18 @@ public enum ClusterSimulation {
             if rng.next() % 100 < 6 {
                 let i = Int(rng.next() % UInt64(subjects.count))
                 if !subjects[i].erased, let last = subjects[i].consents.last,
-                    registry.withState({
+                    tiaki.core.read({
                         $0.consents[last].map { $0.withdrawn == nil && $0.supersededBy == nil } ?? false
                     })
                 {
-                    _ = try await registry.withdrawConsent(
+                    _ = try await tiaki.consents.withdraw(
                         last,
-                        by: "parent",
-                        date: today.description,
-                        reason: "We would rather handle this ourselves for now.",
-                        actor: Actor(org: subjects[i].org.id, credential: credentials[subjects[i].org.id])
+                        WithdrawalInput(
+                            by: "parent",
+                            date: today.description,
+                            reason: "We would rather handle this ourselves for now."
+                        ),
+                        actor: EntryActor(org: subjects[i].org.id, credential: credentials[subjects[i].org.id])
                     )
                     summary.withdrawals += 1
                 }
@@ -228,16 +234,16 @@ public enum ClusterSimulation {
             if rng.next() % 100 < 8 {
                 let i = Int(rng.next() % UInt64(subjects.count))
                 if !subjects[i].erased, let last = subjects[i].consents.last,
-                    registry.withState({
+                    tiaki.core.read({
                         $0.consents[last].map { $0.withdrawn == nil && $0.supersededBy == nil } ?? false
                     })
                 {
                     let age = today.age(bornIn: subjects[i].birthMonth) ?? 10
                     let input = consentInput(&rng, today: today, age: age, home: subjects[i].org, supersedes: last)
-                    let recorded = try await registry.grantConsent(
+                    let recorded = try await tiaki.consents.grant(
                         subject: subjects[i].id,
                         input,
-                        actor: Actor(org: subjects[i].org.id, credential: credentials[subjects[i].org.id])
+                        actor: EntryActor(org: subjects[i].org.id, credential: credentials[subjects[i].org.id])
                     )
                     subjects[i].consents.append(recorded.index)
                     subjects[i].covered = coverage(of: input)
@@ -277,21 +283,27 @@ public enum ClusterSimulation {
                     )
                 let agencyRecipient = ["health-agency", "social-agency", "disability-agency"].contains(recipient.kind)
                 let facilitated = viaFacilitator || agencyRecipient && rng.next() % 3 != 0
+                let purpose =
+                    informed.map { pick(&rng, $0.purposes) }
+                    ?? pick(
+                        &rng,
+                        [
+                            "learning-support-planning", "referral", "referral", "transition", "progress-review",
+                            "cluster-needs-analysis",
+                        ]
+                    )
+                let channel =
+                    informed.map { pick(&rng, $0.channels) }
+                    ?? pick(&rng, ["secure-email", "secure-email", "in-person", "cluster-portal", "phone"])
                 let request = ShareRequest(
                     subject: s.id,
-                    purpose: informed.map { pick(&rng, $0.purposes) }
-                        ?? pick(
-                            &rng,
-                            [
-                                "learning-support-planning", "referral", "referral", "transition", "progress-review",
-                                "cluster-needs-analysis",
-                            ]
-                        ),
-                    information: information,
-                    recipient: recipient.id,
-                    channel: informed.map { pick(&rng, $0.channels) }
-                        ?? pick(&rng, ["secure-email", "secure-email", "in-person", "cluster-portal", "phone"]),
-                    storageRegion: rng.next() % 40 == 0 ? "australia" : "nz",
+                    share: Share(
+                        recipient: recipient.id,
+                        purpose: purpose,
+                        information: information,
+                        channel: channel,
+                        storageRegion: rng.next() % 40 == 0 ? "australia" : "nz"
+                    ),
                     date: today.description,
                     seriousThreat: rng.next() % 300 == 0 ? true : nil,
                     requester: facilitated ? facilitatorOrg.id : s.org.id,
@@ -299,9 +311,9 @@ public enum ClusterSimulation {
                 )
                 let actor =
                     facilitated
-                    ? Actor(org: facilitatorOrg.id, credential: facilitator)
-                    : Actor(org: s.org.id, credential: credentials[s.org.id])
-                let (decision, recorded) = try await service.decideAndRecord(request, actor: actor)
+                    ? EntryActor(org: facilitatorOrg.id, credential: facilitator)
+                    : EntryActor(org: s.org.id, credential: credentials[s.org.id])
+                let (decision, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: actor)
                 if decision.effect == .permit {
                     summary.permits += 1
                     if rng.next() % 10 < 8 {
@@ -312,19 +324,29 @@ public enum ClusterSimulation {
                         {
                             d.recipient = other.id
                         }
-                        let r = try await registry.recordDisclosure(subject: s.id, d, actor: actor)
+                        let r = try await tiaki.disclosures.record(
+                            DisclosureInput(
+                                subject: s.id,
+                                decision: recorded.receipt.index,
+                                share: d.share,
+                                date: d.date
+                            ),
+                            actor: actor
+                        )
                         summary.disclosures += 1
-                        if case .disclosure(let body) = r.entry.body, !body.flags.isEmpty {
+                        if let body = r.entry.body as? DisclosureRecord, !body.flags.isEmpty {
                             summary.flaggedDisclosures += 1
                         }
                         // A serious-threat share is reviewed by the privacy officer, most of the time promptly.
                         if request.seriousThreat == true, rng.next() % 4 != 0 {
-                            _ = try await registry.reviewDisclosure(
-                                r.index,
-                                outcome: rng.next() % 5 == 0 ? "not-justified" : "justified",
-                                date: today.description,
-                                notes: "Reviewed with the RTLB practice leader.",
-                                actor: Actor(org: facilitatorOrg.id, credential: privacyOfficer)
+                            _ = try await tiaki.disclosures.review(
+                                r.receipt.index,
+                                ReviewInput(
+                                    outcome: rng.next() % 5 == 0 ? .notJustified : .justified,
+                                    date: today.description,
+                                    notes: "Reviewed with the RTLB practice leader."
+                                ),
+                                actor: EntryActor(org: facilitatorOrg.id, credential: privacyOfficer)
                             )
                             summary.reviews += 1
                         }
@@ -333,11 +355,13 @@ public enum ClusterSimulation {
                     summary.denials += 1
                     // Rarely, information is shared anyway: recorded, and flagged.
                     if rng.next() % 150 == 0 {
-                        let d = DisclosureRecord(for: request, decision: nil)
-                        _ = try await registry.recordDisclosure(
-                            subject: s.id,
-                            d,
-                            note: "Shared at a meeting before checking.",
+                        _ = try await tiaki.disclosures.record(
+                            DisclosureInput(
+                                subject: s.id,
+                                share: request.share,
+                                date: request.date,
+                                note: "Shared at a meeting before checking."
+                            ),
                             actor: actor
                         )
                         summary.disclosures += 1
@@ -349,24 +373,24 @@ public enum ClusterSimulation {
             // Weekly: erase children whose every consent's retention has ended.
             if dayOffset % 7 == 6 {
                 for i in subjects.indices where !subjects[i].erased && !subjects[i].consents.isEmpty {
-                    let ended = registry.withState { state in
+                    let ended = tiaki.core.read { state in
                         subjects[i].consents.allSatisfy { state.consents[$0].map { $0.retentionUntil < today } ?? true }
                     }
                     if ended {
-                        _ = try await registry.eraseSubject(
+                        _ = try await tiaki.subjects.erase(
                             subjects[i].id,
-                            reason: "retention-ended",
-                            actor: Actor(org: facilitatorOrg.id)
+                            ErasureInput(reason: .retentionEnded),
+                            actor: EntryActor(org: facilitatorOrg.id)
                         )
                         subjects[i].erased = true
                         summary.erasures += 1
                     }
                 }
             }
-            progress(dayOffset + 1, configuration.days, registry.ledger.checkpoint.size)
+            progress(dayOffset + 1, configuration.days, tiaki.ledger.checkpoint.size)
         }
-        summary.entries = registry.ledger.checkpoint.size
-        await registry.close()
+        summary.entries = tiaki.ledger.checkpoint.size
+        await tiaki.close()
         return summary
     }
 
@@ -380,7 +404,7 @@ public enum ClusterSimulation {
         age: Int,
         home: Org,
         supersedes: Int?
-    ) -> JSONValue {
+    ) -> ConsentInput {
         var purposes = ["learning-support-planning"]
         purposes += pickSome(&rng, ["referral", "transition", "progress-review", "cluster-needs-analysis"], max: 3)
         var information = ["register-entry"]
@@ -400,53 +424,54 @@ public enum ClusterSimulation {
         if rng.next() % 2 == 0 { channels.append("cluster-portal") }
         var regions = ["nz"]
         if rng.next() % 20 == 0 { regions.append("australia") }
-        var consenters: [JSONValue] = [
-            [
-                "role": .string(pick(&rng, ["parent", "parent", "parent", "caregiver", "whanau", "guardian"])),
-                "name": "Parent of the child",
-            ]
+        var consenters = [
+            ConsentInput.Consenter(
+                role: pick(&rng, ["parent", "parent", "parent", "caregiver", "whanau", "guardian"]),
+                name: "Parent of the child"
+            )
         ]
-        if age >= 14 && rng.next() % 100 < 85 { consenters.append(["role": "young-person"]) }
+        if age >= 14 && rng.next() % 100 < 85 { consenters.append(.init(role: "young-person")) }
         let months = 6 + Int(rng.next() % 19)
         let until = Day(number: today.number + Int32(months * 30))
-        var json: [String: JSONValue] = [
-            "purposes": .array(purposes.map { .string($0) }),
-            "information": .array(information.map { .string($0) }),
-            "audience": ["kinds": .array(kinds.map { .string($0) }), "organisations": []],
-            "sharing": [
-                "channels": .array(channels.map { .string($0) }),
-                "storageRegions": .array(regions.map { .string($0) }),
-                "protection": "Shared only by secure email or in person; stored in the cluster's New Zealand systems.",
-            ],
-            "retention": ["until": .string(until.description), "event": "the child leaves the cluster"],
-            "accuracy": [
-                "contact": .string("The learning support coordinator at \(home.name)"),
-                "method": "Ask to see the register entry and correct it at any time.",
-            ],
-            "withdrawal": [
-                "effect":
-                    "Support continues; information is no longer shared with the people named, and they are told.",
-                "how": "Tell the school or the learning support coordinator, in person or in writing.",
-            ],
-            "consenters": .array(consenters),
-            "informed": [
-                "date": .string(today.description), "noticeVersion": "lsdm-2026.1",
-                "language": rng.next() % 4 == 0 ? "mi" : "en", "method": "meeting",
-            ],
-            "text": "We would like to share information about your child's learning with the people who can help.",
-            "evidence": .string("signed form \(today.description)"),
-        ]
-        if let supersedes { json["supersedes"] = .number(Double(supersedes)) }
-        return .object(json)
+        // Drawn here, where the generator has always drawn it, so a seed writes the same ledger as before.
+        let language = rng.next() % 4 == 0 ? "mi" : "en"
+        return ConsentInput(
+            purposes: purposes,
+            information: information,
+            audience: .init(organisations: [], kinds: kinds),
+            sharing: .init(
+                channels: channels,
+                storageRegions: regions,
+                protection: "Shared only by secure email or in person; stored in the cluster's New Zealand systems."
+            ),
+            retention: .init(until: until.description, event: "the child leaves the cluster"),
+            accuracy: .init(
+                contact: "The learning support coordinator at \(home.name)",
+                method: "Ask to see the register entry and correct it at any time."
+            ),
+            withdrawal: .init(
+                effect: "Support continues; information is no longer shared with the people named, and they are told.",
+                how: "Tell the school or the learning support coordinator, in person or in writing."
+            ),
+            consenters: consenters,
+            informed: .init(
+                date: today.description,
+                noticeVersion: "lsdm-2026.1",
+                language: language,
+                method: "meeting"
+            ),
+            text: "We would like to share information about your child's learning with the people who can help.",
+            evidence: "signed form \(today.description)",
+            supersedes: supersedes.flatMap { UInt64(exactly: $0) }
+        )
     }
 
     static func coverage(
-        of consent: JSONValue
+        of consent: ConsentInput
     ) -> (purposes: [String], information: [String], kinds: [String], channels: [String]) {
-        func list(_ v: JSONValue?) -> [String] { v?.arrayValue?.compactMap(\.stringValue) ?? [] }
-        return (
-            list(consent["purposes"]), list(consent["information"]), list(consent["audience"]?["kinds"]),
-            list(consent["sharing"]?["channels"])
+        (
+            consent.purposes ?? [], consent.information ?? [], consent.audience?.kinds ?? [],
+            consent.sharing?.channels ?? []
         )
     }
 

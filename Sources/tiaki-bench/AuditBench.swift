@@ -4,6 +4,7 @@ import Logging
 import TiakiAudit
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 struct AuditBench: AsyncParsableCommand {
@@ -35,15 +36,14 @@ struct AuditBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let registry = try ConsentRegistry.open(
+        let tiaki = try await TiakiServices.open(
             LedgerDirectory(path: work),
-            vocabulary: policy.vocabulary,
+            policy: policy,
             random: RandomSource(seed: 7),
             logger: logger
         )
-        let service = try await DecisionService(registry: registry, policy: policy)
         for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
-            _ = try await registry.registerOrganisation(id: id, kind: kind, name: id)
+            _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
         }
         // 11 entries per child: registration, 2 consents, 5 decisions, 2 disclosures, and a withdrawal for 1 in 4
         // (the others' 11th entry is a third disclosure).
@@ -56,8 +56,8 @@ struct AuditBench: AsyncParsableCommand {
                 group.addTask {
                     var mine: [String] = []
                     while let n = next.take(below: UInt64(children)) {
-                        mine.append(try await Self.child(Int(n), registry: registry, service: service))
-                        if n % 20_000 == 0 { note("  \(n) children, \(registry.ledger.checkpoint.size) entries") }
+                        mine.append(try await Self.child(Int(n), tiaki: tiaki))
+                        if n % 20_000 == 0 { note("  \(n) children, \(tiaki.ledger.checkpoint.size) entries") }
                     }
                     return mine
                 }
@@ -66,7 +66,7 @@ struct AuditBench: AsyncParsableCommand {
             for try await part in group { all += part }
             return all
         }
-        let size = registry.ledger.checkpoint.size
+        let size = tiaki.ledger.checkpoint.size
         note(String(format: "wrote %d entries in %.1f s", size, Date().timeIntervalSince(started)))
 
         // Subject reports through the key index (what the report endpoint does).
@@ -78,14 +78,14 @@ struct AuditBench: AsyncParsableCommand {
             guard
                 try SubjectReport.load(
                     subject: subject,
-                    from: registry.ledger,
+                    from: tiaki.ledger,
                     asOf: day,
-                    unseal: { try? registry.unseal($0, subject: subject) }
+                    unseal: { try? tiaki.core.unseal($0, subject: subject) }
                 ) != nil
             else { throw ValidationError("no report for \(subject)") }
             reportTimes.append(Date().timeIntervalSince(t0) * 1000)
         }
-        await registry.close()
+        await tiaki.close()
 
         note("finding (child process) …")
         let findings = try runChild(["audit-child", work, "--as-of", "2027-01-01"])
@@ -113,28 +113,30 @@ struct AuditBench: AsyncParsableCommand {
         }
     }
 
-    static func consent(_ purposes: [String], _ information: [String], until: String) -> JSONValue {
-        [
-            "purposes": .array(purposes.map { .string($0) }), "information": .array(information.map { .string($0) }),
-            "audience": ["kinds": ["rtlb", "ministry-learning-support"]],
-            "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted email"],
-            "retention": ["until": .string(until)], "accuracy": ["contact": "the SENCO", "method": "ask to see it"],
-            "withdrawal": ["effect": "support continues; sharing stops", "how": "tell the school"],
-            "consenters": [["role": "parent", "name": "A parent"]],
-            "informed": ["date": "2026-02-10", "noticeVersion": "v1", "language": "en", "method": "meeting"],
-            "text": "We would like to share information about your child with the RTLB service.",
-        ]
+    static func consent(_ purposes: [String], _ information: [String], until: String) -> ConsentInput {
+        ConsentInput(
+            purposes: purposes,
+            information: information,
+            audience: .init(kinds: ["rtlb", "ministry-learning-support"]),
+            sharing: .init(channels: ["secure-email"], storageRegions: ["nz"], protection: "encrypted email"),
+            retention: .init(until: until),
+            accuracy: .init(contact: "the SENCO", method: "ask to see it"),
+            withdrawal: .init(effect: "support continues; sharing stops", how: "tell the school"),
+            consenters: [.init(role: "parent", name: "A parent")],
+            informed: .init(date: "2026-02-10", noticeVersion: "v1", language: "en", method: "meeting"),
+            text: "We would like to share information about your child with the RTLB service."
+        )
     }
 
     /// One child's entries; returns the subject id.
-    static func child(_ n: Int, registry: ConsentRegistry, service: DecisionService) async throws -> String {
-        let school = Actor(org: "school-a")
+    static func child(_ n: Int, tiaki: TiakiServices) async throws -> String {
+        let school = EntryActor(org: "school-a")
         let subject =
-            try await registry.registerSubject(
+            try await tiaki.subjects.register(
                 SubjectInput(birthMonth: "2016-0\(1 + n % 9)", localReference: "c\(n)"),
                 actor: school
             ).entry.subject ?? ""
-        let first = try await registry.grantConsent(
+        let first = try await tiaki.consents.grant(
             subject: subject,
             consent(
                 ["referral"],
@@ -143,45 +145,53 @@ struct AuditBench: AsyncParsableCommand {
             ),
             actor: school
         ).index
-        _ = try await registry.grantConsent(
+        _ = try await tiaki.consents.grant(
             subject: subject,
             consent(["learning-support-planning"], ["register-entry"], until: "2027-06-30"),
             actor: school
         )
-        var permits: [(Int, ShareRequest)] = []
+        var permits: [(UInt64, ShareRequest)] = []
         for k in 0..<5 {
             let request = ShareRequest(
                 subject: subject,
-                purpose: k == 4 ? "transition" : k % 2 == 0 ? "referral" : "learning-support-planning",
-                information: k == 3 ? ["health-disability"] : ["register-entry"],
-                recipient: k % 2 == 0 ? "rtlb" : "mol",
-                channel: "secure-email",
-                storageRegion: "nz",
+                share: Share(
+                    recipient: k % 2 == 0 ? "rtlb" : "mol",
+                    purpose: k == 4 ? "transition" : k % 2 == 0 ? "referral" : "learning-support-planning",
+                    information: k == 3 ? ["health-disability"] : ["register-entry"],
+                    channel: "secure-email",
+                    storageRegion: "nz"
+                ),
                 date: "2026-0\(3 + k)-01",
                 requester: "school-a",
                 requesterRole: "member"
             )
-            let (decision, recorded) = try await service.decideAndRecord(request, actor: school)
-            if decision.effect == .permit { permits.append((recorded.index, request)) }
+            let (decision, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: school)
+            if decision.effect == .permit { permits.append((recorded.receipt.index, request)) }
         }
         let disclosures = n % 4 == 0 ? 2 : 3
         for d in 0..<disclosures {
             let (index, request) = permits.isEmpty ? (nil, nil) : permits[d % permits.count]
             let record =
-                request.map { DisclosureRecord(for: $0, decision: index) }
-                ?? DisclosureRecord(
-                    decision: nil,
-                    recipient: "rtlb",
-                    purpose: "referral",
-                    information: ["register-entry"],
-                    channel: "secure-email",
-                    storageRegion: "nz",
+                request.map { DisclosureInput(subject: subject, decision: index, share: $0.share, date: $0.date) }
+                ?? DisclosureInput(
+                    subject: subject,
+                    share: Share(
+                        recipient: "rtlb",
+                        purpose: "referral",
+                        information: ["register-entry"],
+                        channel: "secure-email",
+                        storageRegion: "nz"
+                    ),
                     date: "2026-06-01"
                 )
-            _ = try await registry.recordDisclosure(subject: subject, record, actor: school)
+            _ = try await tiaki.disclosures.record(record, actor: school)
         }
         if n % 4 == 0 {
-            _ = try await registry.withdrawConsent(first, by: "parent", date: "2026-09-01", reason: nil, actor: school)
+            _ = try await tiaki.consents.withdraw(
+                first,
+                WithdrawalInput(by: "parent", date: "2026-09-01"),
+                actor: school
+            )
         }
         return subject
     }

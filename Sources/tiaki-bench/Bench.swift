@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import TiakiLedger
+import TiakiModel
 
 #if canImport(Glibc)
 import Glibc

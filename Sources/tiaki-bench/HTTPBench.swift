@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 import TiakiServer
 
@@ -106,17 +107,12 @@ struct HTTPBench: AsyncParsableCommand {
     func populate(_ path: String, policy: PolicySet) async throws -> String {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let registry = try ConsentRegistry.open(
-            LedgerDirectory(path: path),
-            vocabulary: policy.vocabulary,
-            logger: logger
-        )
-        _ = try await DecisionService(registry: registry, policy: policy)
+        let tiaki = try await TiakiServices.open(LedgerDirectory(path: path), policy: policy, logger: logger)
         for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
-            _ = try await registry.registerOrganisation(id: id, kind: kind, name: id)
+            _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
         }
-        let token = try await registry.issueCredential(org: "school-a", role: .member).token
-        let school = Actor(org: "school-a")
+        let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member)).token
+        let school = EntryActor(org: "school-a")
         let next = Counter(0)
         let total = UInt64(subjects)
         let ids = try await withThrowingTaskGroup(of: [String].self) { group in
@@ -124,14 +120,14 @@ struct HTTPBench: AsyncParsableCommand {
                 group.addTask {
                     var mine: [String] = []
                     while let i = next.take(below: total) {
-                        let r = try await registry.registerSubject(
+                        let r = try await tiaki.subjects.register(
                             SubjectInput(birthMonth: "20\(10 + Int(i % 10))-0\(1 + Int(i % 9))"),
                             actor: school
                         )
                         let subject = r.entry.subject ?? ""
-                        _ = try await registry.grantConsent(
+                        _ = try await tiaki.consents.grant(
                             subject: subject,
-                            BenchData.consentJSON(Int(i)),
+                            BenchData.consentInput(Int(i)),
                             actor: school
                         )
                         mine.append(subject)
@@ -146,7 +142,7 @@ struct HTTPBench: AsyncParsableCommand {
             atomically: true,
             encoding: .utf8
         )
-        await registry.close()
+        await tiaki.close()
         return token
     }
 
@@ -216,18 +212,19 @@ struct HTTPServerChild: AsyncParsableCommand {
 }
 
 extension BenchData {
-    static func consentJSON(_ i: Int) -> JSONValue {
-        [
-            "purposes": ["learning-support-planning", "referral"],
-            "information": ["register-entry", "assessment-progress"],
-            "audience": ["kinds": ["rtlb", "ministry-learning-support"]],
-            "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted"],
-            "retention": ["until": "2027-12-31"], "accuracy": ["contact": "c", "method": "m"],
-            "withdrawal": ["effect": "e", "how": "h"],
-            "consenters": i % 10 < 2 ? [["role": "parent"], ["role": "young-person"]] : [["role": "parent"]],
-            "informed": ["date": "2026-02-01", "noticeVersion": "v1", "language": "en", "method": "meeting"],
-            "text": "t",
-        ]
+    static func consentInput(_ i: Int) -> ConsentInput {
+        ConsentInput(
+            purposes: ["learning-support-planning", "referral"],
+            information: ["register-entry", "assessment-progress"],
+            audience: .init(kinds: ["rtlb", "ministry-learning-support"]),
+            sharing: .init(channels: ["secure-email"], storageRegions: ["nz"], protection: "encrypted"),
+            retention: .init(until: "2027-12-31"),
+            accuracy: .init(contact: "c", method: "m"),
+            withdrawal: .init(effect: "e", how: "h"),
+            consenters: i % 10 < 2 ? [.init(role: "parent"), .init(role: "young-person")] : [.init(role: "parent")],
+            informed: .init(date: "2026-02-01", noticeVersion: "v1", language: "en", method: "meeting"),
+            text: "t"
+        )
     }
 }
 

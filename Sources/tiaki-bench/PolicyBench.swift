@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 struct PolicyBench: AsyncParsableCommand {
@@ -45,7 +46,7 @@ struct PolicyBench: AsyncParsableCommand {
                     index: index,
                     time: "2026-02-01T00:00:00.000Z",
                     actor: .system,
-                    body: .organisationRegistered(org)
+                    body: org
                 )
             )
             index += 1
@@ -125,7 +126,7 @@ struct PolicyBench: AsyncParsableCommand {
     }
 }
 
-struct RebuildChild: ParsableCommand {
+struct RebuildChild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild-child",
         abstract: "Rebuild a consent state (run by `policy`).",
@@ -136,18 +137,16 @@ struct RebuildChild: ParsableCommand {
     @Option var policies = "./Policies"
     @Option var peakFile: String?
 
-    func run() throws {
+    func run() async throws {
         defer { writePeakMemory(to: peakFile) }
         let policy = try PolicySet.load(directory: policies)
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let registry = try ConsentRegistry.open(
-            LedgerDirectory(path: path),
-            vocabulary: policy.vocabulary,
-            logger: logger
-        )
-        let size = registry.withState { $0.size }
-        guard size == registry.ledger.checkpoint.size else { throw ExitCode(1) }
+        let core = try await LedgerCore.open(LedgerDirectory(path: path), vocabulary: policy.vocabulary, logger: logger)
+        let size = core.read { $0.size }
+        let entries = core.ledger.checkpoint.size
+        await core.close()
+        guard size == entries else { throw ExitCode(1) }
     }
 }
 
@@ -177,9 +176,9 @@ enum BenchData {
         let id = subjectID(s)
         var out = [
             ConsentEntry(
-                actor: Actor(org: "school-a"),
+                actor: EntryActor(org: "school-a"),
                 subject: id,
-                body: .subjectRegistered(.init(org: "school-a", birthMonth: "20\(10 + s % 12)-0\(1 + s % 9)"))
+                body: SubjectRegistered(org: "school-a", birthMonth: "20\(10 + s % 12)-0\(1 + s % 9)")
             )
         ]
         for c in 0..<3 {
@@ -201,7 +200,7 @@ enum BenchData {
                 evidence: nil,
                 supersedes: nil
             )
-            out.append(ConsentEntry(actor: Actor(org: "school-a"), subject: id, body: .consentGranted(terms)))
+            out.append(ConsentEntry(actor: EntryActor(org: "school-a"), subject: id, body: terms))
         }
         return out
     }
@@ -217,25 +216,35 @@ enum BenchData {
     /// Three requests in four ask within what every consent here covers; the rest ask at random.
     static func request(subjects: Int, _ rng: inout BenchRandom) -> ShareRequest {
         if rng.next() % 4 != 0 {
+            let subject = subjectID(Int(rng.next() % UInt64(subjects)))
+            let recipient = rng.pick(["rtlb", "mol"])
             return ShareRequest(
-                subject: subjectID(Int(rng.next() % UInt64(subjects))),
-                purpose: "learning-support-planning",
-                information: ["register-entry"],
-                recipient: rng.pick(["rtlb", "mol"]),
-                channel: rng.pick(["secure-email", "in-person"]),
-                storageRegion: "nz",
+                subject: subject,
+                share: Share(
+                    recipient: recipient,
+                    purpose: "learning-support-planning",
+                    information: ["register-entry"],
+                    channel: rng.pick(["secure-email", "in-person"]),
+                    storageRegion: "nz"
+                ),
                 date: "2026-06-01",
                 requester: "school-a",
                 requesterRole: "member"
             )
         }
+        let subject = subjectID(Int(rng.next() % UInt64(subjects)))
+        let purpose = rng.pick(["learning-support-planning", "learning-support-planning", "referral", "transition"])
+        let info = rng.next() % 2 == 0 ? ["register-entry"] : ["register-entry", rng.pick(Self.information)]
+        let recipient = rng.pick(["rtlb", "mol", "rtlb", "health"])
         return ShareRequest(
-            subject: subjectID(Int(rng.next() % UInt64(subjects))),
-            purpose: rng.pick(["learning-support-planning", "learning-support-planning", "referral", "transition"]),
-            information: rng.next() % 2 == 0 ? ["register-entry"] : ["register-entry", rng.pick(information)],
-            recipient: rng.pick(["rtlb", "mol", "rtlb", "health"]),
-            channel: rng.pick(["secure-email", "in-person", "phone"]),
-            storageRegion: rng.next() % 20 == 0 ? "australia" : "nz",
+            subject: subject,
+            share: Share(
+                recipient: recipient,
+                purpose: purpose,
+                information: info,
+                channel: rng.pick(["secure-email", "in-person", "phone"]),
+                storageRegion: rng.next() % 20 == 0 ? "australia" : "nz"
+            ),
             date: "2026-06-01",
             seriousThreat: rng.next() % 500 == 0 ? true : nil,
             requester: "school-a",
@@ -255,11 +264,11 @@ enum BenchData {
         logger.logLevel = .warning
         let ledger = try Ledger.open(LedgerDirectory(path: path), configuration: LedgerConfiguration(), logger: logger)
         _ = try await ledger.append(
-            ConsentEntry(actor: .system, body: .policyPublished(.init(digest: policy.digest, files: policy.files)))
+            ConsentEntry(actor: .system, body: PolicyPublished(digest: policy.digest, files: policy.files))
                 .members()
         )
         for org in organisations {
-            _ = try await ledger.append(ConsentEntry(actor: .system, body: .organisationRegistered(org)).members())
+            _ = try await ledger.append(ConsentEntry(actor: .system, body: org).members())
         }
         // Each subject writes 10 entries: registration, 3 consents, 4 decisions, a disclosure, a withdrawal.
         let perSubject = 10
@@ -298,33 +307,35 @@ enum BenchData {
                                 basis: consentIndex
                             )
                             try await append(
-                                ConsentEntry(actor: Actor(org: "school-a"), subject: r.subject, body: .decision(d)),
+                                ConsentEntry(actor: EntryActor(org: "school-a"), subject: r.subject, body: d),
                                 to: ledger
                             )
                         }
                         let disclosure = DisclosureRecord(
                             decision: Int(consentIndex),
-                            recipient: "rtlb",
-                            purpose: "referral",
-                            information: ["register-entry"],
-                            channel: "secure-email",
-                            storageRegion: "nz",
+                            share: Share(
+                                recipient: "rtlb",
+                                purpose: "referral",
+                                information: ["register-entry"],
+                                channel: "secure-email",
+                                storageRegion: "nz"
+                            ),
                             date: "2026-06-01"
                         )
                         _ = try await append(
                             ConsentEntry(
-                                actor: Actor(org: "school-a"),
+                                actor: EntryActor(org: "school-a"),
                                 subject: subjectID(subject),
-                                body: .disclosure(disclosure)
+                                body: disclosure
                             ),
                             to: ledger
                         )
                         let withdrawal = ConsentWithdrawn(consent: Int(consentIndex), date: "2026-07-01", by: "parent")
                         _ = try await append(
                             ConsentEntry(
-                                actor: Actor(org: "school-a"),
+                                actor: EntryActor(org: "school-a"),
                                 subject: subjectID(subject),
-                                body: .consentWithdrawn(withdrawal)
+                                body: withdrawal
                             ),
                             to: ledger
                         )

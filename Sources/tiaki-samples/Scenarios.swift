@@ -4,6 +4,7 @@ import Synchronization
 import TiakiAudit
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 import TiakiSimulation
 
@@ -48,7 +49,7 @@ enum Scenarios {
             try fm.copyItem(atPath: base, toPath: data)
             let planter = try await Planter(data: data, policy: policy, seed: seed + UInt64(n), logger: logger)
             try await plant(planter)
-            await planter.registry.close()
+            await planter.tiaki.close()
             let dir = out + "/scenarios/" + name
             try? fm.removeItem(atPath: dir)
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -77,9 +78,8 @@ enum Scenarios {
 
     /// Plants problems through the same registry and decision service the server uses, on a fixed clock.
     final class Planter {
-        let registry: ConsentRegistry
-        let service: DecisionService
-        let actor: Actor
+        let tiaki: TiakiServices
+        let actor: EntryActor
 
         init(data: String, policy: PolicySet, seed: UInt64, logger: Logger) async throws {
             var configuration = LedgerConfiguration()
@@ -92,15 +92,15 @@ enum Scenarios {
                     return $0
                 }
             }
-            registry = try ConsentRegistry.open(
+            configuration.calendar = { clock.withLock { $0 } }
+            tiaki = try await TiakiServices.open(
                 LedgerDirectory(path: data),
                 configuration: configuration,
-                vocabulary: policy.vocabulary,
+                policy: policy,
                 random: RandomSource(seed: seed),
                 logger: logger
             )
-            service = try await DecisionService(registry: registry, policy: policy)
-            actor = Actor(org: "school-kowhai")
+            actor = EntryActor(org: "school-kowhai")
         }
 
         var day: String { Scenarios.plantDay.description }
@@ -109,7 +109,7 @@ enum Scenarios {
         func permitted() throws -> (
             subject: String, consent: ConsentState.Consent, request: ShareRequest, DecisionRecord
         ) {
-            let (candidates, codes, orgs) = registry.withState { s in
+            let (candidates, codes, orgs) = tiaki.core.read { s in
                 (
                     s.subjects.values.filter { $0.erased == nil }.sorted { $0.registered < $1.registered }
                         .flatMap { subject in s.consents(of: subject.id).filter { $0.isCurrent(on: Scenarios.plantDay) }
@@ -124,54 +124,57 @@ enum Scenarios {
                     let information = codes.codes(in: c.information, .information).first,
                     let channel = codes.codes(in: c.channels, .channel).first,
                     let region = codes.codes(in: c.storageRegions, .storageRegion).first,
-                    let home = registry.withState({ $0.subjects[c.subject]?.org })
+                    let home = tiaki.core.read({ $0.subjects[c.subject]?.org })
                 else { continue }
                 let request = ShareRequest(
                     subject: c.subject,
-                    purpose: purpose,
-                    information: [information],
-                    recipient: recipient.id,
-                    channel: channel,
-                    storageRegion: region,
+                    share: Share(
+                        recipient: recipient.id,
+                        purpose: purpose,
+                        information: [information],
+                        channel: channel,
+                        storageRegion: region
+                    ),
                     date: day,
                     requester: home,
                     requesterRole: "member"
                 )
-                let decision = try service.decide(request)
+                let decision = try tiaki.decisions.decide(request)
                 if decision.effect == .permit { return (c.subject, c, request, decision) }
             }
-            throw ConsentError(.conflict, "the simulation left no consent that permits a share")
+            throw TiakiError(.conflict, "the simulation left no consent that permits a share")
         }
 
-        func actor(for subject: String) -> Actor {
-            Actor(org: registry.withState { $0.subjects[subject]?.org } ?? "school-kowhai")
+        func actor(for subject: String) -> EntryActor {
+            EntryActor(org: tiaki.core.read { $0.subjects[subject]?.org } ?? "school-kowhai")
         }
 
         /// A share is decided and made; the consent is withdrawn; the school shares again under the old decision.
         func disclosureAfterWithdrawal() async throws {
             let (subject, consent, request, _) = try permitted()
             let who = actor(for: subject)
-            let (_, recorded) = try await service.decideAndRecord(request, actor: who)
-            _ = try await registry.recordDisclosure(
+            let (_, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: who)
+            let disclosure = DisclosureInput(
                 subject: subject,
-                DisclosureRecord(for: request, decision: recorded.index),
-                actor: who
+                decision: recorded.receipt.index,
+                share: request.share,
+                date: request.date
             )
-            _ = try await registry.withdrawConsent(consent.id, by: "parent", date: day, reason: nil, actor: who)
-            _ = try await registry.recordDisclosure(
-                subject: subject,
-                DisclosureRecord(for: request, decision: recorded.index),
-                actor: who
-            )
+            _ = try await tiaki.disclosures.record(disclosure, actor: who)
+            _ = try await tiaki.consents.withdraw(consent.id, WithdrawalInput(by: "parent", date: day), actor: who)
+            _ = try await tiaki.disclosures.record(disclosure, actor: who)
         }
 
         /// Information shared without asking first.
         func disclosureWithoutDecision() async throws {
             let (subject, _, request, _) = try permitted()
-            _ = try await registry.recordDisclosure(
-                subject: subject,
-                DisclosureRecord(for: request, decision: nil),
-                note: "Sent before the meeting; forgot to ask.",
+            _ = try await tiaki.disclosures.record(
+                DisclosureInput(
+                    subject: subject,
+                    share: request.share,
+                    date: request.date,
+                    note: "Sent before the meeting; forgot to ask."
+                ),
                 actor: actor(for: subject)
             )
         }
@@ -180,44 +183,48 @@ enum Scenarios {
         func disclosureBeyondScope() async throws {
             let (subject, _, request, _) = try permitted()
             let who = actor(for: subject)
-            let (_, recorded) = try await service.decideAndRecord(request, actor: who)
-            var more = DisclosureRecord(for: request, decision: recorded.index)
+            let (_, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: who)
+            var more = request.share
             more.information.append(request.information.contains("behaviour") ? "attendance" : "behaviour")
-            _ = try await registry.recordDisclosure(subject: subject, more, actor: who)
+            _ = try await tiaki.disclosures.record(
+                DisclosureInput(subject: subject, decision: recorded.receipt.index, share: more, date: request.date),
+                actor: who
+            )
         }
 
         /// A child whose only consent came off the register before the audit day, and who was not erased.
         func retentionOverdue() async throws {
-            let who = Actor(org: "school-rimu")
+            let who = EntryActor(org: "school-rimu")
             let subject =
-                try await registry.registerSubject(
+                try await tiaki.subjects.register(
                     SubjectInput(birthMonth: "2016-09", nsn: "140000001", name: "Tama Ngata"),
                     actor: who
                 ).entry.subject ?? ""
-            let consent: JSONValue = [
-                "purposes": ["transition"], "information": ["register-entry"],
-                "audience": ["kinds": ["school"]],
-                "sharing": ["channels": ["secure-email"], "storageRegions": ["nz"], "protection": "encrypted email"],
-                "retention": ["until": "2026-05-01"],
-                "accuracy": ["contact": "the SENCO", "method": "ask to see it"],
-                "withdrawal": ["effect": "the move goes ahead without it", "how": "tell the school"],
-                "consenters": [["role": "parent", "name": "Hine Ngata"]],
-                "informed": ["date": "2026-02-20", "noticeVersion": "v2", "language": "en", "method": "meeting"],
-                "text": "We would like to send Tama's register entry to his new school for the move in term 2.",
-            ]
-            let recorded = try await registry.grantConsent(subject: subject, consent, actor: who)
-            guard case .consentGranted(let terms) = recorded.entry.body else { return }
+            let consent = ConsentInput(
+                purposes: ["transition"],
+                information: ["register-entry"],
+                audience: .init(kinds: ["school"]),
+                sharing: .init(channels: ["secure-email"], storageRegions: ["nz"], protection: "encrypted email"),
+                retention: .init(until: "2026-05-01"),
+                accuracy: .init(contact: "the SENCO", method: "ask to see it"),
+                withdrawal: .init(effect: "the move goes ahead without it", how: "tell the school"),
+                consenters: [.init(role: "parent", name: "Hine Ngata")],
+                informed: .init(date: "2026-02-20", noticeVersion: "v2", language: "en", method: "meeting"),
+                text: "We would like to send Tama's register entry to his new school for the move in term 2."
+            )
+            let recorded = try await tiaki.consents.grant(subject: subject, consent, actor: who)
+            guard let terms = recorded.entry.body as? ConsentTerms else { return }
             receipt = ConsentReceipt(
                 entry: recorded.receipt.entry,
                 index: recorded.receipt.index,
-                proof: try registry.ledger.inclusionProof(
+                proof: try tiaki.ledger.inclusionProof(
                     index: recorded.receipt.index,
                     size: recorded.receipt.checkpoint.size
                 ).hashes,
                 checkpoint: recorded.receipt.checkpoint,
-                vkey: registry.ledger.verifier.vkey,
+                vkey: tiaki.ledger.verifier.vkey,
                 terms: terms,
-                vocabulary: ConsentSummary.labels(registry.vocabulary)
+                vocabulary: ConsentSummary.labels(tiaki.core.vocabulary)
             )
         }
 
@@ -229,13 +236,13 @@ enum Scenarios {
             let (subject, _, request, _) = try permitted()
             var outside = request
             outside.recipient = "social-whanau"
-            var decision = try service.decide(outside)
+            var decision = try tiaki.decisions.decide(outside)
             guard decision.effect == .deny else {
-                throw ConsentError(.conflict, "the planted request was permitted; pick another")
+                throw TiakiError(.conflict, "the planted request was permitted; pick another")
             }
             decision.effect = .permit
             decision.reasons = ["Permitted."]
-            _ = try await registry.recordDecision(decision, actor: actor(for: subject))
+            _ = try await tiaki.decisions.recordAsGiven(decision, actor: actor(for: subject))
         }
     }
 }

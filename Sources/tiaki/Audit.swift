@@ -3,6 +3,7 @@ import Foundation
 import TiakiAudit
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import TiakiConsent
+import TiakiModel
 import TiakiPolicy
 
 struct Policy: ParsableCommand {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 import TiakiServer
 
@@ -97,7 +98,7 @@ struct Serve: AsyncParsableCommand {
             throw Output.fail("serve", "the policies in \(policies) are not valid (see above); not starting")
         } catch let error as LedgerError {
             throw Output.fail("serve", error.message)
-        } catch let error as ConsentError {
+        } catch let error as TiakiError {
             throw Output.fail("serve", error.message)
         } catch let error as ServerSetupError {
             throw Output.fail("serve", error.description)
@@ -105,8 +106,15 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Opens the registry of a data directory for the administration commands.
-func openRegistry(data: String, policies: String, command: String) async throws -> (ConsentRegistry, DecisionService) {
+/// Opens the services of an existing data directory for the administration commands (they never create one: a
+/// mistyped `--data` is refused, not started afresh).
+func openServices(
+    data: String,
+    policies: String,
+    command: String,
+    create: Bool = false,
+    publish: Bool = true
+) async throws -> TiakiServices {
     let policy: PolicySet
     do {
         policy = try PolicySet.load(directory: policies)
@@ -116,15 +124,50 @@ func openRegistry(data: String, policies: String, command: String) async throws 
     }
     var logger = Logger(label: "tiaki")
     logger.logLevel = .warning
+    var configuration = LedgerConfiguration()
+    configuration.create = create
+    configuration.lockHolder = "tiaki \(command)"
     do {
-        let registry = try ConsentRegistry.open(
+        return try await TiakiServices.open(
             LedgerDirectory(path: data),
-            vocabulary: policy.vocabulary,
+            configuration: configuration,
+            policy: policy,
+            publish: publish,
             logger: logger
         )
-        return (registry, try await DecisionService(registry: registry, policy: policy))
     } catch let error as LedgerError {
         throw Output.fail(command, error.message)
+    } catch let error as TiakiError {
+        throw Output.fail(command, error.message)
+    }
+}
+
+/// Creates a data directory: the log key, the ledger, and the policy set recorded.
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Create a data directory with a new ledger and log key (tiaki serve also does this on its first start).",
+        discussion: """
+            Other commands that write (org, credential, decide) use an existing data directory and refuse a path \
+            that holds no ledger, so that a mistyped --data never starts a second ledger by accident.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The data directory to create.", valueName: "dir"))
+    var data = "./tiaki-data"
+    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+    var policies = "./Policies"
+
+    func run() async throws {
+        guard !LedgerDirectory(path: data).exists else {
+            throw Output.fail("init", "\(data) already holds a ledger")
+        }
+        let services = try await openServices(data: data, policies: policies, command: "init", create: true)
+        let size = services.ledger.checkpoint.size
+        let vkey = services.ledger.verifier.vkey
+        await services.close()
+        print("Created a ledger in \(data) (\(size) entries: the policy set). Its verifier key:")
+        print(vkey)
     }
 }
 
@@ -138,7 +181,7 @@ struct Org: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an organisation in the ledger.")
 
-        @Option(help: ArgumentHelp("The data directory (created if missing).", valueName: "dir"))
+        @Option(help: ArgumentHelp("The data directory (tiaki init or tiaki serve creates it).", valueName: "dir"))
         var data = "./tiaki-data"
         @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
         var policies = "./Policies"
@@ -150,13 +193,13 @@ struct Org: AsyncParsableCommand {
         var name: String
 
         func run() async throws {
-            let (registry, _) = try await openRegistry(data: data, policies: policies, command: "org add")
+            let services = try await openServices(data: data, policies: policies, command: "org add")
             do {
-                let recorded = try await registry.registerOrganisation(id: id, kind: kind, name: name)
-                await registry.close()
+                let recorded = try await services.organisations.register(.init(id: id, kind: kind, name: name))
+                await services.close()
                 print("Registered \(id) (\(kind)) as entry \(recorded.index).")
-            } catch let error as ConsentError {
-                await registry.close()
+            } catch let error as TiakiError {
+                await services.close()
                 throw Output.fail("org add", error.message)
             }
         }
@@ -187,19 +230,16 @@ struct Credential: AsyncParsableCommand {
 
         func run() async throws {
             guard let role = Role(rawValue: role) else {
-                throw Output.fail(
-                    "credential add",
-                    "role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
+                throw Output.fail("credential add", "role must be one of \(Role.list)")
             }
-            let (registry, _) = try await openRegistry(data: data, policies: policies, command: "credential add")
+            let services = try await openServices(data: data, policies: policies, command: "credential add")
             do {
-                let issued = try await registry.issueCredential(org: org, role: role)
-                await registry.close()
+                let issued = try await services.credentials.issue(.init(org: org, role: role))
+                await services.close()
                 print("Issued credential \(issued.id) (\(role.rawValue) of \(org)). Its token, shown only now:")
                 print(issued.token)
-            } catch let error as ConsentError {
-                await registry.close()
+            } catch let error as TiakiError {
+                await services.close()
                 throw Output.fail("credential add", error.message)
             }
         }
@@ -216,13 +256,13 @@ struct Credential: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            let (registry, _) = try await openRegistry(data: data, policies: policies, command: "credential revoke")
+            let services = try await openServices(data: data, policies: policies, command: "credential revoke")
             do {
-                let recorded = try await registry.revokeCredential(id: id)
-                await registry.close()
+                let recorded = try await services.credentials.revoke(id: id)
+                await services.close()
                 print("Revoked \(id) (entry \(recorded.index)).")
-            } catch let error as ConsentError {
-                await registry.close()
+            } catch let error as TiakiError {
+                await services.close()
                 throw Output.fail("credential revoke", error.message)
             }
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 import TiakiSimulation
 
@@ -66,7 +67,7 @@ struct Simulate: AsyncParsableCommand {
             }
             progress.finish()
             print("Simulated \(days) days into \(data): \(summary)")
-        } catch let error as ConsentError {
+        } catch let error as TiakiError {
             throw Output.fail("simulate", error.message)
         } catch let error as LedgerError {
             throw Output.fail("simulate", error.message)
@@ -118,40 +119,25 @@ struct Decide: AsyncParsableCommand {
         } catch {
             throw Output.fail("decide", "\(request): \(JSONValueDecoder.describe(error).message)")
         }
-        let directory = LedgerDirectory(path: data)
-        guard directory.exists else { throw Output.fail("decide", "no ledger in \(data)") }
-        let policy: PolicySet
-        do {
-            policy = try PolicySet.load(directory: policies)
-        } catch let error as PolicyError {
-            Output.error(error.description)
-            throw Output.fail("decide", "the policy set in \(policies) is not valid (see above)")
-        }
-        var logger = Logger(label: "tiaki.decide")
-        logger.logLevel = .warning
-        let registry: ConsentRegistry
-        do {
-            registry = try ConsentRegistry.open(directory, vocabulary: policy.vocabulary, logger: logger)
-        } catch let error as LedgerError {
-            throw Output.fail("decide", error.message)
-        }
-        defer { Task { await registry.close() } }
+        let services = try await openServices(data: data, policies: policies, command: "decide", publish: record)
         let decision: DecisionRecord
         var index: Int?
         do {
-            let service = try await DecisionService(registry: registry, policy: policy, publish: record)
             if record {
-                let (d, recorded) = try await service.decideAndRecord(share, actor: Actor(org: share.requester))
+                let (d, recorded) = try await services.decisions.decideAndRecord(
+                    share,
+                    actor: EntryActor(org: share.requester)
+                )
                 decision = d
                 index = recorded.index
             } else {
-                decision = try service.decide(share)
+                decision = try services.decisions.decide(share)
             }
-        } catch let error as ConsentError {
-            await registry.close()
+        } catch let error as TiakiError {
+            await services.close()
             throw Output.fail("decide", error.message + (error.field.map { " (field \($0))" } ?? ""))
         }
-        await registry.close()
+        await services.close()
         if json {
             var value = try JSONValueEncoder().encode(decision)
             if let index, case .object(var o) = value {

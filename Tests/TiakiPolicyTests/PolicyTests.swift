@@ -3,6 +3,7 @@ import Logging
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiSimulation
 
 @testable import TiakiPolicy
@@ -170,32 +171,40 @@ struct PolicyValidationTests {
     }
 }
 
+/// Services on a fresh data directory with a school, an RTLB service and a child, closed and removed however
+/// `body` ends.
+func withDecisionFixture(_ body: (TiakiServices, String) async throws -> Void) async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-policy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let set = try PolicySet.load(directory: policiesPath)
+    let services = try await TiakiServices.open(LedgerDirectory(path: path), policy: set, logger: Logger(label: "test"))
+    do {
+        _ = try await services.organisations.register(.init(id: "school-a", kind: "school", name: "School A"))
+        _ = try await services.organisations.register(.init(id: "rtlb-a", kind: "rtlb", name: "RTLB A"))
+        let s = try await services.subjects.register(
+            SubjectInput(birthMonth: "2016-03"),
+            actor: EntryActor(org: "school-a")
+        )
+        try await body(services, try #require(s.entry.subject))
+    } catch {
+        await services.close()
+        throw error
+    }
+    await services.close()
+}
+
 @Suite("Decisions")
 struct DecisionTests {
-    func fixture() async throws -> (DecisionService, String, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-policy-\(UUID().uuidString)")
-            .path
-        let set = try PolicySet.load(directory: policiesPath)
-        let registry = try ConsentRegistry.open(
-            LedgerDirectory(path: path),
-            vocabulary: set.vocabulary,
-            logger: Logger(label: "test")
-        )
-        let service = try await DecisionService(registry: registry, policy: set)
-        _ = try await registry.registerOrganisation(id: "school-a", kind: "school", name: "School A")
-        _ = try await registry.registerOrganisation(id: "rtlb-a", kind: "rtlb", name: "RTLB A")
-        let s = try await registry.registerSubject(SubjectInput(birthMonth: "2016-03"), actor: Actor(org: "school-a"))
-        return (service, try #require(s.entry.subject), path)
-    }
-
     func request(_ subject: String, purpose: String = "referral") -> ShareRequest {
         ShareRequest(
             subject: subject,
-            purpose: purpose,
-            information: ["register-entry"],
-            recipient: "rtlb-a",
-            channel: "secure-email",
-            storageRegion: "nz",
+            share: Share(
+                recipient: "rtlb-a",
+                purpose: purpose,
+                information: ["register-entry"],
+                channel: "secure-email",
+                storageRegion: "nz"
+            ),
             date: "2026-06-01",
             requester: "school-a",
             requesterRole: "member"
@@ -206,44 +215,60 @@ struct DecisionTests {
         "the policy set is recorded once, every decision names its digest, and the same input gives the same decision"
     )
     func recordedAndDeterministic() async throws {
-        let (service, subject, path) = try await fixture()
+        try await withDecisionFixture { services, subject in
+            let decisions = services.decisions
+            let first = try await decisions.decideAndRecord(request(subject), actor: EntryActor(org: "school-a"))
+            #expect(first.decision.effect == .deny)
+            #expect(first.decision.policy == decisions.policy.digest)
+            #expect(services.core.read { $0.currentPolicy } == decisions.policy.digest)
+            #expect(services.core.read { $0.counts[.policyPublished] } == 1)
+            // Same request, same state (the recorded decision changes no consent) and policy: same decision but
+            // basis.
+            let again = try decisions.decide(request(subject))
+            #expect(
+                again.effect == first.decision.effect && again.reasons == first.decision.reasons
+                    && again.rules == first.decision.rules
+            )
+        }
+    }
+
+    @Test("opening the services again with the same policy records nothing new")
+    func publishedOnce() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-policy-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try await service.decideAndRecord(request(subject), actor: Actor(org: "school-a"))
-        #expect(first.decision.effect == .deny)
-        #expect(first.decision.policy == service.policy.digest)
-        #expect(service.registry.withState { $0.currentPolicy } == service.policy.digest)
-        #expect(service.registry.withState { $0.counts[.policyPublished] } == 1)
-        // Same request, same state (the recorded decision changes no consent) and policy: same decision but basis.
-        let again = try service.decide(request(subject))
-        #expect(
-            again.effect == first.decision.effect && again.reasons == first.decision.reasons
-                && again.rules == first.decision.rules
-        )
-        // Opening the service again with the same policy records nothing new.
-        _ = try await DecisionService(registry: service.registry, policy: service.policy)
-        #expect(service.registry.withState { $0.counts[.policyPublished] } == 1)
-        await service.registry.close()
+        let set = try PolicySet.load(directory: policiesPath)
+        for _ in 0..<2 {
+            let services = try await TiakiServices.open(
+                LedgerDirectory(path: path),
+                policy: set,
+                logger: Logger(label: "test")
+            )
+            let published = services.core.read { $0.counts[.policyPublished] }
+            await services.close()
+            #expect(published == 1)
+        }
     }
 
     @Test("requests naming unknown subjects, organisations or codes are refused and nothing is appended")
     func badRequests() async throws {
-        let (service, subject, path) = try await fixture()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let before = service.registry.ledger.checkpoint.size
-        var r = request("s-unknown")
-        #expect(throws: ConsentError(.unknownSubject, "")) { try service.decide(r) }
-        r = request(subject)
-        r.recipient = "nobody"
-        #expect(throws: ConsentError(.unknownOrganisation, "")) { try service.decide(r) }
-        r = request(subject, purpose: "refferal")
-        await #expect(throws: ConsentError(.notInVocabulary, "")) {
-            try await service.decideAndRecord(r, actor: Actor(org: "school-a"))
+        try await withDecisionFixture { services, subject in
+            let decisions = services.decisions
+            let before = services.ledger.checkpoint.size
+            var r = request("s-unknown")
+            #expect(throws: TiakiError(.unknownSubject, "")) { try decisions.decide(r) }
+            r = request(subject)
+            r.recipient = "nobody"
+            #expect(throws: TiakiError(.unknownOrganisation, "")) { try decisions.decide(r) }
+            r = request(subject, purpose: "refferal")
+            await #expect(throws: TiakiError(.notInVocabulary, "")) {
+                try await decisions.decideAndRecord(r, actor: EntryActor(org: "school-a"))
+            }
+            r = request(subject)
+            r.date = "2026-13-01"
+            #expect(throws: TiakiError(.invalid, "")) { try decisions.decide(r) }
+            #expect(services.ledger.checkpoint.size == before)
         }
-        r = request(subject)
-        r.date = "2026-13-01"
-        #expect(throws: ConsentError(.invalid, "")) { try service.decide(r) }
-        #expect(service.registry.ledger.checkpoint.size == before)
-        await service.registry.close()
     }
 }
 
@@ -270,14 +295,17 @@ struct SimulationTests {
             #expect(summary.subjects == 40)
             #expect(summary.permits > 0 && summary.denials > 0 && summary.consents > 0)
             #expect(try LedgerVerifier().verify(path: path).isValid)
-            let registry = try ConsentRegistry.open(
+            let core = try await LedgerCore.open(
                 LedgerDirectory(path: path),
                 vocabulary: set.vocabulary,
                 logger: Logger(label: "test")
             )
-            bundles.append(try registry.ledger.entries(in: 0..<summary.entries))
-            #expect(registry.withState { $0 == (try? ConsentState.replay(registry.ledger)) })
-            await registry.close()
+            let entries = try core.ledger.entries(in: 0..<summary.entries)
+            let replayed = try ConsentState.replay(core.ledger)
+            let same = core.read { $0 == replayed }
+            await core.close()
+            bundles.append(entries)
+            #expect(same)
         }
         #expect(bundles[0] == bundles[1])
     }

@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 @testable import TiakiServer
@@ -150,6 +151,25 @@ struct AccessMatrixTests {
             allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
         ),
         .init(
+            pattern: "post /v1/subjects/{subject}/refusals",
+            method: .post,
+            uri: { f in "/v1/subjects/\(f.subject)/refusals" },
+            body: { _ in
+                [
+                    "purposes": ["transition"], "information": ["register-entry"], "by": ["parent"],
+                    "informed": ["date": "2026-02-10", "noticeVersion": "v1", "language": "en", "method": "meeting"],
+                ]
+            },
+            allowed: [.memberOwn: .created, .memberOther: .notFound]
+        ),
+        .init(
+            pattern: "get /v1/subjects/{subject}/disclosures",
+            method: .get,
+            uri: { f in "/v1/subjects/\(f.subject)/disclosures" },
+            body: { _ in nil },
+            allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
+        ),
+        .init(
             pattern: "post /v1/subjects/{subject}/erase",
             method: .post,
             uri: { f in "/v1/subjects/\(f.subject)/erase" },
@@ -218,41 +238,38 @@ struct AccessMatrixTests {
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
         let routes = cluster.routePatterns()
         #expect(routes == Set(Self.routes.map(\.pattern)))
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 
     @Test("each role gets what it may have, and only that", arguments: MatrixCaller.allCases)
     func matrix(_ caller: MatrixCaller) async throws {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let registry = cluster.service.registry
+        let services = cluster.services
         try await app.test(.router) { client in
             for (n, route) in Self.routes.enumerated() {
                 // Fresh fixtures for every request, so that one that changes state cannot affect the next.
                 let nsn = String(100_000_000 + n * 10 + MatrixCaller.allCases.firstIndex(of: caller)!)
                 let subject =
-                    try await registry.registerSubject(
+                    try await services.subjects.register(
                         SubjectInput(birthMonth: "2015-06", nsn: nsn),
-                        actor: Actor(org: "school-a")
+                        actor: EntryActor(org: "school-a")
                     ).entry.subject ?? ""
-                let consent = try await registry.grantConsent(
-                    subject: subject,
-                    consentBody,
-                    actor: Actor(org: "school-a")
-                ).index
-                let credential = try await registry.issueCredential(org: "school-a", role: .member).id
-                let disclosure = try await registry.recordDisclosure(
-                    subject: subject,
-                    DisclosureRecord(
-                        decision: nil,
-                        recipient: "rtlb",
-                        purpose: "referral",
-                        information: ["register-entry"],
-                        channel: "secure-email",
-                        storageRegion: "nz",
+                let consent = try await cluster.consent(subject)
+                let credential = try await services.credentials.issue(.init(org: "school-a", role: .member)).id
+                let disclosure = try await services.disclosures.record(
+                    DisclosureInput(
+                        subject: subject,
+                        share: Share(
+                            recipient: "rtlb",
+                            purpose: "referral",
+                            information: ["register-entry"],
+                            channel: "secure-email",
+                            storageRegion: "nz"
+                        ),
                         date: "2026-03-01"
                     ),
-                    actor: Actor(org: "school-a")
+                    actor: EntryActor(org: "school-a")
                 ).index
                 let fixtures = MatrixFixtures(
                     subject: subject,
@@ -280,6 +297,6 @@ struct AccessMatrixTests {
                 }
             }
         }
-        await registry.close()
+        await services.close()
     }
 }

@@ -6,6 +6,7 @@ import NIOCore
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 @testable import TiakiServer
@@ -46,6 +47,6 @@ struct EdgeTests {
             let health = try await client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .ok)
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 }

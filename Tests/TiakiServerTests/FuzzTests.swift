@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 @testable import TiakiServer
@@ -324,9 +325,9 @@ struct FuzzTests {
     func requests() async throws {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let registry = cluster.service.registry
+        let services = cluster.services
         let subject = try await cluster.child()
-        let consent = try await registry.grantConsent(subject: subject, consentBody, actor: Cluster.schoolA).index
+        let consent = try await cluster.consent(subject)
         // Each input names its route on the first line; the rest is the body.
         let routes: [(String, String, JSONValue)] = [
             (
@@ -378,6 +379,6 @@ struct FuzzTests {
             }
             #expect(count > 20)
         }
-        await registry.close()
+        await services.close()
     }
 }

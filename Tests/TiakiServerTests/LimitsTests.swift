@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 @testable import TiakiServer
@@ -19,7 +20,7 @@ struct LimitsTests {
         try await app.test(.router) { client in
             let before = cluster.size
             let consents = "/v1/subjects/\(subject)/consents"
-            guard case .object(let base) = consentBody else { return }
+            let base = try #require(consentBody.objectValue)
 
             let deep = String(repeating: "[", count: 40) + String(repeating: "]", count: 40)
             let r1 = try await client.execute(
@@ -67,17 +68,17 @@ struct LimitsTests {
             #expect(r4.json["detail"]?.stringValue?.contains("one entry may hold") == true, "\(r4.json)")
             #expect(cluster.size == before)
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 
     @Test("a child may have at most 100 consents recorded; the 101st is a conflict that says so")
     func consentsPerSubject() async throws {
         let (cluster, app) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let registry = cluster.service.registry
+        let services = cluster.services
         let id = try await cluster.child()
-        for _ in 0..<ConsentRegistry.maximumConsentsPerSubject {
-            _ = try await registry.grantConsent(subject: id, consentBody, actor: Cluster.schoolA)
+        for _ in 0..<ConsentService.maximumPerSubject {
+            _ = try await cluster.consent(id)
         }
         try await app.test(.router) { client in
             let before = cluster.size
@@ -92,25 +93,25 @@ struct LimitsTests {
             #expect(r.json["detail"]?.stringValue?.contains("100 consents") == true)
             #expect(cluster.size == before)
         }
-        await registry.close()
+        await services.close()
     }
 
     @Test("racing withdrawals of one consent record one withdrawal; the others are told it was already withdrawn")
     func racingWithdrawals() async throws {
         let (cluster, _) = try await Cluster.make()
         defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let registry = cluster.service.registry
+        let services = cluster.services
         let actor = Cluster.schoolA
         let id = try await cluster.child()
-        let consent = try await registry.grantConsent(subject: id, consentBody, actor: actor).index
+        let consent = try await cluster.consent(id)
         let before = cluster.size
         let outcomes = await withTaskGroup(of: String.self) { group in
             for _ in 0..<16 {
                 group.addTask {
                     do {
-                        _ = try await registry.withdrawConsent(consent, by: "parent", actor: actor)
+                        _ = try await services.consents.withdraw(consent, WithdrawalInput(by: "parent"), actor: actor)
                         return "recorded"
-                    } catch let error as ConsentError {
+                    } catch let error as TiakiError {
                         return error.code.name
                     } catch {
                         return "\(error)"
@@ -122,6 +123,6 @@ struct LimitsTests {
         #expect(outcomes.filter { $0 == "recorded" }.count == 1)
         #expect(outcomes.filter { $0 == "conflict" }.count == 15)
         #expect(cluster.size == before + 1)
-        await registry.close()
+        await services.close()
     }
 }

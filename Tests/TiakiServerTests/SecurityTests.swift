@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 
 @testable import TiakiServer
@@ -208,7 +209,7 @@ struct SecurityTests {
             )
             #expect(String(buffer: read.body).contains(secrets[2]))
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
 
         let lines = logs.lines.withLock { $0 }
         #expect(!lines.isEmpty)

@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 import TiakiConsent
 import TiakiLedger
+import TiakiModel
 import TiakiPolicy
 import Yams
 
@@ -18,7 +19,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// A service on a fresh data directory with two schools, an RTLB service and a credential per role.
 struct Cluster {
     let path: String
-    let service: DecisionService
+    let services: TiakiServices
     var tokens: [String: String] = [:]
 
     static func make(
@@ -33,19 +34,18 @@ struct Cluster {
         configure(&configuration)
         var logger = given ?? Logger(label: "test")
         if given == nil { logger.logLevel = .critical }
-        let (app, service) = try await buildApplication(configuration: configuration, logger: logger)
-        var cluster = Cluster(path: configuration.dataDirectory, service: service)
-        let r = service.registry
+        let (app, services) = try await buildApplication(configuration: configuration, logger: logger)
+        var cluster = Cluster(path: configuration.dataDirectory, services: services)
         for (id, kind) in [
             ("school-a", "school"), ("school-b", "school"), ("rtlb", "rtlb"), ("office", "ministry-learning-support"),
         ] {
-            _ = try await r.registerOrganisation(id: id, kind: kind, name: id)
+            _ = try await services.organisations.register(.init(id: id, kind: kind, name: id))
         }
         for (name, org, role) in [
             ("a", "school-a", Role.member), ("b", "school-b", .member), ("facilitator", "office", .facilitator),
             ("privacy", "office", .privacyOfficer), ("auditor", "office", .auditor), ("admin", "office", .admin),
         ] {
-            cluster.tokens[name] = try await r.issueCredential(org: org, role: role).token
+            cluster.tokens[name] = try await services.credentials.issue(.init(org: org, role: role)).token
         }
         return (cluster, app)
     }
@@ -56,25 +56,28 @@ struct Cluster {
         return h
     }
 
-    var size: UInt64 { service.registry.ledger.checkpoint.size }
+    var size: UInt64 { services.ledger.checkpoint.size }
 
-    /// The actor school-a's member credential stands for, for setting up through the registry.
-    static let schoolA = Actor(org: "school-a", credential: "test")
+    /// The actor school-a's member credential stands for, for setting up through the services.
+    static let schoolA = EntryActor(org: "school-a", credential: "test")
 
-    /// A child registered by school-a through the registry, for tests about something else.
+    /// A child registered by school-a through the services, for tests about something else.
     func child() async throws -> String {
-        let subject = try await service.registry.registerSubject(
-            SubjectInput(birthMonth: "2015-06"),
-            actor: Self.schoolA
-        ).entry.subject
+        let subject = try await services.subjects.register(SubjectInput(birthMonth: "2015-06"), actor: Self.schoolA)
+            .entry.subject
         return try #require(subject)
+    }
+
+    /// Records `consentBody` for `subject` as school-a, through the services.
+    func consent(_ subject: String) async throws -> Int {
+        try await services.consents.grant(subject: subject, try consentInput(), actor: Self.schoolA).index
     }
 
     /// The router's routes as the OpenAPI document names them: `post /v1/consents/{consent}/withdraw`.
     func routePatterns() -> Set<String> {
         var configuration = ServerConfiguration()
         configuration.dataDirectory = path
-        let router = buildRouter(service: service, configuration: configuration, logger: Logger(label: "test"))
+        let router = buildRouter(services: services, configuration: configuration, logger: Logger(label: "test"))
         return Set(
             router.routes.map { route in
                 let parts = route.path.description.split(separator: "/").map {
@@ -88,6 +91,11 @@ struct Cluster {
 
 extension TestResponse {
     var json: JSONValue { (try? JSONParser().parse(Array(body.readableBytesView))) ?? .null }
+}
+
+/// `consentBody` as the typed input the services take.
+func consentInput(_ body: JSONValue = consentBody) throws -> ConsentInput {
+    try JSONValueDecoder().decode(ConsentInput.self, from: body)
 }
 
 func buffer(_ value: JSONValue) -> ByteBuffer { ByteBuffer(bytes: (try? CanonicalJSON.encode(value)) ?? []) }
@@ -156,7 +164,7 @@ struct ServerTests {
                     root: note.root
                 )
             )
-            try note.note.verify(with: [cluster.service.registry.ledger.verifier])
+            try note.note.verify(with: [cluster.services.ledger.verifier])
 
             var before = cluster.size
             let permit = try await client.execute(
@@ -230,7 +238,7 @@ struct ServerTests {
             )
             #expect(after.json["effect"]?.stringValue == "deny")
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 
     @Test("other organisations, wrong roles and bad tokens are refused without revealing whether a subject exists")
@@ -346,7 +354,7 @@ struct ServerTests {
                     == .unauthorized
             )
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 
     @Test("bad input gets an RFC 9457 problem naming the field, and nothing is appended")
@@ -396,7 +404,7 @@ struct ServerTests {
             let security = try await client.execute(uri: "/healthz", method: .get)
             #expect(security.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 }
 
@@ -431,6 +439,6 @@ struct OpenAPITests {
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             #expect(String(buffer: metrics.body).contains("tiaki_ledger_entries"))
         }
-        await cluster.service.registry.close()
+        await cluster.services.close()
     }
 }

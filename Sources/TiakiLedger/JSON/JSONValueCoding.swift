@@ -14,10 +14,27 @@ public struct JSONValueEncoder {
 /// Errors are `DecodingError`s whose coding path names the field at fault; ``JSONValueDecoder/describe(_:)``
 /// turns them into one plain sentence.
 public struct JSONValueDecoder {
-    public init() {}
+    /// What to do with members of an object that the type being decoded does not read.
+    public enum UnknownFields: Sendable {
+        /// Leave them (for entries read back from a ledger, which later versions may extend).
+        case ignore
+        /// Refuse the whole value with ``UnknownFieldError``, naming the first such member and the nearest field
+        /// the type does read. `noun` names what is decoded in the message ("a consent").
+        case refuse(noun: String)
+    }
+
+    public var unknownFields: UnknownFields
+
+    public init(unknownFields: UnknownFields = .ignore) { self.unknownFields = unknownFields }
 
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try T(from: ValueDecoder(value: value, codingPath: []))
+        guard case .refuse(let noun) = unknownFields else {
+            return try T(from: ValueDecoder(value: value, codingPath: []))
+        }
+        let tracker = KeyTracker()
+        let decoded = try T(from: ValueDecoder(value: value, codingPath: [], tracker: tracker))
+        try tracker.check(noun: noun)
+        return decoded
     }
 
     /// The dotted path of a coding path (`consent.sharing.channels[1]`).
@@ -35,6 +52,7 @@ public struct JSONValueDecoder {
 
     /// One sentence for a decoding error, naming the field.
     public static func describe(_ error: any Error) -> (field: String, message: String) {
+        if let unknown = error as? UnknownFieldError { return (unknown.field, unknown.message) }
         guard let error = error as? DecodingError else { return ("", "\(error)") }
         switch error {
         case .keyNotFound(let key, let context):
@@ -58,7 +76,8 @@ public struct JSONValueDecoder {
         switch type {
         case is String.Type: "a string"
         case is Bool.Type: "true or false"
-        case is Int.Type, is Int64.Type, is UInt64.Type, is Int32.Type: "an integer"
+        case is UInt64.Type: "a whole number, 0 or more"
+        case is Int.Type, is Int64.Type, is Int32.Type: "a whole number"
         case is Double.Type: "a number"
         default:
             String(describing: type).hasPrefix("Array") ? "a list" : "an object"
@@ -232,9 +251,75 @@ private struct SingleEncoder: SingleValueEncodingContainer {
 
 // MARK: Decoding
 
+/// A member of an object that the type being decoded does not have, refused by
+/// ``JSONValueDecoder/UnknownFields/refuse(noun:)``.
+public struct UnknownFieldError: Error, Sendable, CustomStringConvertible {
+    /// The member's dotted path (`sharing.chanels`).
+    public let field: String
+    /// The nearest field the type reads at that place, when one is close.
+    public let suggestion: String?
+    public let message: String
+    public var description: String { message }
+}
+
+/// The members each object holds and those the decoding type asked about (read, or checked for and found absent);
+/// what was never asked about is unknown to the type. Containers over one object (a type that decodes another's
+/// fields from the same object) share one slot, found by the object's path when the container is made.
+private final class KeyTracker {
+    var slots: [(path: String, members: Set<String>, asked: Set<String>)] = []
+    var slotByPath: [String: Int] = [:]
+
+    func register(_ path: [any CodingKey], members: some Collection<String>) -> Int {
+        let key = JSONValueDecoder.path(path)
+        if let slot = slotByPath[key] { return slot }
+        slots.append((key, Set(members), []))
+        slotByPath[key] = slots.count - 1
+        return slots.count - 1
+    }
+
+    func ask(_ slot: Int, _ name: String) { slots[slot].asked.insert(name) }
+
+    func check(noun: String) throws {
+        for object in slots.sorted(by: { $0.path < $1.path }) {
+            guard let unknown = object.members.subtracting(object.asked).sorted().first else { continue }
+            let prefix = object.path.isEmpty ? "" : object.path + "."
+            let near = nearestName(unknown, in: object.asked.sorted())
+            let hint = near.map { "; did you mean \(prefix)\($0)?" } ?? ""
+            throw UnknownFieldError(
+                field: prefix + unknown,
+                suggestion: near.map { prefix + $0 },
+                message: "\(prefix + unknown) is not a field of \(noun)\(hint)"
+            )
+        }
+    }
+
+    /// The closest name by edit distance, when close enough to be a likely typo.
+    private func nearestName(_ word: String, in names: [String]) -> String? {
+        guard word.utf8.count <= 256 else { return nil }
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var previous = row[0]
+                row[0] = i
+                for j in 1...max(b.count, 1) where !b.isEmpty {
+                    let current = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    previous = current
+                }
+            }
+            return row[b.count]
+        }
+        let w = Array(word)
+        let best = names.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
+        guard let best, best.1 <= max(2, word.count / 3) else { return nil }
+        return best.0
+    }
+}
+
 private struct ValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    var tracker: KeyTracker? = nil
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -244,7 +329,10 @@ private struct ValueDecoder: Decoder {
                 .init(codingPath: codingPath, debugDescription: "expected an object")
             )
         }
-        return KeyedDecodingContainer(KeyedDecoder<Key>(members: members, codingPath: codingPath))
+        let slot = tracker?.register(codingPath, members: members.keys)
+        return KeyedDecodingContainer(
+            KeyedDecoder<Key>(members: members, codingPath: codingPath, tracker: tracker, slot: slot ?? 0)
+        )
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -254,15 +342,20 @@ private struct ValueDecoder: Decoder {
                 .init(codingPath: codingPath, debugDescription: "expected a list")
             )
         }
-        return UnkeyedDecoder(items: items, codingPath: codingPath)
+        return UnkeyedDecoder(items: items, codingPath: codingPath, tracker: tracker)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleDecoder(value: value, codingPath: codingPath)
+        SingleDecoder(value: value, codingPath: codingPath, tracker: tracker)
     }
 }
 
-private func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue, path: [any CodingKey]) throws -> T {
+private func decodeValue<T: Decodable>(
+    _ type: T.Type,
+    _ value: JSONValue,
+    path: [any CodingKey],
+    tracker: KeyTracker?
+) throws -> T {
     func mismatch() -> DecodingError {
         .typeMismatch(T.self, .init(codingPath: path, debugDescription: "wrong type"))
     }
@@ -287,24 +380,37 @@ private func decodeValue<T: Decodable>(_ type: T.Type, _ value: JSONValue, path:
         guard let i = value.integerValue else { throw mismatch() }
         return try cast(Int64(i))
     case is UInt64.Type:
-        guard let i = value.integerValue, i >= 0 else { throw mismatch() }
-        return try cast(UInt64(i))
+        guard let i = value.integerValue, let u = UInt64(exactly: i) else { throw mismatch() }
+        return try cast(u)
     case is Double.Type:
         guard case .number(let d) = value else { throw mismatch() }
         return try cast(d)
     default:
-        return try T(from: ValueDecoder(value: value, codingPath: path))
+        return try T(from: ValueDecoder(value: value, codingPath: path, tracker: tracker))
     }
 }
 
 private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
+    let tracker: KeyTracker?
+    let slot: Int
 
-    var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
-    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+    var allKeys: [Key] {
+        members.keys.compactMap { name in
+            guard let key = Key(stringValue: name) else { return nil }
+            tracker?.ask(slot, name)
+            return key
+        }
+    }
+
+    func contains(_ key: Key) -> Bool {
+        tracker?.ask(slot, key.stringValue)
+        return members[key.stringValue] != nil
+    }
 
     func value(_ key: Key) throws -> JSONValue {
+        tracker?.ask(slot, key.stringValue)
         guard let v = members[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
         }
@@ -312,7 +418,8 @@ private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
-        members[key.stringValue] == nil || members[key.stringValue] == .null
+        tracker?.ask(slot, key.stringValue)
+        return members[key.stringValue] == nil || members[key.stringValue] == .null
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
@@ -320,29 +427,32 @@ private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         if v == .null, !(T.self is JSONValue.Type) {
             throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath + [key], debugDescription: "null"))
         }
-        return try decodeValue(type, v, path: codingPath + [key])
+        return try decodeValue(type, v, path: codingPath + [key], tracker: tracker)
     }
 
     func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type,
         forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+        try ValueDecoder(value: value(key), codingPath: codingPath + [key], tracker: tracker).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).unkeyedContainer()
+        try ValueDecoder(value: value(key), codingPath: codingPath + [key], tracker: tracker).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(members), codingPath: codingPath) }
+    func superDecoder() throws -> any Decoder {
+        ValueDecoder(value: .object(members), codingPath: codingPath, tracker: tracker)
+    }
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ValueDecoder(value: try value(key), codingPath: codingPath + [key])
+        ValueDecoder(value: try value(key), codingPath: codingPath + [key], tracker: tracker)
     }
 }
 
 private struct UnkeyedDecoder: UnkeyedDecodingContainer {
     let items: [JSONValue]
     let codingPath: [any CodingKey]
+    let tracker: KeyTracker?
     var currentIndex = 0
     var count: Int? { items.count }
     var isAtEnd: Bool { currentIndex >= items.count }
@@ -368,30 +478,35 @@ private struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let path = codingPath + [IndexKey(currentIndex)]
-        return try decodeValue(type, next(), path: path)
+        return try decodeValue(type, next(), path: path, tracker: tracker)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type
     ) throws -> KeyedDecodingContainer<NestedKey> {
         let path = codingPath + [IndexKey(currentIndex)]
-        return try ValueDecoder(value: next(), codingPath: path).container(keyedBy: type)
+        return try ValueDecoder(value: next(), codingPath: path, tracker: tracker).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let path = codingPath + [IndexKey(currentIndex)]
-        return try ValueDecoder(value: next(), codingPath: path).unkeyedContainer()
+        return try ValueDecoder(value: next(), codingPath: path, tracker: tracker).unkeyedContainer()
     }
 
-    mutating func superDecoder() throws -> any Decoder { ValueDecoder(value: try next(), codingPath: codingPath) }
+    mutating func superDecoder() throws -> any Decoder {
+        ValueDecoder(value: try next(), codingPath: codingPath, tracker: tracker)
+    }
 }
 
 private struct SingleDecoder: SingleValueDecodingContainer {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    let tracker: KeyTracker?
 
     func decodeNil() -> Bool { value == .null }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeValue(type, value, path: codingPath) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try decodeValue(type, value, path: codingPath, tracker: tracker)
+    }
 }
 
 extension JSONValue: Codable {

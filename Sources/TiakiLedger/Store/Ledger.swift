@@ -23,8 +23,19 @@ public struct LedgerConfiguration: Sendable {
     /// The top-level member that ``EntryDraft/key`` comes from; used to index a ledger written before the key
     /// index existed.
     public var keyMember: String?
+    /// Whether opening a directory that holds no ledger creates one (`tiaki serve`'s first start, `tiaki init`,
+    /// `tiaki simulate`); otherwise it is refused with ``LedgerError/Code/noLedger``, so a mistyped path does not
+    /// quietly start a second ledger.
+    public var create = true
+    /// Who appends, for the data directory's lock (`tiaki serve`); a second process that tries to append to the same
+    /// directory is refused, naming this holder.
+    public var lockHolder = "tiaki"
     /// The clock that stamps entries (UTC); replaceable for deterministic samples.
     public var clock: @Sendable () -> Date = { Date() }
+    /// What day it is, for checks that stamp nothing (a date given must not lie in the future); `nil` reads
+    /// `clock`. A simulation whose clock moves on with every reading sets this so that checking a date does not
+    /// move it.
+    public var calendar: (@Sendable () -> Date)?
     /// For crash testing only (`Scripts/crash-test.py` sets it through `TIAKI_FAULT`): the process kills itself
     /// with SIGKILL at this point of a commit, inside the open write transaction.
     public var fault: LedgerFault?
@@ -87,6 +98,10 @@ public final class Ledger: Sendable {
     public var origin: String { signer.name }
 
     let store: LedgerStore
+    /// Held from opening until closing: no other process appends to this directory meanwhile.
+    private let lock: Mutex<DataDirectoryLock?>
+    /// Set when a commit finds the ledger on disk ahead of this process's view (something else wrote to it).
+    private let divergence = Mutex<String?>(nil)
     private let signer: NoteSigner
     private let logger: Logger
     private let pending = Mutex(PendingAppends())
@@ -156,9 +171,16 @@ public final class Ledger: Sendable {
     ) throws(LedgerError) -> Ledger {
         let started = Date()
         let creating = !directory.exists
+        if creating && !configuration.create {
+            throw LedgerError(
+                .noLedger,
+                "there is no ledger in \(directory.path); check the path, or create one there with tiaki init --data \(directory.path)"
+            )
+        }
+        if creating { try directory.create() }
+        let lock = try DataDirectoryLock.acquire(directory, holder: configuration.lockHolder)
         let signer: NoteSigner
         if creating {
-            try directory.create()
             if FileManager.default.fileExists(atPath: directory.privateKeyPath) {
                 signer = try directory.loadSigner()
             } else {
@@ -201,6 +223,7 @@ public final class Ledger: Sendable {
                     directory: directory,
                     configuration: configuration,
                     store: store,
+                    lock: lock,
                     signer: signer,
                     db: db,
                     logger: logger
@@ -225,6 +248,7 @@ public final class Ledger: Sendable {
         directory: LedgerDirectory,
         configuration: LedgerConfiguration,
         store: LedgerStore,
+        lock: DataDirectoryLock,
         signer: NoteSigner,
         db: Database,
         logger: Logger
@@ -281,6 +305,7 @@ public final class Ledger: Sendable {
         self.directory = directory
         self.configuration = configuration
         self.store = store
+        self.lock = Mutex(lock)
         self.signer = signer
         self.verifier = signer.verifier
         self.logger = logger
@@ -351,7 +376,28 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Why the ledger cannot take appends, if something else moved it on (`nil` while it is healthy).
+    public var divergedReason: String? { divergence.withLock { $0 } }
+
+    /// After a failed commit: whether the store holds more entries than this process wrote, and if so, stops taking
+    /// appends (each would fail the same way) and says so in the log and in ``divergedReason``.
+    private func checkDivergence() -> String? {
+        if let known = divergence.withLock({ $0 }) { return known }
+        let ours = tree.withLock { $0.range.size }
+        guard let stored = try? store.writer.read({ db in try store.entryCount(db) }), stored > ours else { return nil }
+        let reason =
+            "the ledger on disk holds \(stored) entries but this service wrote \(ours): another process appended to \(directory.path); nothing more is recorded until the service is restarted"
+        divergence.withLock { $0 = reason }
+        logger.critical("ledger diverged", metadata: ["stored": "\(stored)", "ours": "\(ours)"])
+        return reason
+    }
+
     private func commit(_ batch: [(draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)]) {
+        if let reason = divergence.withLock({ $0 }) {
+            let failure = LedgerError(.diverged, reason)
+            for item in batch { item.continuation.resume(throwing: failure) }
+            return
+        }
         let outcome = tree.withLock { state -> Result<[AppendReceipt], any Error> in
             let now = max(configuration.clock(), state.lastTime)
             let time = LedgerTime.format(now)
@@ -442,7 +488,12 @@ public final class Ledger: Sendable {
                 "ledger commit failed; nothing of the batch was stored",
                 metadata: ["entries": "\(batch.count)", "error": "\(error)"]
             )
-            let failure = LedgerError(.io, "the ledger could not commit the entry: \(error)")
+            let failure: LedgerError
+            if let diverged = checkDivergence() {
+                failure = LedgerError(.diverged, diverged)
+            } else {
+                failure = LedgerError(.io, "the ledger could not commit the entry: \(error)")
+            }
             for item in batch { item.continuation.resume(throwing: failure) }
         }
     }
@@ -455,6 +506,7 @@ public final class Ledger: Sendable {
             sequencer.async { done.resume() }
         }
         if let pool = store.writer as? DatabasePool { try? pool.close() }
+        lock.withLock { $0 = nil }
     }
 
     // MARK: Reading

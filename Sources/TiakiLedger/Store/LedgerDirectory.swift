@@ -90,3 +90,44 @@ public struct LedgerDirectory: Sendable {
         }
     }
 }
+
+/// An exclusive lock on a data directory, held by the one process that appends to its ledger.
+///
+/// It is an OS file lock (`flock` on `lock` in the directory), not a pid file: the kernel releases it when the
+/// process ends, however it ends (SIGKILL included), so a crash never leaves a directory locked. The file holds a
+/// line naming the holder, for the message a second writer gets. Read-only commands do not take it.
+public final class DataDirectoryLock: Sendable {
+    private let fd: Int32
+
+    private init(fd: Int32) { self.fd = fd }
+
+    /// Takes the lock for `holder` (e.g. `tiaki serve`), or refuses at once, naming who holds it.
+    public static func acquire(_ directory: LedgerDirectory, holder: String) throws(LedgerError) -> DataDirectoryLock {
+        let path = directory.path + "/lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw LedgerError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let count = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            guard failure == EWOULDBLOCK else {
+                throw LedgerError(.io, "cannot lock \(path): \(String(cString: strerror(failure)))")
+            }
+            let who = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw LedgerError(
+                .locked,
+                "\(who.isEmpty ? "another tiaki process" : who) is using \(directory.path); stop it, or use the admin endpoints"
+            )
+        }
+        let line = Array("\(holder) (pid \(getpid()))\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return DataDirectoryLock(fd: fd)
+    }
+
+    deinit { close(fd) }
+}

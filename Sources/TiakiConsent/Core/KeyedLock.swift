@@ -3,11 +3,11 @@ import Synchronization
 /// Serialises async work per key: a check of the consent state and the append it permits run as one step, so two
 /// withdrawals of the same consent racing each other record one withdrawal and answer the other with a conflict.
 /// Work under different keys runs concurrently; waiters under one key run in arrival order.
-final class KeyedLock: Sendable {
+package final class KeyedLock: Sendable {
     /// A key is held while present; its array holds the waiters.
     private let held = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
 
-    func withLock<T>(_ key: String, _ body: () async throws -> T) async throws -> T {
+    package func withLock<T>(_ key: String, _ body: () async throws -> T) async throws -> T {
         await acquire(key)
         defer { release(key) }
         return try await body()

@@ -26,6 +26,8 @@ public struct ConsentState: Sendable {
         /// `birthMonth` as numbers, for age rules.
         public var born: (year: Int, month: Int)?
         public var registered: UInt64
+        /// The organisations that know the child: the one that registered them first, then each that enrolled them.
+        public var enrolments: [String]
         /// Consents (ledger indexes), oldest first.
         public var consents: [Int] = []
         /// `consent.refused` entries.
@@ -34,10 +36,23 @@ public struct ConsentState: Sendable {
 
         public static func == (a: Subject, b: Subject) -> Bool {
             a.id == b.id && a.org == b.org && a.birthMonth == b.birthMonth && a.registered == b.registered
+                && a.enrolments == b.enrolments
                 && a.consents == b.consents && a.refusals == b.refusals && a.erased?.index == b.erased?.index
         }
 
         public func hash(into h: inout Hasher) { h.combine(id) }
+
+        init(id: String, org: String, birthMonth: String, born: (year: Int, month: Int)?, registered: UInt64) {
+            self.id = id
+            self.org = org
+            self.birthMonth = birthMonth
+            self.born = born
+            self.registered = registered
+            self.enrolments = [org]
+        }
+
+        /// Whether `org` knows the child (registered or enrolled them).
+        public func isKnown(to org: String) -> Bool { enrolments.contains(org) }
     }
 
     /// A consent's coverage, ready for the policy engine.
@@ -57,6 +72,8 @@ public struct ConsentState: Sendable {
         public var informed: Day
         public var language: String
         public var granted: String
+        /// The organisation that recorded it.
+        public var recordedBy: String
         public var supersedes: Int?
         public var supersededBy: Int?
         public var withdrawn: Withdrawal?
@@ -74,71 +91,23 @@ public struct ConsentState: Sendable {
     }
 
     /// Entries applied so far (the next index expected).
-    public private(set) var size: UInt64 = 0
-    public private(set) var codes = CodeTable()
-    public private(set) var organisations: [String: Organisation] = [:]
-    public private(set) var credentials: [String: Credential] = [:]
-    public private(set) var subjects: [String: Subject] = [:]
-    public private(set) var consents: [Int: Consent] = [:]
+    public internal(set) var size: UInt64 = 0
+    public internal(set) var codes = CodeTable()
+    public internal(set) var organisations: [String: Organisation] = [:]
+    public internal(set) var credentials: [String: Credential] = [:]
+    public internal(set) var subjects: [String: Subject] = [:]
+    public internal(set) var consents: [Int: Consent] = [:]
     /// Digest → the index of its `policy.published` entry; and the newest digest.
-    public private(set) var policies: [String: UInt64] = [:]
-    public private(set) var currentPolicy: String?
-    public private(set) var counts: [EntryKind: Int] = [:]
+    public internal(set) var policies: [String: UInt64] = [:]
+    public internal(set) var currentPolicy: String?
+    public internal(set) var counts: [EntryKind: Int] = [:]
+    /// Disclosure (ledger index) → the index of its privacy officer's review.
+    public internal(set) var reviews: [Int: UInt64] = [:]
 
     public init() {}
 
-    /// Applies the next entry. Entries must come in index order; one that does not fit the state (a withdrawal of
-    /// an unknown consent, say) is counted but changes nothing, as a replay of the same ledger would.
-    public mutating func apply(_ entry: ConsentEntry) {
-        defer {
-            size = max(size, entry.index + 1)
-            counts[entry.kind, default: 0] += 1
-        }
-        switch entry.body {
-        case .organisationRegistered(let b):
-            if organisations[b.id] == nil {
-                organisations[b.id] = Organisation(id: b.id, kind: b.kind, name: b.name, registered: entry.index)
-            }
-        case .credentialIssued(let b):
-            credentials[b.id] = Credential(id: b.id, org: b.org, role: b.role, issued: entry.index)
-        case .credentialRevoked(let b):
-            if credentials[b.id]?.revoked == nil { credentials[b.id]?.revoked = entry.index }
-        case .policyPublished(let b):
-            if policies[b.digest] == nil { policies[b.digest] = entry.index }
-            currentPolicy = b.digest
-        case .subjectRegistered(let b):
-            guard let id = entry.subject, subjects[id] == nil else { return }
-            subjects[id] = Subject(
-                id: id,
-                org: b.org,
-                birthMonth: b.birthMonth,
-                born: Day.parseMonth(b.birthMonth),
-                registered: entry.index
-            )
-        case .consentGranted(let terms):
-            guard let subject = entry.subject, subjects[subject] != nil else { return }
-            let id = Int(entry.index)
-            guard let consent = compile(terms, id: id, subject: subject, time: entry.time) else { return }
-            consents[id] = consent
-            subjects[subject]?.consents.append(id)
-            if let old = terms.supersedes, consents[old]?.subject == subject, consents[old]?.supersededBy == nil {
-                consents[old]?.supersededBy = id
-            }
-        case .consentWithdrawn(let b):
-            guard consents[b.consent]?.withdrawn == nil, let day = Day(b.date) else { return }
-            consents[b.consent]?.withdrawn = .init(index: entry.index, date: day, by: b.by)
-        case .consentRefused:
-            if let subject = entry.subject { subjects[subject]?.refusals.append(entry.index) }
-        case .subjectErased(let b):
-            if let subject = entry.subject, subjects[subject]?.erased == nil {
-                subjects[subject]?.erased = (entry.index, b.date)
-            }
-        case .decision, .disclosure, .disclosureReviewed:
-            break
-        }
-    }
-
-    private mutating func compile(_ t: ConsentTerms, id: Int, subject: String, time: String) -> Consent? {
+    /// A consent's coverage as bit sets, interning codes not seen before; `nil` when a dimension is full.
+    mutating func compile(_ t: ConsentTerms, id: Int, subject: String, recordedBy: String, time: String) -> Consent? {
         guard let purposes = codes.set(t.purposes, .purpose),
             let information = codes.set(t.information, .information),
             let kinds = codes.set(t.audience.kinds, .organisationKind),
@@ -163,6 +132,7 @@ public struct ConsentState: Sendable {
             informed: informed,
             language: t.informed.language,
             granted: time,
+            recordedBy: recordedBy,
             supersedes: t.supersedes
         )
     }
@@ -171,6 +141,9 @@ public struct ConsentState: Sendable {
     public func consents(of subject: String) -> [Consent] {
         (subjects[subject]?.consents ?? []).compactMap { consents[$0] }
     }
+
+    /// Applies the next entry (see ``EntryBody/apply(to:entry:)``).
+    public mutating func apply(_ entry: ConsentEntry) { entry.apply(to: &self) }
 
     /// Records an entry that changes nothing here but the counts (a decision or disclosure).
     public mutating func count(_ kind: EntryKind, index: UInt64) {
@@ -196,6 +169,7 @@ extension ConsentState: Equatable {
     public static func == (a: ConsentState, b: ConsentState) -> Bool {
         guard a.size == b.size, a.organisations == b.organisations, a.credentials == b.credentials,
             a.subjects == b.subjects, a.policies == b.policies, a.currentPolicy == b.currentPolicy,
+            a.reviews == b.reviews,
             a.consents.count == b.consents.count
         else { return false }
         for (id, x) in a.consents {

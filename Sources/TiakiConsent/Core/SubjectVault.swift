@@ -2,6 +2,7 @@ package import Crypto
 package import Foundation
 package import GRDB
 package import TiakiLedger
+public import TiakiModel
 
 #if canImport(Glibc)
 import Glibc
@@ -49,11 +50,11 @@ package struct SubjectVault: Sendable {
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-                throw ConsentError(.storage, "\(path) can be read by others; run chmod 600 on it")
+                throw TiakiError(.unavailable, "\(path) can be read by others; run chmod 600 on it")
             }
             guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32
             else {
-                throw ConsentError(.storage, "\(path) does not hold a 32-byte base64 key")
+                throw TiakiError(.unavailable, "\(path) does not hold a 32-byte base64 key")
             }
             return SymmetricKey(data: data)
         }
@@ -61,13 +62,13 @@ package struct SubjectVault: Sendable {
         let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
-            throw ConsentError(.storage, "cannot create \(path): \(String(cString: strerror(errno)))")
+            throw TiakiError(.unavailable, "cannot create \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         fchmod(fd, 0o600)
         let bytes = Array(text.utf8)
         guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
-            throw ConsentError(.storage, "cannot write \(path)")
+            throw TiakiError(.unavailable, "cannot write \(path)")
         }
         return key
     }
@@ -98,7 +99,7 @@ package struct SubjectVault: Sendable {
     package func seal(_ text: String, subject: String, key: SymmetricKey) throws -> Sealed {
         let nonce = try AES.GCM.Nonce(data: random.bytes(12))
         let box = try AES.GCM.seal(Data(text.utf8), using: key, nonce: nonce, authenticating: Data(subject.utf8))
-        guard let combined = box.combined else { throw ConsentError(.storage, "sealing failed") }
+        guard let combined = box.combined else { throw TiakiError(.unavailable, "sealing failed") }
         return Sealed(token: SubjectVault.sealPrefix + combined.base64EncodedString())
     }
 
@@ -111,7 +112,7 @@ package struct SubjectVault: Sendable {
     static func open(_ sealed: Sealed, subject: String, key: SymmetricKey) throws -> String {
         guard sealed.token.hasPrefix(SubjectVault.sealPrefix),
             let data = Data(base64Encoded: String(sealed.token.dropFirst(SubjectVault.sealPrefix.count)))
-        else { throw ConsentError(.invalid, "not a sealed field") }
+        else { throw TiakiError(.invalid, "not a sealed field") }
         let box = try AES.GCM.SealedBox(combined: data)
         let plain = try AES.GCM.open(box, using: key, authenticating: Data(subject.utf8))
         return String(decoding: plain, as: UTF8.self)
@@ -145,6 +146,16 @@ package struct SubjectVault: Sendable {
                     sql: "INSERT INTO subject_lookup (digest, subject) VALUES (?, ?)",
                     arguments: [digest(identifier), subject]
                 )
+            }
+        }
+    }
+
+    /// Removes lookup rows added for an enrolment that was not recorded.
+    package func removeLookup(_ identifiers: [Identifier]) throws {
+        guard !identifiers.isEmpty else { return }
+        try db.write { db in
+            for identifier in identifiers {
+                try db.execute(sql: "DELETE FROM subject_lookup WHERE digest = ?", arguments: [digest(identifier)])
             }
         }
     }

@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 import TiakiConsent
+import TiakiModel
 
 /// Counters and a latency histogram in the Prometheus text format: requests by route and status, their latency,
 /// decisions by effect, and the ledger's size.

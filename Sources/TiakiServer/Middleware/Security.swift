@@ -72,11 +72,17 @@ extension Problem {
 enum ServerTLS {
     /// HTTP/1.1 over TLS when both files are given, plain HTTP/1.1 when neither is.
     static func builder(certificate: String?, key: String?) throws -> HTTPServerBuilder {
+        let tls = certificate != nil
+        // Requests the HTTP parser cannot read are answered with a problem too (see ProtocolErrorHandler).
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ProtocolErrorHandler(tls: tls)])
         switch (certificate, key) {
         case (let certificate?, let key?):
-            return try .tls(.http1(), tlsConfiguration: configuration(certificate: certificate, key: key))
+            return try .tls(
+                .http1(configuration: http1),
+                tlsConfiguration: configuration(certificate: certificate, key: key)
+            )
         case (nil, nil):
-            return .http1()
+            return .http1(configuration: http1)
         default:
             throw ServerSetupError("TLS needs both a certificate (--tls-certificate) and its key (--tls-key)")
         }

@@ -1,6 +1,6 @@
 import Foundation
-public import TiakiConsent
 import TiakiLedger
+public import TiakiModel
 import Yams
 
 /// Policy tests, as `opa test` and `cedar run-tests` have them: a consent state, a request, and what the decision
@@ -124,12 +124,14 @@ public struct PolicyTestCase: Sendable {
     public func run(_ policy: PolicySet) -> Result {
         var state = ConsentState()
         var index: UInt64 = 0
-        func apply(_ body: ConsentEntry.Body, subject: String? = nil) {
+        // Consents are recorded by the organisation that asks, as a school records its own whānau's agreement.
+        let requester = EntryActor(org: request.requester ?? "")
+        func apply(_ body: any EntryBody, subject: String? = nil) {
             state.apply(
                 ConsentEntry(
                     index: index,
                     time: "2026-01-01T00:00:00.000Z",
-                    actor: .system,
+                    actor: body is ConsentTerms ? requester : .system,
                     subject: subject,
                     body: body
                 )
@@ -137,23 +139,20 @@ public struct PolicyTestCase: Sendable {
             index += 1
         }
         for (id, kind) in organisations.sorted(by: { $0.key < $1.key }) {
-            apply(.organisationRegistered(.init(id: id, kind: kind, name: id)))
+            apply(OrganisationRegistered(id: id, kind: kind, name: id))
         }
         let sid = "s-test"
         apply(
-            .subjectRegistered(
-                .init(org: organisations.keys.sorted().first ?? "school", birthMonth: subject.birthMonth)
-            ),
+            SubjectRegistered(org: organisations.keys.sorted().first ?? "school", birthMonth: subject.birthMonth),
             subject: sid
         )
         for spec in consents {
-            let consentIndex = Int(index)
-            apply(.consentGranted(spec.terms(supersedes: nil)), subject: sid)
+            // A test file holds a handful of entries, far below Int.max.
+            let consentIndex = Int(clamping: index)
+            apply(spec.terms(supersedes: nil), subject: sid)
             if let withdrawn = spec.withdrawn {
                 apply(
-                    .consentWithdrawn(
-                        .init(consent: consentIndex, date: withdrawn, by: spec.consenters.first ?? "parent")
-                    ),
+                    ConsentWithdrawn(consent: consentIndex, date: withdrawn, by: spec.consenters.first ?? "parent"),
                     subject: sid
                 )
             }
@@ -162,28 +161,33 @@ public struct PolicyTestCase: Sendable {
                 var narrower = spec
                 narrower.purposes = ["progress-review"]
                 narrower.information = ["attendance"]
-                apply(.consentGranted(narrower.terms(supersedes: consentIndex)), subject: sid)
+                apply(narrower.terms(supersedes: consentIndex), subject: sid)
             }
         }
         if subject.refused == true {
             apply(
-                .consentRefused(
-                    .init(purposes: ["referral"], information: ["register-entry"], by: ["parent"], date: "2026-01-01")
+                ConsentRefused(
+                    purposes: ["referral"],
+                    information: ["register-entry"],
+                    by: ["parent"],
+                    date: "2026-01-01"
                 ),
                 subject: sid
             )
         }
-        if subject.erased == true { apply(.subjectErased(.init(reason: "request", date: "2026-01-15")), subject: sid) }
+        if subject.erased == true { apply(SubjectErased(reason: .request, date: "2026-01-15"), subject: sid) }
         state.intern(policy.vocabulary)
         var failures: [String] = []
         let r = request
         let share = ShareRequest(
             subject: sid,
-            purpose: r.purpose ?? "",
-            information: r.information ?? [],
-            recipient: r.recipient ?? "",
-            channel: r.channel ?? "",
-            storageRegion: r.storageRegion ?? "",
+            share: Share(
+                recipient: r.recipient ?? "",
+                purpose: r.purpose ?? "",
+                information: r.information ?? [],
+                channel: r.channel ?? "",
+                storageRegion: r.storageRegion ?? ""
+            ),
             date: r.date ?? "",
             seriousThreat: r.seriousThreat,
             requester: r.requester ?? "",
@@ -357,48 +361,18 @@ public struct PolicyTestCase: Sendable {
 
 extension PolicyTestCase.ConsentSpec {
     func terms(supersedes: Int?) -> ConsentTerms {
-        let json: JSONValue = [
-            "purposes": .array(purposes.map { .string($0) }),
-            "information": .array(information.map { .string($0) }),
-            "audience": [
-                "kinds": .array((audienceKinds ?? []).map { .string($0) }),
-                "organisations": .array((audienceOrganisations ?? []).map { .string($0) }),
-            ],
-            "sharing": [
-                "channels": .array(channels.map { .string($0) }),
-                "storageRegions": .array(storageRegions.map { .string($0) }), "protection": "test",
-            ],
-            "retention": ["until": .string(retentionUntil)],
-            "accuracy": ["contact": "test", "method": "test"],
-            "withdrawal": ["effect": "test", "how": "test"],
-            "consenters": .array(consenters.map { ["role": .string($0)] }),
-            "informed": [
-                "date": .string(informed ?? "2026-01-10"), "noticeVersion": "test", "language": "en", "method": "test",
-            ],
-            "text": "test",
-        ]
-        // Built from literals of the right shape, so decoding cannot fail.
-        var terms = (try? JSONValueDecoder().decode(ConsentTerms.self, from: json)) ?? ConsentTerms.placeholder
-        terms.supersedes = supersedes
-        return terms
-    }
-}
-
-extension ConsentTerms {
-    static var placeholder: ConsentTerms {
         ConsentTerms(
-            purposes: [],
-            information: [],
-            audience: .init(),
-            sharing: .init(channels: [], storageRegions: [], protection: ""),
-            retention: .init(until: "1970-01-01", event: nil),
-            accuracy: .init(contact: "", method: ""),
-            withdrawal: .init(effect: "", how: ""),
-            consenters: [],
-            informed: .init(date: "1970-01-01", noticeVersion: "", language: "", method: ""),
-            text: "",
-            evidence: nil,
-            supersedes: nil
+            purposes: purposes,
+            information: information,
+            audience: .init(organisations: audienceOrganisations ?? [], kinds: audienceKinds ?? []),
+            sharing: .init(channels: channels, storageRegions: storageRegions, protection: "test"),
+            retention: .init(until: retentionUntil),
+            accuracy: .init(contact: "test", method: "test"),
+            withdrawal: .init(effect: "test", how: "test"),
+            consenters: consenters.map { ConsentTerms.Consenter(role: $0) },
+            informed: .init(date: informed ?? "2026-01-10", noticeVersion: "test", language: "en", method: "test"),
+            text: "test",
+            supersedes: supersedes
         )
     }
 }

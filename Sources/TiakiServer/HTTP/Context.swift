@@ -2,15 +2,7 @@ public import Hummingbird
 import Logging
 public import NIOCore
 public import TiakiConsent
-
-/// Who is calling: the credential, its organisation and its role.
-public struct Caller: Sendable, Hashable {
-    public var credential: String
-    public var org: String
-    public var role: Role
-
-    public var actor: Actor { Actor(org: org, credential: credential) }
-}
+import TiakiModel
 
 /// The request context: Hummingbird's core storage and the authenticated caller, if any.
 public struct TiakiRequestContext: RequestContext {
@@ -34,10 +26,10 @@ public struct TiakiRequestContext: RequestContext {
         return caller
     }
 
-    /// The caller if their role is one of `roles`, else 403 (401 when not signed in).
+    /// The caller if their role is one of `roles`, else 403 saying which role is needed (401 when not signed in).
     func require(_ roles: Role...) throws -> Caller {
         let caller = try authenticated()
-        guard roles.contains(caller.role) else { throw Problem.forbidden }
+        guard roles.contains(caller.role) else { throw Problem.forbidden(needs: roles, has: caller.role) }
         return caller
     }
 }

@@ -1,0 +1,258 @@
+import Foundation
+public import Logging
+import Synchronization
+public import TiakiLedger
+public import TiakiModel
+
+/// An entry once it is in the ledger, with the receipt that proves it.
+public struct Recorded: Sendable {
+    public let entry: ConsentEntry
+    public let receipt: AppendReceipt
+    /// The entry's `body` as JSON, as it was written (so a response need not encode it again).
+    public let body: JSONValue
+    /// The entry's ledger index, as the consent and disclosure ids that name it are written.
+    public var index: Int { Int(clamping: receipt.index) }
+}
+
+/// What every service shares: the ledger, the consent state kept in step with it, the per-subject lock that makes
+/// check-then-append one step, and the vault of personal details.
+///
+/// The state is read under a lock that the ledger's commit observer also takes after each commit, so readers copy
+/// what they need and let go (``read(_:)``); no policy evaluation or I/O happens under it.
+public final class LedgerCore: Sendable {
+    public let ledger: Ledger
+    package let vault: SubjectVault
+    private let state: StateBox
+    /// Check-then-append steps that change a subject's state run one at a time per subject.
+    package let subjectLock = KeyedLock()
+    /// The policy set's vocabulary: the codes requests and consents may use, and their plain words.
+    public let vocabulary: Vocabulary
+    let logger: Logger
+
+    final class StateBox: Sendable {
+        let state: Mutex<ConsentState>
+        init(_ s: ConsentState) { state = Mutex(s) }
+    }
+
+    /// Opens (or, where the configuration allows, creates) the ledger in `directory`, rebuilds the consent state by
+    /// replaying it, and keeps the state in step with every later commit.
+    public static func open(
+        _ directory: LedgerDirectory,
+        configuration: LedgerConfiguration = LedgerConfiguration(),
+        vocabulary: Vocabulary,
+        random: RandomSource = .system,
+        logger: Logger
+    ) async throws -> LedgerCore {
+        var configuration = configuration
+        configuration.keyMember = "subject"
+        let ledger = try Ledger.open(directory, configuration: configuration, logger: logger)
+        do {
+            let vault = try SubjectVault(database: ledger.database, directory: directory, random: random)
+            let started = Date()
+            var state = try ConsentState.replay(ledger)
+            state.intern(vocabulary)
+            logger.info(
+                "consent state rebuilt",
+                metadata: [
+                    "entries": "\(state.size)", "subjects": "\(state.subjects.count)",
+                    "consents": "\(state.consents.count)",
+                    "milliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                ]
+            )
+            // Finish erasures whose key destruction did not complete (the entry is written first).
+            for subject in state.subjects.values where subject.erased != nil { try vault.erase(subject.id) }
+            return LedgerCore(ledger: ledger, vault: vault, state: state, vocabulary: vocabulary, logger: logger)
+        } catch {
+            // Nothing was served: release the ledger (and its directory lock) before reporting.
+            await ledger.close()
+            throw error
+        }
+    }
+
+    private init(ledger: Ledger, vault: SubjectVault, state: ConsentState, vocabulary: Vocabulary, logger: Logger) {
+        self.ledger = ledger
+        self.vault = vault
+        self.state = StateBox(state)
+        self.vocabulary = vocabulary
+        self.logger = logger
+        let box = self.state
+        ledger.observeCommits { batch in
+            // Parse (rarely needed: appends carry their entry) before taking the lock; under it, only apply.
+            let entries: [ConsentEntry] = batch.compactMap { committed in
+                var entry: ConsentEntry
+                if let known = committed.context as? ConsentEntry {
+                    entry = known
+                } else if let parsed = try? ConsentEntry(bytes: committed.entry) {
+                    entry = parsed
+                } else {
+                    return nil
+                }
+                entry.index = committed.index
+                entry.time = committed.time
+                return entry
+            }
+            box.state.withLock { s in
+                for entry in entries { s.apply(entry) }
+            }
+        }
+    }
+
+    public func close() async { await ledger.close() }
+
+    /// Runs `body` with the current state, under the lock that commits take: copy what is needed and return.
+    public func read<R>(_ body: (borrowing ConsentState) throws -> R) rethrows -> R {
+        try state.state.withLock { try body($0) }
+    }
+
+    /// Today by the ledger's calendar (a simulation's runs its own year), for checks and for reading.
+    public var today: Day { Day((ledger.configuration.calendar ?? ledger.configuration.clock)()) }
+
+    /// Today by the ledger's clock, for a date written into an entry when the caller gave none.
+    var stampDay: Day { Day(ledger.configuration.clock()) }
+
+    /// The latest day a caller may give for something that has happened: today, and one day more, so that a date
+    /// written in New Zealand (up to 13 hours ahead of UTC) is never refused.
+    var latestPastDay: Day { Day(number: today.number + 1) }
+
+    // MARK: Appending
+
+    func append(_ entry: ConsentEntry) async throws -> Recorded {
+        var draft: EntryDraft
+        let members = try entry.members()
+        do {
+            draft = try EntryDraft(members)
+        } catch {
+            throw TiakiError(.internal, error.message)
+        }
+        draft.context = entry
+        // Filed by subject; an organisation's registration under `org:ID`, so a report can name it without a scan.
+        if let subject = entry.subject {
+            draft.key = subject
+        } else if let o = entry.body as? OrganisationRegistered {
+            draft.key = "org:" + o.id
+        } else if entry.kind == .policyPublished {
+            draft.key = "policy"
+        }
+        let receipt = try await ledger.append(draft)
+        var recorded = entry
+        recorded.index = receipt.index
+        recorded.time = receipt.time
+        return Recorded(entry: recorded, receipt: receipt, body: members["body"] ?? .null)
+    }
+
+    /// The committed entry at `index`, parsed; `nil` when there is none or it cannot be read.
+    func entry(at index: UInt64) throws -> ConsentEntry? {
+        guard let bytes = try ledger.entry(at: index) else { return nil }
+        guard var entry = try? ConsentEntry(bytes: bytes) else { return nil }
+        entry.index = index
+        return entry
+    }
+
+    // MARK: Checks shared by the services
+
+    /// The subject, or why it cannot be acted on (unknown, or erased).
+    func requireLiveSubject(_ subject: String) throws -> ConsentState.Subject {
+        let known = read { $0.subjects[subject] }
+        guard let known else { throw TiakiError(.unknownSubject, "no subject \(subject)", field: "subject") }
+        if let erased = known.erased {
+            throw TiakiError(
+                .erased,
+                "this child's personal details were erased on \(Day(erased.date)?.plain ?? erased.date)",
+                field: "subject"
+            )
+        }
+        return known
+    }
+
+    func requireOrganisation(_ id: String, field: String, role: String = "organisation") throws {
+        guard read({ $0.organisations[id] != nil }) else {
+            throw TiakiError(.unknownOrganisation, "\(role) \(id) is not a registered organisation", field: field)
+        }
+    }
+
+    /// Every code of `list` is in the vocabulary's `dimension` (and, unless `allowEmpty`, there is one).
+    func requireCodes(
+        _ list: [String],
+        _ dimension: Vocabulary.Dimension,
+        field: String,
+        missing: String? = nil
+    ) throws {
+        if list.isEmpty, let missing { throw TiakiError(.invalid, missing, field: field) }
+        for (i, code) in list.enumerated() where !vocabulary.contains(code, in: dimension) {
+            throw unknownCode(code, dimension, field: "\(field)[\(i)]")
+        }
+    }
+
+    func requireCode(_ code: String, _ dimension: Vocabulary.Dimension, field: String) throws {
+        guard vocabulary.contains(code, in: dimension) else { throw unknownCode(code, dimension, field: field) }
+    }
+
+    func unknownCode(_ code: String, _ d: Vocabulary.Dimension, field: String) -> TiakiError {
+        let known = vocabulary.codes(d)
+        let hint = nearest(code, in: known).map { " Did you mean \($0)?" } ?? ""
+        return TiakiError(
+            .notInVocabulary,
+            "\(code) is not \(d.withArticle) in the policy vocabulary.\(hint) Known: \(known.joined(separator: ", "))",
+            field: field
+        )
+    }
+
+    /// A date (`YYYY-MM-DD`) of something that has already happened: a real date, and not after today (with a
+    /// day's allowance for time zones).
+    func pastDay(_ text: String, field: String, what: String) throws -> Day {
+        guard let day = Day(text) else {
+            throw TiakiError(.invalid, "\(field) must be a date, YYYY-MM-DD", field: field)
+        }
+        guard day <= latestPastDay else {
+            throw TiakiError(
+                .invalid,
+                "\(field) is \(day.plain), which has not come yet; give the day \(what)",
+                field: field
+            )
+        }
+        return day
+    }
+
+    /// Seals `text` to the subject's key; refused once the subject is erased.
+    func seal(_ text: String, subject: String) throws -> Sealed {
+        guard let key = try vault.key(for: subject) else {
+            throw TiakiError(.erased, "this child's personal details were erased", field: "subject")
+        }
+        return try vault.seal(text, subject: subject, key: key)
+    }
+
+    /// Opens a sealed field of a subject; nil once the subject is erased.
+    public func unseal(_ sealed: Sealed, subject: String) throws -> String? {
+        try vault.open(sealed, subject: subject)
+    }
+
+    static func isIdentifier(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64
+            && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+}
+
+extension ConsentState {
+    /// Rebuilds the state by replaying every entry of the ledger.
+    public static func replay(_ ledger: Ledger, upTo limit: UInt64? = nil) throws -> ConsentState {
+        var state = ConsentState()
+        let size = min(limit ?? ledger.checkpoint.size, ledger.checkpoint.size)
+        var next: UInt64 = 0
+        while next < size {
+            let page = try ledger.entries(in: next..<min(size, next + 4096))
+            for bytes in page {
+                // Decisions and disclosures, most of a ledger, change nothing in the projection: count them
+                // without parsing.
+                if let kind = ConsentEntry.kind(ofCanonical: bytes), kind == .decision || kind == .disclosure {
+                    state.count(kind, index: next)
+                } else {
+                    var entry = try ConsentEntry(bytes: bytes)
+                    entry.index = next
+                    state.apply(entry)
+                }
+                next += 1
+            }
+        }
+        return state
+    }
+}

@@ -1,0 +1,96 @@
+public import TiakiModel
+public import TiakiPolicy
+
+/// A request to share, as a school or facilitator asks it: the child, the share, the day (default today), and
+/// whether a serious threat makes it necessary.
+public struct DecisionInput: Sendable, Codable {
+    public var subject: String
+    public var share: Share
+    public var date: String?
+    public var seriousThreat: Bool?
+
+    public init(subject: String, share: Share, date: String? = nil, seriousThreat: Bool? = nil) {
+        self.subject = subject
+        self.share = share
+        self.date = date
+        self.seriousThreat = seriousThreat
+    }
+
+    enum CodingKeys: String, CodingKey { case subject, date, seriousThreat }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        subject = try c.decode(String.self, forKey: .subject)
+        share = try Share(from: decoder)
+        date = try c.decodeIfPresent(String.self, forKey: .date)
+        seriousThreat = try c.decodeIfPresent(Bool.self, forKey: .seriousThreat)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try share.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(subject, forKey: .subject)
+        try c.encodeIfPresent(date, forKey: .date)
+        try c.encodeIfPresent(seriousThreat, forKey: .seriousThreat)
+    }
+}
+
+/// Decisions against the live consent state: the policy compiled once against the state's codes (an immutable
+/// engine, shared without a lock), each decision evaluated on a snapshot taken under the state's lock and released
+/// before evaluating, the policy set recorded in the ledger when it changes, and every recorded decision naming it.
+public final class DecisionService: Sendable {
+    let core: LedgerCore
+    public let engine: PolicyEngine
+
+    /// Compiles `policy` against the state's codes and, when `publish` is true, records it if it is not the current
+    /// one. Only a service that records decisions needs to publish; a what-if question writes nothing.
+    init(core: LedgerCore, policy: PolicySet, publish: Bool) async throws {
+        self.core = core
+        self.engine = try PolicyEngine(policy: policy, codes: core.read { $0.codes })
+        if publish, core.read({ $0.currentPolicy != policy.digest }) {
+            _ = try await core.append(
+                ConsentEntry(actor: .system, body: PolicyPublished(digest: policy.digest, files: policy.files))
+            )
+        }
+    }
+
+    public var policy: PolicySet { engine.policy }
+
+    /// The request `input` stands for, asked by `caller` (the date defaults to today).
+    public func request(_ input: DecisionInput, caller: Caller) throws -> ShareRequest {
+        let date = try input.date.map { text -> String in
+            guard let day = Day(text) else { throw TiakiError(.invalid, "date must be YYYY-MM-DD", field: "date") }
+            return day.description
+        }
+        return ShareRequest(
+            subject: input.subject,
+            share: input.share,
+            date: date ?? core.stampDay.description,
+            seriousThreat: input.seriousThreat,
+            requester: caller.org,
+            requesterRole: caller.role.rawValue
+        )
+    }
+
+    /// Decides without recording (for what-if questions and tests).
+    public func decide(_ request: ShareRequest) throws(TiakiError) -> DecisionRecord {
+        let snapshot = core.read { $0.snapshot(for: request) }
+        return try engine.decide(request, in: snapshot)
+    }
+
+    /// Records a decision exactly as given, without deciding it: for samples and tests that plant a decision the
+    /// policy would not make, to show that replay finds it.
+    package func recordAsGiven(_ decision: DecisionRecord, actor: EntryActor) async throws -> Recorded {
+        try await core.append(ConsentEntry(actor: actor, subject: decision.request.subject, body: decision))
+    }
+
+    /// Decides and appends the decision to the ledger; returns only once it is durable.
+    public func decideAndRecord(
+        _ request: ShareRequest,
+        actor: EntryActor
+    ) async throws -> (decision: DecisionRecord, recorded: Recorded) {
+        let decision = try decide(request)
+        let recorded = try await core.append(ConsentEntry(actor: actor, subject: request.subject, body: decision))
+        return (decision, recorded)
+    }
+}

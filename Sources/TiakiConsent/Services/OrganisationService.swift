@@ -1,0 +1,45 @@
+import Foundation
+public import TiakiModel
+
+/// What an admin gives to register an organisation.
+public struct OrganisationInput: Sendable, Codable {
+    public var id: String
+    public var kind: String
+    public var name: String
+
+    public init(id: String, kind: String, name: String) {
+        self.id = id
+        self.kind = kind
+        self.name = name
+    }
+}
+
+/// The organisations of the cluster.
+public struct OrganisationService: Sendable {
+    let core: LedgerCore
+
+    /// Registers an organisation (`org.registered`).
+    public func register(_ input: OrganisationInput, actor: EntryActor = .system) async throws -> Recorded {
+        guard LedgerCore.isIdentifier(input.id) else {
+            throw TiakiError(
+                .invalid,
+                "an organisation id is 1 to 64 lower-case letters, digits and '-'",
+                field: "id"
+            )
+        }
+        try core.requireCode(input.kind, .organisationKind, field: "kind")
+        let name = input.name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 200 else {
+            throw TiakiError(.invalid, "name must be 1 to 200 characters", field: "name")
+        }
+        guard core.read({ $0.organisations[input.id] == nil }) else {
+            throw TiakiError(.conflict, "organisation \(input.id) is already registered", field: "id")
+        }
+        return try await core.append(
+            ConsentEntry(actor: actor, body: OrganisationRegistered(id: input.id, kind: input.kind, name: input.name))
+        )
+    }
+
+    /// The registered organisations, by id.
+    public func all() -> [String: ConsentState.Organisation] { core.read { $0.organisations } }
+}

@@ -1,0 +1,224 @@
+import Foundation
+public import TiakiModel
+
+/// What a school gives to register a child: identifiers for lookup (kept out of the ledger), the birth month the
+/// policy's age rules need, and personal details that are sealed.
+public struct SubjectInput: Sendable, Codable {
+    public var birthMonth: String
+    public var nsn: String?
+    public var localReference: String?
+    public var name: String?
+    public var notes: String?
+
+    public init(
+        birthMonth: String,
+        nsn: String? = nil,
+        localReference: String? = nil,
+        name: String? = nil,
+        notes: String? = nil
+    ) {
+        self.birthMonth = birthMonth
+        self.nsn = nsn
+        self.localReference = localReference
+        self.name = name
+        self.notes = notes
+    }
+}
+
+/// Why personal details are erased.
+public struct ErasureInput: Sendable, Codable {
+    /// `retention-ended` or `request`.
+    public var reason: String
+
+    public init(reason: SubjectErased.Reason) { self.reason = reason.rawValue }
+}
+
+/// Children: registering and enrolling them, finding them by NSN or local reference, and erasing their details.
+///
+/// A child is one subject however many organisations know them. The first organisation registers them
+/// (`subject.registered`); another that registers the same NSN enrols them (`subject.enrolled`), with an answer of
+/// the same shape, so nobody learns whether another organisation knew the child.
+public struct SubjectService: Sendable {
+    let core: LedgerCore
+
+    /// An NSN is this many ASCII digits.
+    public static let nsnLengths = 9...10
+
+    /// Registers a child for `actor.org`, or enrols a child already known by NSN to another organisation.
+    public func register(_ input: SubjectInput, actor: EntryActor) async throws -> Recorded {
+        // One registration at a time, so that two racing registrations of one NSN cannot both find it new.
+        try await core.subjectLock.withLock("registration") {
+            try core.requireOrganisation(actor.org, field: "org")
+            try checkBirthMonth(input.birthMonth)
+            var identifiers: [SubjectVault.Identifier] = []
+            if let nsn = input.nsn {
+                guard Self.nsnLengths.contains(nsn.utf8.count), nsn.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    throw TiakiError(.invalid, "an NSN is 9 or 10 digits, 0 to 9, and nothing else", field: "nsn")
+                }
+                identifiers.append(.nsn(nsn))
+            }
+            if let reference = input.localReference {
+                guard !reference.isEmpty, reference.count <= 64,
+                    reference.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control })
+                else {
+                    throw TiakiError(
+                        .invalid,
+                        "localReference must be 1 to 64 characters, without control characters",
+                        field: "localReference"
+                    )
+                }
+                identifiers.append(.local(org: actor.org, reference: reference))
+            }
+            if let name = input.name { try checkText(name, field: "name", limit: 200) }
+            if let notes = input.notes { try checkText(notes, field: "notes", limit: 4000) }
+            // This organisation's own reference is its own to know about.
+            for identifier in identifiers where identifier.isLocal {
+                if try core.vault.find(identifier) != nil {
+                    throw TiakiError(
+                        .conflict,
+                        "your organisation already registered a child with this localReference",
+                        field: "localReference"
+                    )
+                }
+            }
+            if let nsn = identifiers.first(where: { !$0.isLocal }), let known = try core.vault.find(nsn),
+                let subject = core.read({ $0.subjects[known] }), subject.erased == nil
+            {
+                guard !subject.isKnown(to: actor.org) else {
+                    throw TiakiError(
+                        .conflict,
+                        "your organisation already registered a child with this NSN",
+                        field: "nsn"
+                    )
+                }
+                return try await enrol(subject: subject.id, input, identifiers: identifiers, actor: actor)
+            }
+            return try await registerNew(input, identifiers: identifiers, actor: actor)
+        }
+    }
+
+    private func registerNew(
+        _ input: SubjectInput,
+        identifiers: [SubjectVault.Identifier],
+        actor: EntryActor
+    ) async throws -> Recorded {
+        let vault = core.vault
+        let subject = "s-" + vault.random.hex(8)
+        let key = try vault.createKey(for: subject)
+        do {
+            try vault.addLookup(identifiers, subject: subject)
+            let body = SubjectRegistered(
+                org: actor.org,
+                birthMonth: input.birthMonth,
+                nameSealed: try input.name.map { try vault.seal($0, subject: subject, key: key) },
+                notesSealed: try input.notes.map { try vault.seal($0, subject: subject, key: key) }
+            )
+            return try await core.append(ConsentEntry(actor: actor, subject: subject, body: body))
+        } catch {
+            // Nothing was acknowledged: leave no key or lookup row behind for a subject the ledger never saw.
+            try? vault.erase(subject)
+            throw error
+        }
+    }
+
+    private func enrol(
+        subject: String,
+        _ input: SubjectInput,
+        identifiers: [SubjectVault.Identifier],
+        actor: EntryActor
+    ) async throws -> Recorded {
+        try await core.subjectLock.withLock(subject) {
+            let local = identifiers.filter(\.isLocal)
+            let body = SubjectEnrolled(
+                org: actor.org,
+                birthMonth: input.birthMonth,
+                nameSealed: try input.name.map { try core.seal($0, subject: subject) },
+                notesSealed: try input.notes.map { try core.seal($0, subject: subject) }
+            )
+            try core.vault.addLookup(local, subject: subject)
+            do {
+                return try await core.append(ConsentEntry(actor: actor, subject: subject, body: body))
+            } catch {
+                try? core.vault.removeLookup(local)
+                throw error
+            }
+        }
+    }
+
+    func checkBirthMonth(_ text: String) throws {
+        guard let month = Day(text + "-01"), text.utf8.count == 7 else {
+            throw TiakiError(.invalid, "birthMonth must be YYYY-MM", field: "birthMonth")
+        }
+        guard month <= core.latestPastDay else {
+            throw TiakiError(.invalid, "birthMonth \(text) has not come yet", field: "birthMonth")
+        }
+        let (year, _, _) = core.today.components
+        guard month.components.year >= year - 30 else {
+            throw TiakiError(.invalid, "birthMonth \(text) is more than 30 years ago", field: "birthMonth")
+        }
+    }
+
+    func checkText(_ text: String, field: String, limit: Int) throws {
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.count <= limit else {
+            throw TiakiError(.invalid, "\(field) must be 1 to \(limit) characters", field: field)
+        }
+    }
+
+    /// The child registered under an NSN, or under an organisation's local reference, if `org` knows them.
+    ///
+    /// A child another organisation registered is not found: the answer is the same as for an NSN nobody knows.
+    public func find(nsn: String? = nil, localReference: String? = nil, for org: String?) throws -> String? {
+        let found: String?
+        if let nsn {
+            guard Self.nsnLengths.contains(nsn.utf8.count), nsn.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw TiakiError(.invalid, "an NSN is 9 or 10 digits, 0 to 9, and nothing else", field: "nsn")
+            }
+            found = try core.vault.find(.nsn(nsn))
+        } else if let localReference, let org {
+            found = try core.vault.find(.local(org: org, reference: localReference))
+        } else {
+            found = nil
+        }
+        guard let found else { return nil }
+        return core.read { state in
+            guard let subject = state.subjects[found], subject.erased == nil else { return nil }
+            return org.map { subject.isKnown(to: $0) } ?? true ? found : nil
+        }
+    }
+
+    /// Erases a subject's personal details: appends `subject.erased`, then destroys the key and lookup rows.
+    ///
+    /// The entry comes first so the erasure is on record even if the process stops before the key is gone; the
+    /// next start finishes it.
+    public func erase(_ subject: String, _ input: ErasureInput, actor: EntryActor) async throws -> Recorded {
+        guard let reason = SubjectErased.Reason(rawValue: input.reason) else {
+            throw TiakiError(
+                .invalid,
+                "reason must be \(SubjectErased.Reason.allCases.map(\.rawValue).joined(separator: " or "))",
+                field: "reason"
+            )
+        }
+        return try await core.subjectLock.withLock(subject) {
+            _ = try core.requireLiveSubject(subject)
+            let recorded = try await core.append(
+                ConsentEntry(
+                    actor: actor,
+                    subject: subject,
+                    body: SubjectErased(reason: reason, date: core.stampDay.description)
+                )
+            )
+            try core.vault.erase(subject)
+            return recorded
+        }
+    }
+
+    /// The subject as the state holds it.
+    public func subject(_ id: String) -> ConsentState.Subject? { core.read { $0.subjects[id] } }
+}
+
+extension SubjectVault.Identifier {
+    var isLocal: Bool {
+        if case .local = self { return true }
+        return false
+    }
+}

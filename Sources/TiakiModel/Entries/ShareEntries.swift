@@ -1,0 +1,223 @@
+extension EntryKind {
+    public static let decision = EntryKind(rawValue: "decision")
+    public static let disclosure = EntryKind(rawValue: "disclosure")
+    public static let disclosureReviewed = EntryKind(rawValue: "disclosure.reviewed")
+}
+
+/// What a share sends, to whom, how and where it is kept: the fields a request to share, its decision and the
+/// disclosure that follows all name, declared once. Encoded flat, beside the members of whatever holds it.
+public struct Share: Sendable, Hashable, Codable {
+    public var purpose: String
+    public var information: [String]
+    /// The organisation that would receive the information.
+    public var recipient: String
+    public var channel: String
+    public var storageRegion: String
+
+    public init(recipient: String, purpose: String, information: [String], channel: String, storageRegion: String) {
+        self.recipient = recipient
+        self.purpose = purpose
+        self.information = information
+        self.channel = channel
+        self.storageRegion = storageRegion
+    }
+}
+
+/// A request to share information about a subject.
+@dynamicMemberLookup
+public struct ShareRequest: Sendable, Hashable, Codable {
+    public var subject: String
+    public var share: Share
+    /// The day the share would happen (`YYYY-MM-DD`); retention and age are judged on it.
+    public var date: String
+    /// The requester says a serious threat to someone's life, health or safety makes the share necessary
+    /// (Privacy Act 2020, IPP 11(1)(f)).
+    public var seriousThreat: Bool?
+    /// The organisation asking, and the role of its credential.
+    public var requester: String
+    public var requesterRole: String
+
+    public init(
+        subject: String,
+        share: Share,
+        date: String,
+        seriousThreat: Bool? = nil,
+        requester: String,
+        requesterRole: String
+    ) {
+        self.subject = subject
+        self.share = share
+        self.date = date
+        self.seriousThreat = seriousThreat
+        self.requester = requester
+        self.requesterRole = requesterRole
+    }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<Share, T>) -> T {
+        get { share[keyPath: path] }
+        set { share[keyPath: path] = newValue }
+    }
+
+    enum CodingKeys: String, CodingKey { case subject, date, seriousThreat, requester, requesterRole }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        subject = try c.decode(String.self, forKey: .subject)
+        share = try Share(from: decoder)
+        date = try c.decode(String.self, forKey: .date)
+        seriousThreat = try c.decodeIfPresent(Bool.self, forKey: .seriousThreat)
+        requester = try c.decode(String.self, forKey: .requester)
+        requesterRole = try c.decode(String.self, forKey: .requesterRole)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try share.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(subject, forKey: .subject)
+        try c.encode(date, forKey: .date)
+        try c.encodeIfPresent(seriousThreat, forKey: .seriousThreat)
+        try c.encode(requester, forKey: .requester)
+        try c.encode(requesterRole, forKey: .requesterRole)
+    }
+}
+
+/// Something the recipient or Tiaki's operators must do because of a decision.
+public struct Obligation: Sendable, Hashable, Codable {
+    public var kind: String
+    public var detail: String
+    public var due: String?
+
+    public init(kind: String, detail: String, due: String? = nil) {
+        self.kind = kind
+        self.detail = detail
+        self.due = due
+    }
+}
+
+/// A decision on a share request, as recorded.
+public struct DecisionRecord: EntryBody {
+    public static let kind = EntryKind.decision
+    public enum Effect: String, Sendable, Codable { case permit, deny }
+
+    public var request: ShareRequest
+    public var effect: Effect
+    /// The rules that decided it: the permits that matched, or the forbids.
+    public var rules: [String]
+    /// The consents (ledger indexes) relied on.
+    public var consents: [Int]
+    public var obligations: [Obligation]
+    /// Why, or why not, in plain words.
+    public var reasons: [String]
+    /// The digest of the policy set that decided.
+    public var policy: String
+    /// How many ledger entries the consent state held when the decision was made.
+    public var basis: UInt64
+
+    public init(
+        request: ShareRequest,
+        effect: Effect,
+        rules: [String],
+        consents: [Int],
+        obligations: [Obligation],
+        reasons: [String],
+        policy: String,
+        basis: UInt64
+    ) {
+        self.request = request
+        self.effect = effect
+        self.rules = rules
+        self.consents = consents
+        self.obligations = obligations
+        self.reasons = reasons
+        self.policy = policy
+        self.basis = basis
+    }
+}
+
+/// A share that was made, as the organisation that made it records it.
+@dynamicMemberLookup
+public struct DisclosureRecord: EntryBody {
+    public static let kind = EntryKind.disclosure
+
+    /// Why a disclosure needs a privacy officer's attention.
+    public enum Flag: String, Sendable, Hashable, Codable, CaseIterable {
+        case noDecision = "no-decision"
+        case decisionDenied = "decision-denied"
+        case otherRecipient = "other-recipient"
+        case otherPurpose = "other-purpose"
+        case moreInformation = "more-information"
+    }
+
+    /// The decision relied on (ledger index), if any.
+    public var decision: Int?
+    public var share: Share
+    public var date: String
+    /// Why the disclosure needs a privacy officer's attention (no permit decision, or beyond it); empty if none.
+    public var flags: [Flag]
+    public var noteSealed: Sealed?
+
+    public init(decision: Int?, share: Share, date: String, flags: [Flag] = [], noteSealed: Sealed? = nil) {
+        self.decision = decision
+        self.share = share
+        self.date = date
+        self.flags = flags
+        self.noteSealed = noteSealed
+    }
+
+    /// The disclosure of exactly what `request` asked to share, on its date.
+    public init(for request: ShareRequest, decision: Int?) {
+        self.init(decision: decision, share: request.share, date: request.date)
+    }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<Share, T>) -> T {
+        get { share[keyPath: path] }
+        set { share[keyPath: path] = newValue }
+    }
+
+    enum CodingKeys: String, CodingKey { case decision, date, flags, noteSealed }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        decision = try c.decodeIfPresent(Int.self, forKey: .decision)
+        share = try Share(from: decoder)
+        date = try c.decode(String.self, forKey: .date)
+        flags = try c.decode([Flag].self, forKey: .flags)
+        noteSealed = try c.decodeIfPresent(Sealed.self, forKey: .noteSealed)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try share.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(decision, forKey: .decision)
+        try c.encode(date, forKey: .date)
+        try c.encode(flags, forKey: .flags)
+        try c.encodeIfPresent(noteSealed, forKey: .noteSealed)
+    }
+}
+
+/// A privacy officer's review of a disclosure (required after a serious-threat share, IPP 11(1)(f)).
+public struct DisclosureReviewed: EntryBody {
+    public static let kind = EntryKind.disclosureReviewed
+
+    public enum Outcome: String, Sendable, Hashable, Codable, CaseIterable {
+        case justified
+        case notJustified = "not-justified"
+    }
+
+    /// The disclosure reviewed (ledger index).
+    public var disclosure: Int
+    public var date: String
+    public var outcome: Outcome
+    public var notesSealed: Sealed?
+
+    public init(disclosure: Int, date: String, outcome: Outcome, notesSealed: Sealed? = nil) {
+        self.disclosure = disclosure
+        self.date = date
+        self.outcome = outcome
+        self.notesSealed = notesSealed
+    }
+
+    public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
+        if state.reviews[disclosure] == nil { state.reviews[disclosure] = entry.index }
+    }
+}

@@ -1,0 +1,105 @@
+import Hummingbird
+import TiakiAudit
+import TiakiConsent
+import TiakiLedger
+import TiakiModel
+
+/// Consents and refusals: recording, reading, withdrawing.
+struct ConsentController: Sendable {
+    let services: TiakiServices
+    let input: RequestInput
+
+    struct Created: Encodable {
+        var consent: Int
+        var receipt: ConsentReceipt
+    }
+
+    struct List: Encodable {
+        var subject: String
+        var consents: [ConsentListItem]
+        var refusals: [ConsentListItem]
+    }
+
+    struct Withdrawn: Encodable {
+        var consent: Int
+        var withdrawn: String
+        var index: Int
+    }
+
+    struct Refused: Encodable {
+        var refusal: Int
+        var index: Int
+    }
+
+    var routes: RouteCollection<TiakiRequestContext> {
+        let routes = RouteCollection(context: TiakiRequestContext.self)
+        routes.post("subjects/:subject/consents") { request, context in try await record(request, context) }
+        routes.get("subjects/:subject/consents") { request, context in
+            let caller = try context.require(.member, .facilitator, .privacyOfficer)
+            _ = try Query(request, allowed: [])
+            let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
+            let items = try services.consents.list(subject: subject.id, for: caller)
+            return try Reply.json(
+                List(
+                    subject: subject.id,
+                    consents: items.filter { $0.status != .refused },
+                    refusals: items.filter { $0.status == .refused }
+                )
+            )
+        }
+        routes.post("subjects/:subject/refusals") { request, context in
+            let caller = try context.require(.member)
+            let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
+            let body = try await input.decode(RefusalInput.self, request, as: "a refusal")
+            guard body.informed != nil else {
+                throw Problem.badRequest(
+                    "say how the whānau were told what they were asked: informed (date, noticeVersion, language, method)",
+                    field: "informed"
+                )
+            }
+            let recorded = try await services.consents.refuse(subject: subject.id, body, actor: caller.actor)
+            return try Reply.json(Refused(refusal: recorded.index, index: recorded.index), status: .created)
+        }
+        routes.get("consents/:consent") { request, context in
+            let caller = try context.require(.member, .facilitator, .privacyOfficer)
+            let id = try Path.consent(context)
+            _ = try Query(request, allowed: [])
+            guard let view = try services.consents.view(id, for: caller) else { throw Problem.notFound }
+            return try Reply.json(view)
+        }
+        routes.post("consents/:consent/withdraw") { request, context in
+            let caller = try context.require(.member)
+            let id = try Path.consent(context)
+            // Only the organisation that recorded a consent may withdraw it; anyone else is told it is not there.
+            guard try services.consents.view(id, for: caller) != nil else { throw Problem.notFound }
+            let body = try await input.decode(WithdrawalInput.self, request, as: "a withdrawal")
+            let recorded = try await services.consents.withdraw(id, body, actor: caller.actor)
+            let date = (recorded.entry.body as? ConsentWithdrawn)?.date ?? ""
+            return try Reply.json(Withdrawn(consent: id, withdrawn: date, index: recorded.index))
+        }
+        return routes
+    }
+
+    /// Records a consent and answers with its receipt: the entry, its inclusion proof and the checkpoint.
+    func record(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
+        let caller = try context.require(.member)
+        let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
+        let body = try await input.decode(ConsentInput.self, request, as: "a consent")
+        let recorded = try await services.consents.grant(subject: subject.id, body, actor: caller.actor)
+        guard let terms = recorded.entry.body as? ConsentTerms else { throw Problem.internalError }
+        let proof = try services.ledger.inclusionProof(
+            index: recorded.receipt.index,
+            size: recorded.receipt.checkpoint.size
+        )
+        let receipt = ConsentReceipt(
+            entry: recorded.receipt.entry,
+            index: recorded.receipt.index,
+            proof: proof.hashes,
+            checkpoint: recorded.receipt.checkpoint,
+            vkey: services.ledger.verifier.vkey,
+            terms: terms,
+            vocabulary: ConsentSummary.labels(services.core.vocabulary)
+        )
+        return try Reply.json(Created(consent: recorded.index, receipt: receipt), status: .created)
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import TiakiConsent
+import TiakiLedger
+import TiakiModel
+
+/// The headers every response carries, errors and transport failures included.
+enum SecurityHeaders {
+    static let fields: [(HTTPField.Name, String)] = [
+        ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"), ("Cache-Control", "no-store"),
+    ].compactMap { name, value in HTTPField.Name(name).map { ($0, value) } }
+
+    static func apply(to headers: inout HTTPFields, tls: Bool) {
+        for (name, value) in fields { headers[name] = value }
+        if tls { headers[.strictTransportSecurity] = "max-age=31536000" }
+    }
+}
+
+/// Security headers on every response; HSTS too when the service itself speaks TLS.
+struct ResponseHeadersMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let tls: Bool
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response = try await next(request, context)
+        SecurityHeaders.apply(to: &response.headers, tls: tls)
+        return response
+    }
+}
+
+/// Every error as an RFC 9457 problem; anything unexpected as a 500 that reveals nothing, logged without personal
+/// information.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let logger: Logger
+    let routes: RouteTable
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return problem.response()
+        } catch let error as TiakiError {
+            if error.code == .internal || error.code == .unavailable {
+                logger.error(
+                    "request failed",
+                    metadata: [
+                        "code": "\(error.code)", "at": "\(error.file):\(error.line)", "path": "\(request.uri.path)",
+                    ]
+                )
+            }
+            return Problem(error).response()
+        } catch let error as LedgerError {
+            logger.error(
+                "ledger error",
+                metadata: ["code": "\(error.code)", "at": "\(error.file):\(error.line)", "path": "\(request.uri.path)"]
+            )
+            return Problem(error).response()
+        } catch let error as HTTPError {
+            return httpProblem(error, request).response()
+        } catch let error as ResponseEncodingError {
+            logger.error("response not encoded", metadata: ["type": "\(error.type)", "path": "\(request.uri.path)"])
+            return Problem.internalError.response()
+        } catch {
+            logger.error("unexpected error", metadata: ["path": "\(request.uri.path)", "type": "\(type(of: error))"])
+            return Problem.internalError.response()
+        }
+    }
+
+    func httpProblem(_ error: HTTPError, _ request: Request) -> Problem {
+        switch error.status {
+        case .notFound, .methodNotAllowed:
+            let allowed = routes.methods(for: request.uri.path)
+            guard !allowed.isEmpty else { return .notFound }
+            var problem = Problem(
+                .methodNotAllowed,
+                code: "method-not-allowed",
+                title: "Method not allowed",
+                detail: "\(request.method) is not allowed here; use \(allowed.joined(separator: " or "))."
+            )
+            problem.allow = allowed.joined(separator: ", ")
+            return problem
+        case .contentTooLarge:
+            return .tooLarge("The request body is larger than the limit.")
+        default:
+            return Problem(
+                error.status,
+                code: "http",
+                title: error.status.reasonPhrase,
+                detail: error.body ?? error.status.reasonPhrase
+            )
+        }
+    }
+}
+
+/// Reads `Authorization: Bearer …` and sets the caller; routes decide what each role may do. A source that has sent
+/// too many tokens that are not valid is refused (429) before its next token is even looked at. The token is never
+/// logged, nor is it compared other than by its hash in constant time.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let credentials: CredentialService
+    let limiter: FailedAuthenticationLimiter
+    let logger: Logger
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        if let header = request.headers[.authorization] {
+            if let wait = limiter.retryAfter(context.source) { throw Problem.tooManyFailures(retryAfter: wait) }
+            guard header.hasPrefix("Bearer "),
+                let found = try credentials.authenticate(
+                    token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                )
+            else {
+                limiter.recordFailure(context.source)
+                logger.notice(
+                    "failed sign-in",
+                    metadata: ["source": "\(context.source)", "path": "\(request.uri.path)"]
+                )
+                throw Problem.unauthorized
+            }
+            context.caller = Caller(found)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The paths the service answers and the methods each allows, so that a known path asked with the wrong method is
+/// answered 405 with `Allow`, not 404.
+struct RouteTable: Sendable {
+    let routes: [(method: String, segments: [Substring])]
+
+    init(_ routes: [(HTTPRequest.Method, String)]) {
+        self.routes = routes.map { ($0.0.rawValue, $0.1.split(separator: "/")) }
+    }
+
+    /// The methods allowed on `path`, sorted; empty when no route has that shape.
+    func methods(for path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        var methods: Set<String> = []
+        for route in routes where route.segments.count == parts.count {
+            if zip(route.segments, parts).allSatisfy({ $0.hasPrefix(":") || $0 == $1 }) {
+                methods.insert(route.method)
+            }
+        }
+        return methods.sorted()
+    }
+}
