@@ -82,12 +82,25 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// As people write it: `2 March 2026`.
     public var plain: String {
-        let names = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December",
-        ]
-        let (y, m, d) = components
-        return "\(d) \(names[m - 1]) \(y)"
+        let offset = Int(number) - Day.plainTableStart
+        if offset >= 0, offset < Day.plainTable.count { return Day.plainTable[offset] }
+        return Day.spell(self)
+    }
+
+    static let monthNames = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+        "November", "December",
+    ]
+
+    static func spell(_ day: Day) -> String {
+        let (y, m, d) = day.components
+        return "\(d) \(monthNames[m - 1]) \(y)"
+    }
+
+    /// The days from 2000 to 2099 spelled out once, as decisions and reports write them many times over.
+    static let plainTableStart = Int(Day.daysFromCivil(2000, 1, 1))
+    static let plainTable: [String] = (plainTableStart..<Int(Day.daysFromCivil(2100, 1, 1))).map {
+        spell(Day(number: Int32($0)))
     }
 
     public static func < (a: Day, b: Day) -> Bool { a.number < b.number }

@@ -10,6 +10,18 @@ public struct Vocabulary: Sendable, Equatable {
         case storageRegion = "storage-regions"
         case consenter = "consenters"
 
+        /// The dimension's place in `allCases`, for tables indexed by dimension.
+        public var ordinal: Int {
+            switch self {
+            case .purpose: 0
+            case .information: 1
+            case .organisationKind: 2
+            case .channel: 3
+            case .storageRegion: 4
+            case .consenter: 5
+            }
+        }
+
         /// The noun with its article ("an information category").
         public var withArticle: String {
             (["information", "organisation-kinds"].contains(rawValue) ? "an " : "a ") + noun

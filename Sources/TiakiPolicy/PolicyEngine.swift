@@ -13,7 +13,9 @@ public final class PolicyEngine: Sendable {
     let anyOfConsenters: CodeSet
     let youngPersonBit: Int?
     /// Vocabulary code → bit, per dimension: one lookup per request code.
-    let vocabularyBits: [Vocabulary.Dimension: [String: Int]]
+    /// Vocabulary code → bit, one table per dimension (indexed by ``Vocabulary/Dimension/ordinal``): one hash
+    /// lookup per request code.
+    let vocabularyBits: [[String: Int]]
     /// "Permitted by rule …", built once per rule.
     let permittedSentence: [String: String]
     /// The obligations of each rule that do not depend on the consent, built once.
@@ -21,9 +23,16 @@ public final class PolicyEngine: Sendable {
     /// "a parent and the young person", for every combination of the vocabulary's consenters.
     let consenterPhrases: [UInt64: String]
 
-    struct CompiledRule: Sendable {
+    /// A class, so that walking the rules for each decision retains one reference per rule instead of copying
+    /// every field of it.
+    final class CompiledRule: Sendable {
         let rule: Rule
         let condition: Condition?
+
+        init(rule: Rule, condition: Condition?) {
+            self.rule = rule
+            self.condition = condition
+        }
     }
 
     indirect enum Condition: Sendable {
@@ -94,7 +103,7 @@ public final class PolicyEngine: Sendable {
         for d in Vocabulary.Dimension.allCases {
             for code in policy.vocabulary.codes(d) { bits[d, default: [:]][code] = try bit(code, d) }
         }
-        vocabularyBits = bits
+        vocabularyBits = Vocabulary.Dimension.allCases.map { bits[$0] ?? [:] }
         permittedSentence = Dictionary(
             policy.rules.map { ($0.id, "Permitted by rule \($0.id): \($0.because)") },
             uniquingKeysWith: { a, _ in a }
@@ -205,9 +214,11 @@ public final class PolicyEngine: Sendable {
             }
             if let c = coverage?.covering, permits.contains(where: { $0.rule.usesConsent }) {
                 consents.append(c.id)
-                let who = codes.codes(in: c.consenters, .consenter).map { label($0, .consenter) }.joined(
-                    separator: " and "
-                )
+                let who =
+                    consenterPhrases[c.consenters.bits]
+                    ?? codes.codes(in: c.consenters, .consenter).map { label($0, .consenter) }.joined(
+                        separator: " and "
+                    )
                 reasons.append(
                     "Relies on consent \(c.id), given on \(c.informed.plain) by \(who), in force until \(c.retentionUntil.plain)."
                 )
@@ -280,7 +291,7 @@ public final class PolicyEngine: Sendable {
         init(request r: ShareRequest, snapshot: DecisionSnapshot, engine: PolicyEngine) throws(TiakiError) {
             let v = engine.policy.vocabulary
             func code(_ s: String, _ d: Vocabulary.Dimension, _ field: String) throws(TiakiError) -> Int {
-                guard let b = engine.vocabularyBits[d]?[s] else {
+                guard let b = engine.vocabularyBits[d.ordinal][s] else {
                     let hint = nearest(s, in: v.codes(d)).map { " Did you mean \($0)?" } ?? ""
                     throw TiakiError(
                         .notInVocabulary,

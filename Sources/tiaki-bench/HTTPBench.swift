@@ -36,6 +36,8 @@ struct HTTPBench: AsyncParsableCommand {
     var port = 18_099
     @Flag(help: "Print one JSON object.")
     var json = false
+    @Flag(help: "Keep the data directory, the token and the wrk script (their paths are printed), for profiling.")
+    var keep = false
 
     func run() async throws {
         guard let wrk = findExecutable("wrk") else {
@@ -45,7 +47,8 @@ struct HTTPBench: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent(
             "tiaki-bench-http-\(UUID().uuidString)"
         ).path
-        defer { try? FileManager.default.removeItem(atPath: work) }
+        defer { if !keep { try? FileManager.default.removeItem(atPath: work) } }
+        if keep { note("keeping \(work)") }
         note("registering \(subjects) children with their consents …")
         let token = try await populate(work + "/data", policy: policy)
 
@@ -70,6 +73,12 @@ struct HTTPBench: AsyncParsableCommand {
                 "http://127.0.0.1:\(port)/v1/decisions",
             ]
         )
+        // The same server's ceiling: the cheapest route it has, with the same connections for the same time.
+        note("driving GET /healthz on the same server for \(seconds) s (the ceiling) …")
+        let ceilingOutput = try capture(
+            wrk,
+            ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/healthz"]
+        )
         kill(server, SIGTERM)
         var status: Int32 = 0
         waitpid(server, &status, 0)
@@ -82,6 +91,8 @@ struct HTTPBench: AsyncParsableCommand {
         let p50 = Self.latency("50%", in: output) ?? 0
         let p99 = Self.latency("99%", in: output) ?? 0
         let errors = Self.number(after: "Non-2xx or 3xx responses:", in: output) ?? 0
+        let ceiling = Self.number(after: "Requests/sec:", in: ceilingOutput) ?? 0
+        let ratio = ceiling > 0 ? rate / ceiling : 0
         if json {
             let object: [String: JSONValue] = [
                 "httpDecisionsPerSecond": .number(rate.rounded()),
@@ -89,6 +100,8 @@ struct HTTPBench: AsyncParsableCommand {
                 "httpP99Milliseconds": .number((p99 * 1000).rounded() / 1000),
                 "serverPeakMegabytes": .number((peak * 10).rounded() / 10),
                 "non2xxResponses": .number(errors),
+                "httpCeilingPerSecond": .number(ceiling.rounded()),
+                "httpCeilingRatio": .number((ratio * 1000).rounded() / 1000),
             ]
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
@@ -99,6 +112,9 @@ struct HTTPBench: AsyncParsableCommand {
             print(String(format: "  latency                p50 %.2f ms   p99 %.2f ms", p50, p99))
             print(String(format: "  server peak memory     %.1f MB", peak))
             print("  non-2xx responses      \(Int(errors))")
+            print(
+                String(format: "  GET /healthz ceiling   %.0f/s   (decisions are %.1f%% of it)", ceiling, ratio * 100)
+            )
         }
         if errors > 0 { note(output) }
     }
@@ -200,6 +216,7 @@ struct HTTPServerChild: AsyncParsableCommand {
 
     func run() async throws {
         var logger = Logger(label: "bench-server")
+
         logger.logLevel = .warning
         var configuration = ServerConfiguration()
         configuration.dataDirectory = data

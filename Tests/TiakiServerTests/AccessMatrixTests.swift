@@ -234,69 +234,67 @@ struct AccessMatrixTests {
 
     @Test("every route is in the matrix")
     func complete() async throws {
-        let (cluster, _) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let routes = cluster.routePatterns()
-        #expect(routes == Set(Self.routes.map(\.pattern)))
-        await cluster.services.close()
+        try await Cluster.run { cluster, _ in
+            let routes = cluster.routePatterns()
+            #expect(routes == Set(Self.routes.map(\.pattern)))
+        }
     }
 
     @Test("each role gets what it may have, and only that", arguments: MatrixCaller.allCases)
     func matrix(_ caller: MatrixCaller) async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let services = cluster.services
-        try await app.test(.router) { client in
-            for (n, route) in Self.routes.enumerated() {
-                // Fresh fixtures for every request, so that one that changes state cannot affect the next.
-                let nsn = String(100_000_000 + n * 10 + MatrixCaller.allCases.firstIndex(of: caller)!)
-                let subject =
-                    try await services.subjects.register(
-                        SubjectInput(birthMonth: "2015-06", nsn: nsn),
-                        actor: EntryActor(org: "school-a")
-                    ).entry.subject ?? ""
-                let consent = try await cluster.consent(subject)
-                let credential = try await services.credentials.issue(.init(org: "school-a", role: .member)).id
-                let disclosure = try await services.disclosures.record(
-                    DisclosureInput(
-                        subject: subject,
-                        share: Share(
-                            recipient: "rtlb",
-                            purpose: "referral",
-                            information: ["register-entry"],
-                            channel: "secure-email",
-                            storageRegion: "nz"
+        try await Cluster.run { cluster, app in
+            let services = cluster.services
+            try await app.test(.router) { client in
+                for (n, route) in Self.routes.enumerated() {
+                    // Fresh fixtures for every request, so that one that changes state cannot affect the next.
+                    let nsn = String(100_000_000 + n * 10 + MatrixCaller.allCases.firstIndex(of: caller)!)
+                    let subject =
+                        try await services.subjects.register(
+                            SubjectInput(birthMonth: "2015-06", nsn: nsn),
+                            actor: EntryActor(org: "school-a")
+                        ).entry.subject ?? ""
+                    let consent = try await cluster.consent(subject)
+                    let credential = try await services.credentials.issue(.init(org: "school-a", role: .member)).id
+                    let disclosure = try await services.disclosures.record(
+                        DisclosureInput(
+                            subject: subject,
+                            share: Share(
+                                recipient: "rtlb",
+                                purpose: "referral",
+                                information: ["register-entry"],
+                                channel: "secure-email",
+                                storageRegion: "nz"
+                            ),
+                            date: "2026-03-01"
                         ),
-                        date: "2026-03-01"
-                    ),
-                    actor: EntryActor(org: "school-a")
-                ).index
-                let fixtures = MatrixFixtures(
-                    subject: subject,
-                    consent: consent,
-                    credential: credential,
-                    nsn: nsn,
-                    disclosure: disclosure
-                )
-                let expected = route.allowed[caller] ?? (caller == .anonymous ? .unauthorized : .forbidden)
-                let response = try await client.execute(
-                    uri: route.uri(fixtures),
-                    method: route.method,
-                    headers: cluster.headers(caller.token),
-                    body: route.body(fixtures).map(buffer)
-                )
-                #expect(
-                    response.status == expected,
-                    "\(route.pattern) as \(caller): \(String(buffer: response.body).prefix(200))"
-                )
-                if response.status.code >= 400 {
-                    #expect(
-                        response.headers[.contentType] == "application/problem+json",
-                        "\(route.pattern) as \(caller)"
+                        actor: EntryActor(org: "school-a")
+                    ).index
+                    let fixtures = MatrixFixtures(
+                        subject: subject,
+                        consent: consent,
+                        credential: credential,
+                        nsn: nsn,
+                        disclosure: disclosure
                     )
+                    let expected = route.allowed[caller] ?? (caller == .anonymous ? .unauthorized : .forbidden)
+                    let response = try await client.execute(
+                        uri: route.uri(fixtures),
+                        method: route.method,
+                        headers: cluster.headers(caller.token),
+                        body: route.body(fixtures).map(buffer)
+                    )
+                    #expect(
+                        response.status == expected,
+                        "\(route.pattern) as \(caller): \(String(buffer: response.body).prefix(200))"
+                    )
+                    if response.status.code >= 400 {
+                        #expect(
+                            response.headers[.contentType] == "application/problem+json",
+                            "\(route.pattern) as \(caller)"
+                        )
+                    }
                 }
             }
         }
-        await services.close()
     }
 }

@@ -323,62 +323,61 @@ struct FuzzTests {
         .timeLimit(.minutes(20))
     )
     func requests() async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let services = cluster.services
-        let subject = try await cluster.child()
-        let consent = try await cluster.consent(subject)
-        // Each input names its route on the first line; the rest is the body.
-        let routes: [(String, String, JSONValue)] = [
-            (
-                "a", "/v1/subjects",
-                ["birthMonth": "2015-06", "nsn": "123456789", "name": "Ana", "localReference": "r1"]
-            ),
-            ("a", "/v1/subjects/\(subject)/consents", consentBody),
-            ("a", "/v1/decisions", decisionBody(subject)),
-            (
-                "a", "/v1/disclosures",
-                [
-                    "subject": .string(subject), "recipient": "rtlb", "purpose": "referral",
-                    "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz", "note": "n",
-                ]
-            ),
-            ("a", "/v1/consents/\(consent)/withdraw", ["by": "parent", "reason": "r", "date": "2026-03-01"]),
-            ("privacy", "/v1/disclosures/1/review", ["outcome": "justified", "notes": "ok"]),
-            ("admin", "/v1/orgs", ["id": "school-z", "kind": "school", "name": "Z"]),
-            ("admin", "/v1/credentials", ["org": "school-a", "role": "member"]),
-        ]
-        let seeds = routes.enumerated().map { i, route in
-            Array("\(i)\n".utf8) + ((try? CanonicalJSON.encode(route.2)) ?? [])
-        }
-        try await app.test(.router) { client in
-            let count = await Fuzz.run("requests", seeds: seeds) { input in
-                let newline = input.firstIndex(of: 0x0A) ?? input.endIndex
-                let pick = Int(String(decoding: input[..<newline], as: UTF8.self)) ?? Int(input.count)
-                let route = routes[abs(pick % routes.count)]
-                let body = input[min(newline + 1, input.endIndex)...]
-                do {
-                    let response = try await client.execute(
-                        uri: route.1,
-                        method: .post,
-                        headers: cluster.headers(route.0),
-                        body: ByteBuffer(bytes: body)
-                    )
-                    if response.status.code >= 500 {
-                        return "\(route.1) answered \(response.status.code): \(String(buffer: response.body))"
-                    }
-                    if response.status.code >= 400 {
-                        guard response.headers[.contentType] == "application/problem+json",
-                            response.json["detail"]?.stringValue?.isEmpty == false
-                        else { return "\(route.1) answered \(response.status.code) without a problem" }
-                    }
-                } catch {
-                    return "the request failed: \(error)"
-                }
-                return nil
+        try await Cluster.run { cluster, app in
+            let subject = try await cluster.child()
+            let consent = try await cluster.consent(subject)
+            // Each input names its route on the first line; the rest is the body.
+            let routes: [(String, String, JSONValue)] = [
+                (
+                    "a", "/v1/subjects",
+                    ["birthMonth": "2015-06", "nsn": "123456789", "name": "Ana", "localReference": "r1"]
+                ),
+                ("a", "/v1/subjects/\(subject)/consents", consentBody),
+                ("a", "/v1/decisions", decisionBody(subject)),
+                (
+                    "a", "/v1/disclosures",
+                    [
+                        "subject": .string(subject), "recipient": "rtlb", "purpose": "referral",
+                        "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz",
+                        "note": "n",
+                    ]
+                ),
+                ("a", "/v1/consents/\(consent)/withdraw", ["by": "parent", "reason": "r", "date": "2026-03-01"]),
+                ("privacy", "/v1/disclosures/1/review", ["outcome": "justified", "notes": "ok"]),
+                ("admin", "/v1/orgs", ["id": "school-z", "kind": "school", "name": "Z"]),
+                ("admin", "/v1/credentials", ["org": "school-a", "role": "member"]),
+            ]
+            let seeds = routes.enumerated().map { i, route in
+                Array("\(i)\n".utf8) + ((try? CanonicalJSON.encode(route.2)) ?? [])
             }
-            #expect(count > 20)
+            try await app.test(.router) { client in
+                let count = await Fuzz.run("requests", seeds: seeds) { input in
+                    let newline = input.firstIndex(of: 0x0A) ?? input.endIndex
+                    let pick = Int(String(decoding: input[..<newline], as: UTF8.self)) ?? Int(input.count)
+                    let route = routes[abs(pick % routes.count)]
+                    let body = input[min(newline + 1, input.endIndex)...]
+                    do {
+                        let response = try await client.execute(
+                            uri: route.1,
+                            method: .post,
+                            headers: cluster.headers(route.0),
+                            body: ByteBuffer(bytes: body)
+                        )
+                        if response.status.code >= 500 {
+                            return "\(route.1) answered \(response.status.code): \(String(buffer: response.body))"
+                        }
+                        if response.status.code >= 400 {
+                            guard response.headers[.contentType] == "application/problem+json",
+                                response.json["detail"]?.stringValue?.isEmpty == false
+                            else { return "\(route.1) answered \(response.status.code) without a problem" }
+                        }
+                    } catch {
+                        return "the request failed: \(error)"
+                    }
+                    return nil
+                }
+                #expect(count > 20)
+            }
         }
-        await services.close()
     }
 }

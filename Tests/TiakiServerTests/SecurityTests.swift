@@ -47,33 +47,37 @@ struct SecurityTests {
         "a source that sends too many tokens that are not valid is refused with 429 and Retry-After, even with a good one"
     )
     func failedSignInsAreLimited() async throws {
-        let (cluster, app) = try await Cluster.make { $0.failedAuthenticationLimit = 3 }
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        try await app.test(.router) { client in
-            // A good token does not count.
-            let fine = try await client.execute(uri: "/v1/findings", method: .get, headers: cluster.headers("privacy"))
-            #expect(fine.status == .ok)
-            for _ in 0..<3 {
-                let wrong = try await client.execute(
-                    uri: "/v1/subjects?nsn=1",
+        try await Cluster.run(configure: { $0.failedAuthenticationLimit = 3 }) { cluster, app in
+            try await app.test(.router) { client in
+                // A good token does not count.
+                let fine = try await client.execute(
+                    uri: "/v1/findings",
                     method: .get,
-                    headers: [.authorization: "Bearer not-a-token"]
+                    headers: cluster.headers("privacy")
                 )
-                #expect(wrong.status == .unauthorized)
+                #expect(fine.status == .ok)
+                for _ in 0..<3 {
+                    let wrong = try await client.execute(
+                        uri: "/v1/subjects?nsn=1",
+                        method: .get,
+                        headers: [.authorization: "Bearer not-a-token"]
+                    )
+                    #expect(wrong.status == .unauthorized)
+                }
+                let refused = try await client.execute(
+                    uri: "/v1/findings",
+                    method: .get,
+                    headers: cluster.headers("privacy")
+                )
+                #expect(refused.status == .tooManyRequests)
+                #expect(refused.headers[.contentType] == "application/problem+json")
+                #expect(refused.json["type"]?.stringValue == "urn:tiaki:problem:too-many-failed-attempts")
+                let wait = try #require(refused.headers[.retryAfter].flatMap(Int.init))
+                #expect(wait >= 1 && wait <= 60)
+                // Public routes without a token still answer.
+                let health = try await client.execute(uri: "/healthz", method: .get)
+                #expect(health.status == .ok)
             }
-            let refused = try await client.execute(
-                uri: "/v1/findings",
-                method: .get,
-                headers: cluster.headers("privacy")
-            )
-            #expect(refused.status == .tooManyRequests)
-            #expect(refused.headers[.contentType] == "application/problem+json")
-            #expect(refused.json["type"]?.stringValue == "urn:tiaki:problem:too-many-failed-attempts")
-            let wait = try #require(refused.headers[.retryAfter].flatMap(Int.init))
-            #expect(wait >= 1 && wait <= 60)
-            // Public routes without a token still answer.
-            let health = try await client.execute(uri: "/healthz", method: .get)
-            #expect(health.status == .ok)
         }
     }
 
@@ -97,29 +101,29 @@ struct SecurityTests {
 
     @Test("every response, errors included, carries the security headers; HSTS only over TLS")
     func securityHeaders() async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        try await app.test(.router) { client in
-            let responses = [
-                try await client.execute(uri: "/healthz", method: .get),
-                try await client.execute(uri: "/v1/findings", method: .get),
-                try await client.execute(uri: "/v1/findings", method: .get, headers: cluster.headers("a")),
-                try await client.execute(uri: "/v1/nothing", method: .get),
-                try await client.execute(uri: "/v1/findings", method: .delete),
-                try await client.execute(
-                    uri: "/v1/subjects",
-                    method: .post,
-                    headers: cluster.headers("a"),
-                    body: ByteBuffer(repeating: 0x20, count: 17 * 1024)
-                ),
-            ]
-            #expect(responses.map(\.status.code) == [200, 401, 403, 404, 405, 413])
-            for response in responses {
-                #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
-                #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
-                #expect(response.headers[.cacheControl] == "no-store")
-                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!] != nil)
-                #expect(response.headers[.strictTransportSecurity] == nil)
+        try await Cluster.run { cluster, app in
+            try await app.test(.router) { client in
+                let responses = [
+                    try await client.execute(uri: "/healthz", method: .get),
+                    try await client.execute(uri: "/v1/findings", method: .get),
+                    try await client.execute(uri: "/v1/findings", method: .get, headers: cluster.headers("a")),
+                    try await client.execute(uri: "/v1/nothing", method: .get),
+                    try await client.execute(uri: "/v1/findings", method: .delete),
+                    try await client.execute(
+                        uri: "/v1/subjects",
+                        method: .post,
+                        headers: cluster.headers("a"),
+                        body: ByteBuffer(repeating: 0x20, count: 17 * 1024)
+                    ),
+                ]
+                #expect(responses.map(\.status.code) == [200, 401, 403, 404, 405, 413])
+                for response in responses {
+                    #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                    #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+                    #expect(response.headers[.cacheControl] == "no-store")
+                    #expect(response.headers[HTTPField.Name("Content-Security-Policy")!] != nil)
+                    #expect(response.headers[.strictTransportSecurity] == nil)
+                }
             }
         }
     }
@@ -127,121 +131,124 @@ struct SecurityTests {
     @Test("a whole scenario leaves no NSN, name, reason or note in the clear in any log line or any byte on disk")
     func noPersonalInformationInTheClear() async throws {
         let logs = LogCollector()
-        let (cluster, app) = try await Cluster.make(logger: logs.logger)
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let secrets = [
-            "987650123", "Wiremu Tamihana-Kereama", "Hinemoa Rangitane-Whaanga", "SCH-LOCAL-44812",
-            "moving to Otautahi with his nana", "shared after the hui about reading", "reviewed: whanau circumstances",
-            "Papa Koro Tamihana",
-        ]
-        try await app.test(.router) { client in
-            let registered = try await client.execute(
-                uri: "/v1/subjects",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer([
-                    "birthMonth": "2015-06", "nsn": .string(secrets[0]), "name": .string(secrets[1]),
-                    "localReference": .string(secrets[3]),
-                ])
-            )
-            #expect(registered.status == .created)
-            let subject = try #require(registered.json["subject"]?.stringValue)
-            guard case .object(var consent) = consentBody else { return }
-            consent["consenters"] = [
-                ["role": "parent", "name": .string(secrets[2])], ["role": "young-person", "name": .string(secrets[7])],
+        try await Cluster.run(logger: logs.logger) { cluster, app in
+            let secrets = [
+                "987650123", "Wiremu Tamihana-Kereama", "Hinemoa Rangitane-Whaanga", "SCH-LOCAL-44812",
+                "moving to Otautahi with his nana", "shared after the hui about reading",
+                "reviewed: whanau circumstances",
+                "Papa Koro Tamihana",
             ]
-            let recorded = try await client.execute(
-                uri: "/v1/subjects/\(subject)/consents",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(.object(consent))
-            )
-            #expect(recorded.status == .created)
-            let consentID = try #require(recorded.json["consent"]?.integerValue)
-            let decided = try await client.execute(
-                uri: "/v1/decisions",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(decisionBody(subject))
-            )
-            let decision = try #require(decided.json["decision"]?.integerValue)
-            guard case .object(var share) = decisionBody(subject) else { return }
-            share["decision"] = .number(Double(decision))
-            share["note"] = .string(secrets[5])
-            let disclosed = try await client.execute(
-                uri: "/v1/disclosures",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(.object(share))
-            )
-            #expect(disclosed.status == .created)
-            let disclosure = try #require(disclosed.json["disclosure"]?.integerValue)
-            let reviewed = try await client.execute(
-                uri: "/v1/disclosures/\(disclosure)/review",
-                method: .post,
-                headers: cluster.headers("privacy"),
-                body: buffer(["outcome": "justified", "notes": .string(secrets[6])])
-            )
-            #expect(reviewed.status == .created)
-            let withdrawn = try await client.execute(
-                uri: "/v1/consents/\(consentID)/withdraw",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(["by": "parent", "reason": .string(secrets[4])])
-            )
-            #expect(withdrawn.status == .ok)
-            // Lookups by the identifiers and failed sign-ins must not log them either.
-            _ = try await client.execute(
-                uri: "/v1/subjects?nsn=\(secrets[0])",
-                method: .get,
-                headers: cluster.headers("a")
-            )
-            _ = try await client.execute(
-                uri: "/v1/subjects?nsn=\(secrets[0])",
-                method: .get,
-                headers: [.authorization: "Bearer \(secrets[1])"]
-            )
-            // The member still reads its own child's details unsealed: the test would prove nothing if it could not.
-            let read = try await client.execute(
-                uri: "/v1/consents/\(consentID)",
-                method: .get,
-                headers: cluster.headers("a")
-            )
-            #expect(String(buffer: read.body).contains(secrets[2]))
-        }
-        await cluster.services.close()
-
-        let lines = logs.lines.withLock { $0 }
-        #expect(!lines.isEmpty)
-        for line in lines {
-            for secret in secrets { #expect(!line.contains(secret), "log line names \(secret): \(line)") }
-            for token in cluster.tokens.values { #expect(!line.contains(token), "a token was logged: \(line)") }
-        }
-        var files: [String] = []
-        let enumerator = FileManager.default.enumerator(atPath: cluster.path)
-        while let file = enumerator?.nextObject() as? String { files.append(file) }
-        #expect(files.contains("ledger.sqlite"))
-        var scanned = 0
-        var controlFound = false
-        for file in files {
-            var isDirectory: ObjCBool = false
-            let path = cluster.path + "/" + file
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-                continue
+            try await app.test(.router) { client in
+                let registered = try await client.execute(
+                    uri: "/v1/subjects",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer([
+                        "birthMonth": "2015-06", "nsn": .string(secrets[0]), "name": .string(secrets[1]),
+                        "localReference": .string(secrets[3]),
+                    ])
+                )
+                #expect(registered.status == .created)
+                let subject = try #require(registered.json["subject"]?.stringValue)
+                var consent = try #require(consentBody.objectValue)
+                consent["consenters"] = [
+                    ["role": "parent", "name": .string(secrets[2])],
+                    ["role": "young-person", "name": .string(secrets[7])],
+                ]
+                let recorded = try await client.execute(
+                    uri: "/v1/subjects/\(subject)/consents",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(.object(consent))
+                )
+                #expect(recorded.status == .created)
+                let consentID = try #require(recorded.json["consent"]?.integerValue)
+                let decided = try await client.execute(
+                    uri: "/v1/decisions",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(decisionBody(subject))
+                )
+                let decision = try #require(decided.json["decision"]?.integerValue)
+                var share = try #require(decisionBody(subject).objectValue)
+                share["decision"] = .number(Double(decision))
+                share["note"] = .string(secrets[5])
+                let disclosed = try await client.execute(
+                    uri: "/v1/disclosures",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(.object(share))
+                )
+                #expect(disclosed.status == .created)
+                let disclosure = try #require(disclosed.json["disclosure"]?.integerValue)
+                let reviewed = try await client.execute(
+                    uri: "/v1/disclosures/\(disclosure)/review",
+                    method: .post,
+                    headers: cluster.headers("privacy"),
+                    body: buffer(["outcome": "justified", "notes": .string(secrets[6])])
+                )
+                #expect(reviewed.status == .created)
+                let withdrawn = try await client.execute(
+                    uri: "/v1/consents/\(consentID)/withdraw",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["by": "parent", "reason": .string(secrets[4])])
+                )
+                #expect(withdrawn.status == .ok)
+                // Lookups by the identifiers and failed sign-ins must not log them either.
+                _ = try await client.execute(
+                    uri: "/v1/subjects?nsn=\(secrets[0])",
+                    method: .get,
+                    headers: cluster.headers("a")
+                )
+                _ = try await client.execute(
+                    uri: "/v1/subjects?nsn=\(secrets[0])",
+                    method: .get,
+                    headers: [.authorization: "Bearer \(secrets[1])"]
+                )
+                // The member still reads its own child's details unsealed: the test would prove nothing if it could not.
+                let read = try await client.execute(
+                    uri: "/v1/consents/\(consentID)",
+                    method: .get,
+                    headers: cluster.headers("a")
+                )
+                #expect(String(buffer: read.body).contains(secrets[2]))
             }
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-            scanned += bytes.count
-            if contains(bytes, Array("learning-support-planning".utf8)) { controlFound = true }
-            for secret in secrets {
-                for form in [Array(secret.utf8), Array(secret.lowercased().utf8)] {
-                    let found = contains(bytes, form)
-                    #expect(!found, "\(file) holds \(secret) in the clear")
+            await cluster.services.close()
+
+            let lines = logs.lines.withLock { $0 }
+            #expect(!lines.isEmpty)
+            for line in lines {
+                for secret in secrets { #expect(!line.contains(secret), "log line names \(secret): \(line)") }
+                for token in cluster.tokens.values { #expect(!line.contains(token), "a token was logged: \(line)") }
+            }
+            var files: [String] = []
+            let enumerator = FileManager.default.enumerator(atPath: cluster.path)
+            while let file = enumerator?.nextObject() as? String { files.append(file) }
+            #expect(files.contains("ledger.sqlite"))
+            var scanned = 0
+            var controlFound = false
+            for file in files {
+                var isDirectory: ObjCBool = false
+                let path = cluster.path + "/" + file
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+                else {
+                    continue
+                }
+                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+                scanned += bytes.count
+                if contains(bytes, Array("learning-support-planning".utf8)) { controlFound = true }
+                for secret in secrets {
+                    for form in [Array(secret.utf8), Array(secret.lowercased().utf8)] {
+                        let found = contains(bytes, form)
+                        #expect(!found, "\(file) holds \(secret) in the clear")
+                    }
                 }
             }
+            #expect(scanned > 10_000)
+            // The scan finds what is meant to be there: a control that the search itself works.
+            #expect(controlFound)
         }
-        #expect(scanned > 10_000)
-        // The scan finds what is meant to be there: a control that the search itself works.
-        #expect(controlFound)
     }
 
     func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

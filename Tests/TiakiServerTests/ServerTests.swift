@@ -50,6 +50,23 @@ struct Cluster {
         return (cluster, app)
     }
 
+    /// A cluster for `body`, closed and its directory removed however `body` ends.
+    static func run(
+        logger: Logger? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (Cluster, any ApplicationProtocol) async throws -> Void
+    ) async throws {
+        let (cluster, app) = try await make(logger: logger, configure: configure)
+        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
+        do {
+            try await body(cluster, app)
+        } catch {
+            await cluster.services.close()
+            throw error
+        }
+        await cluster.services.close()
+    }
+
     func headers(_ who: String?) -> HTTPFields {
         var h: HTTPFields = [.contentType: "application/json"]
         if let who, let token = tokens[who] { h[.authorization] = "Bearer \(token)" }
@@ -123,288 +140,297 @@ func decisionBody(_ subject: String, purpose: String = "referral") -> JSONValue 
 struct ServerTests {
     @Test("a school registers a child, records consent, and gets a permit and a deny, each recorded and explained")
     func schoolFlow() async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        try await app.test(.router) { client in
-            let registered = try await client.execute(
-                uri: "/v1/subjects",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(["birthMonth": "2015-06", "nsn": "123456789", "name": "Aroha"])
-            )
-            #expect(registered.status == .created)
-            let subject = try #require(registered.json["subject"]?.stringValue)
-            let found = try await client.execute(
-                uri: "/v1/subjects?nsn=123456789",
-                method: .get,
-                headers: cluster.headers("a")
-            )
-            #expect(found.json["subject"]?.stringValue == subject)
-            let consent = try await client.execute(
-                uri: "/v1/subjects/\(subject)/consents",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(consentBody)
-            )
-            #expect(consent.status == .created)
-            let consentID = try #require(consent.json["consent"]?.integerValue)
-            // The receipt proves the consent is in the ledger under the signed checkpoint.
-            let receipt = try #require(consent.json["receipt"])
-            let note = try SignedCheckpoint(parsing: try #require(receipt["checkpoint"]?.stringValue))
-            let entry = Array(try #require(receipt["entry"]?.stringValue).utf8)
-            let proof = try #require(receipt["inclusionProof"]?.arrayValue).compactMap {
-                $0.stringValue.flatMap(MerkleHash.init(hex:))
-            }
-            #expect(
-                Merkle.verifyInclusion(
-                    leafHash: Merkle.leafHash(entry),
-                    index: UInt64(consentID),
-                    size: note.size,
-                    proof: proof,
-                    root: note.root
+        try await Cluster.run { cluster, app in
+            try await app.test(.router) { client in
+                let registered = try await client.execute(
+                    uri: "/v1/subjects",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["birthMonth": "2015-06", "nsn": "123456789", "name": "Aroha"])
                 )
-            )
-            try note.note.verify(with: [cluster.services.ledger.verifier])
+                #expect(registered.status == .created)
+                let subject = try #require(registered.json["subject"]?.stringValue)
+                let found = try await client.execute(
+                    uri: "/v1/subjects?nsn=123456789",
+                    method: .get,
+                    headers: cluster.headers("a")
+                )
+                #expect(found.json["subject"]?.stringValue == subject)
+                let consent = try await client.execute(
+                    uri: "/v1/subjects/\(subject)/consents",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(consentBody)
+                )
+                #expect(consent.status == .created)
+                let consentID = try #require(consent.json["consent"]?.integerValue)
+                // The receipt proves the consent is in the ledger under the signed checkpoint.
+                let receipt = try #require(consent.json["receipt"])
+                let note = try SignedCheckpoint(parsing: try #require(receipt["checkpoint"]?.stringValue))
+                let entry = Array(try #require(receipt["entry"]?.stringValue).utf8)
+                let proof = try #require(receipt["inclusionProof"]?.arrayValue).compactMap {
+                    $0.stringValue.flatMap(MerkleHash.init(hex:))
+                }
+                #expect(
+                    Merkle.verifyInclusion(
+                        leafHash: Merkle.leafHash(entry),
+                        index: UInt64(consentID),
+                        size: note.size,
+                        proof: proof,
+                        root: note.root
+                    )
+                )
+                try note.note.verify(with: [cluster.services.ledger.verifier])
 
-            var before = cluster.size
-            let permit = try await client.execute(
-                uri: "/v1/decisions",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(decisionBody(subject))
-            )
-            #expect(permit.status == .created)
-            #expect(permit.json["effect"]?.stringValue == "permit")
-            #expect(permit.json["consents"] == [.number(Double(consentID))])
-            #expect(cluster.size == before + 1)
-            before = cluster.size
-            let deny = try await client.execute(
-                uri: "/v1/decisions",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(decisionBody(subject, purpose: "transition"))
-            )
-            #expect(deny.json["effect"]?.stringValue == "deny")
-            #expect(
-                deny.json["reasons"]?.arrayValue?.contains { $0.stringValue?.contains("not a move between") == true }
-                    == true
-            )
-            #expect(cluster.size == before + 1)
+                var before = cluster.size
+                let permit = try await client.execute(
+                    uri: "/v1/decisions",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(decisionBody(subject))
+                )
+                #expect(permit.status == .created)
+                #expect(permit.json["effect"]?.stringValue == "permit")
+                #expect(permit.json["consents"] == [.number(Double(consentID))])
+                #expect(cluster.size == before + 1)
+                before = cluster.size
+                let deny = try await client.execute(
+                    uri: "/v1/decisions",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(decisionBody(subject, purpose: "transition"))
+                )
+                #expect(deny.json["effect"]?.stringValue == "deny")
+                #expect(
+                    deny.json["reasons"]?.arrayValue?.contains {
+                        $0.stringValue?.contains("not a move between") == true
+                    }
+                        == true
+                )
+                #expect(cluster.size == before + 1)
 
-            let decision = try #require(permit.json["decision"]?.integerValue)
-            let disclosed = try await client.execute(
-                uri: "/v1/disclosures",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer([
-                    "subject": .string(subject), "decision": .number(Double(decision)), "recipient": "rtlb",
-                    "purpose": "referral", "information": ["register-entry"], "channel": "secure-email",
-                    "storageRegion": "nz",
-                ])
-            )
-            #expect(disclosed.status == .created)
-            #expect(disclosed.json["flags"] == [])
-            let undecided = try await client.execute(
-                uri: "/v1/disclosures",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer([
-                    "subject": .string(subject), "recipient": "rtlb", "purpose": "transition",
-                    "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz",
-                ])
-            )
-            #expect(undecided.json["flags"] == ["no-decision"])
+                let decision = try #require(permit.json["decision"]?.integerValue)
+                let disclosed = try await client.execute(
+                    uri: "/v1/disclosures",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer([
+                        "subject": .string(subject), "decision": .number(Double(decision)), "recipient": "rtlb",
+                        "purpose": "referral", "information": ["register-entry"], "channel": "secure-email",
+                        "storageRegion": "nz",
+                    ])
+                )
+                #expect(disclosed.status == .created)
+                #expect(disclosed.json["flags"] == [])
+                let undecided = try await client.execute(
+                    uri: "/v1/disclosures",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer([
+                        "subject": .string(subject), "recipient": "rtlb", "purpose": "transition",
+                        "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz",
+                    ])
+                )
+                #expect(undecided.json["flags"] == ["no-decision"])
 
-            let withdrawn = try await client.execute(
-                uri: "/v1/consents/\(consentID)/withdraw",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(["by": "parent"])
-            )
-            #expect(withdrawn.status == .ok)
-            let again = try await client.execute(
-                uri: "/v1/consents/\(consentID)/withdraw",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(["by": "parent"])
-            )
-            #expect(again.status == .conflict)
-            #expect(again.headers[.contentType] == "application/problem+json")
-            let after = try await client.execute(
-                uri: "/v1/decisions",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(decisionBody(subject))
-            )
-            #expect(after.json["effect"]?.stringValue == "deny")
+                let withdrawn = try await client.execute(
+                    uri: "/v1/consents/\(consentID)/withdraw",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["by": "parent"])
+                )
+                #expect(withdrawn.status == .ok)
+                let again = try await client.execute(
+                    uri: "/v1/consents/\(consentID)/withdraw",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(["by": "parent"])
+                )
+                #expect(again.status == .conflict)
+                #expect(again.headers[.contentType] == "application/problem+json")
+                let after = try await client.execute(
+                    uri: "/v1/decisions",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(decisionBody(subject))
+                )
+                #expect(after.json["effect"]?.stringValue == "deny")
+            }
         }
-        await cluster.services.close()
     }
 
     @Test("other organisations, wrong roles and bad tokens are refused without revealing whether a subject exists")
     func access() async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        try await app.test(.router) { client in
-            let subject = try #require(
-                try await client.execute(
-                    uri: "/v1/subjects",
+        try await Cluster.run { cluster, app in
+            try await app.test(.router) { client in
+                let subject = try #require(
+                    try await client.execute(
+                        uri: "/v1/subjects",
+                        method: .post,
+                        headers: cluster.headers("a"),
+                        body: buffer(["birthMonth": "2015-06", "nsn": "111222333"])
+                    ).json["subject"]?.stringValue
+                )
+                let consent = try await client.execute(
+                    uri: "/v1/subjects/\(subject)/consents",
                     method: .post,
                     headers: cluster.headers("a"),
-                    body: buffer(["birthMonth": "2015-06", "nsn": "111222333"])
-                ).json["subject"]?.stringValue
-            )
-            let consent = try await client.execute(
-                uri: "/v1/subjects/\(subject)/consents",
-                method: .post,
-                headers: cluster.headers("a"),
-                body: buffer(consentBody)
-            )
-            let consentID = try #require(consent.json["consent"]?.integerValue)
-            // Another school: the same 404 as for a subject that does not exist.
-            for uri in [
-                "/v1/subjects/\(subject)/consents", "/v1/subjects/s-doesnotexist/consents", "/v1/consents/\(consentID)",
-                "/v1/subjects?nsn=111222333",
-            ] {
-                let r = try await client.execute(uri: uri, method: .get, headers: cluster.headers("b"))
-                #expect(r.status == .notFound, "\(uri)")
-            }
-            let other = try await client.execute(
-                uri: "/v1/decisions",
-                method: .post,
-                headers: cluster.headers("b"),
-                body: buffer(decisionBody(subject))
-            )
-            #expect(other.status == .notFound)
-            // A facilitator sees coverage but not the names.
-            let facilitated = try await client.execute(
-                uri: "/v1/consents/\(consentID)",
-                method: .get,
-                headers: cluster.headers("facilitator")
-            )
-            #expect(facilitated.status == .ok)
-            #expect(facilitated.json["consenterNames"] == nil)
-            #expect(!String(buffer: facilitated.body).contains("Mere"))
-            let own = try await client.execute(
-                uri: "/v1/consents/\(consentID)",
-                method: .get,
-                headers: cluster.headers("a")
-            )
-            #expect(own.json["consenterNames"] == ["Mere Parata"])
-            // Roles.
-            #expect(
-                try await client.execute(
-                    uri: "/v1/orgs",
+                    body: buffer(consentBody)
+                )
+                let consentID = try #require(consent.json["consent"]?.integerValue)
+                // Another school: the same 404 as for a subject that does not exist.
+                for uri in [
+                    "/v1/subjects/\(subject)/consents", "/v1/subjects/s-doesnotexist/consents",
+                    "/v1/consents/\(consentID)",
+                    "/v1/subjects?nsn=111222333",
+                ] {
+                    let r = try await client.execute(uri: uri, method: .get, headers: cluster.headers("b"))
+                    #expect(r.status == .notFound, "\(uri)")
+                }
+                let other = try await client.execute(
+                    uri: "/v1/decisions",
                     method: .post,
-                    headers: cluster.headers("a"),
-                    body: buffer(["id": "x", "kind": "school", "name": "X"])
-                ).status == .forbidden
-            )
-            #expect(
-                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers("a")).status
-                    == .forbidden
-            )
-            #expect(
-                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers("auditor"))
+                    headers: cluster.headers("b"),
+                    body: buffer(decisionBody(subject))
+                )
+                #expect(other.status == .notFound)
+                // A facilitator sees coverage but not the names.
+                let facilitated = try await client.execute(
+                    uri: "/v1/consents/\(consentID)",
+                    method: .get,
+                    headers: cluster.headers("facilitator")
+                )
+                #expect(facilitated.status == .ok)
+                #expect(facilitated.json["consenterNames"] == nil)
+                #expect(!String(buffer: facilitated.body).contains("Mere"))
+                let own = try await client.execute(
+                    uri: "/v1/consents/\(consentID)",
+                    method: .get,
+                    headers: cluster.headers("a")
+                )
+                #expect(own.json["consenterNames"] == ["Mere Parata"])
+                // Roles.
+                #expect(
+                    try await client.execute(
+                        uri: "/v1/orgs",
+                        method: .post,
+                        headers: cluster.headers("a"),
+                        body: buffer(["id": "x", "kind": "school", "name": "X"])
+                    ).status == .forbidden
+                )
+                #expect(
+                    try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers("a"))
+                        .status
+                        == .forbidden
+                )
+                #expect(
+                    try await client.execute(
+                        uri: "/v1/ledger/entries",
+                        method: .get,
+                        headers: cluster.headers("auditor")
+                    )
                     .status == .ok
-            )
-            #expect(
-                try await client.execute(
-                    uri: "/v1/subjects",
+                )
+                #expect(
+                    try await client.execute(
+                        uri: "/v1/subjects",
+                        method: .post,
+                        headers: cluster.headers("auditor"),
+                        body: buffer(["birthMonth": "2015-06"])
+                    ).status == .forbidden
+                )
+                // Tokens.
+                #expect(
+                    try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers(nil))
+                        .status
+                        == .unauthorized
+                )
+                var bad = cluster.headers(nil)
+                bad[.authorization] = "Bearer tiaki_nottherealtoken"
+                #expect(
+                    try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: bad).status
+                        == .unauthorized
+                )
+                // Public.
+                #expect(try await client.execute(uri: "/v1/ledger/checkpoint", method: .get).status == .ok)
+                #expect(try await client.execute(uri: "/v1/ledger/vkey", method: .get).status == .ok)
+                // Revocation takes effect at once.
+                let issued = try await client.execute(
+                    uri: "/v1/credentials",
                     method: .post,
-                    headers: cluster.headers("auditor"),
-                    body: buffer(["birthMonth": "2015-06"])
-                ).status == .forbidden
-            )
-            // Tokens.
-            #expect(
-                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: cluster.headers(nil)).status
-                    == .unauthorized
-            )
-            var bad = cluster.headers(nil)
-            bad[.authorization] = "Bearer tiaki_nottherealtoken"
-            #expect(
-                try await client.execute(uri: "/v1/ledger/entries", method: .get, headers: bad).status == .unauthorized
-            )
-            // Public.
-            #expect(try await client.execute(uri: "/v1/ledger/checkpoint", method: .get).status == .ok)
-            #expect(try await client.execute(uri: "/v1/ledger/vkey", method: .get).status == .ok)
-            // Revocation takes effect at once.
-            let issued = try await client.execute(
-                uri: "/v1/credentials",
-                method: .post,
-                headers: cluster.headers("admin"),
-                body: buffer(["org": "school-a", "role": "member"])
-            )
-            let id = try #require(issued.json["id"]?.stringValue)
-            var fresh = cluster.headers(nil)
-            fresh[.authorization] = "Bearer \(issued.json["token"]?.stringValue ?? "")"
-            #expect(
-                try await client.execute(uri: "/v1/subjects?nsn=111222333", method: .get, headers: fresh).status == .ok
-            )
-            #expect(
-                try await client.execute(
-                    uri: "/v1/credentials/\(id)/revoke",
-                    method: .post,
-                    headers: cluster.headers("admin")
-                ).status == .ok
-            )
-            #expect(
-                try await client.execute(uri: "/v1/subjects?nsn=111222333", method: .get, headers: fresh).status
-                    == .unauthorized
-            )
+                    headers: cluster.headers("admin"),
+                    body: buffer(["org": "school-a", "role": "member"])
+                )
+                let id = try #require(issued.json["id"]?.stringValue)
+                var fresh = cluster.headers(nil)
+                fresh[.authorization] = "Bearer \(issued.json["token"]?.stringValue ?? "")"
+                #expect(
+                    try await client.execute(uri: "/v1/subjects?nsn=111222333", method: .get, headers: fresh).status
+                        == .ok
+                )
+                #expect(
+                    try await client.execute(
+                        uri: "/v1/credentials/\(id)/revoke",
+                        method: .post,
+                        headers: cluster.headers("admin")
+                    ).status == .ok
+                )
+                #expect(
+                    try await client.execute(uri: "/v1/subjects?nsn=111222333", method: .get, headers: fresh).status
+                        == .unauthorized
+                )
+            }
         }
-        await cluster.services.close()
     }
 
     @Test("bad input gets an RFC 9457 problem naming the field, and nothing is appended")
     func badInput() async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let subject = try await cluster.child()
-        try await app.test(.router) { client in
-            let before = cluster.size
-            var missing = consentBody
-            if case .object(var o) = missing {
-                o["retention"] = nil
-                missing = .object(o)
+        try await Cluster.run { cluster, app in
+            let subject = try await cluster.child()
+            try await app.test(.router) { client in
+                let before = cluster.size
+                var missing = consentBody
+                if case .object(var o) = missing {
+                    o["retention"] = nil
+                    missing = .object(o)
+                }
+                let cases: [(String, ByteBuffer, HTTPResponse.Status, String?)] = [
+                    ("/v1/subjects/\(subject)/consents", ByteBuffer(string: "{not json"), .badRequest, nil),
+                    ("/v1/subjects/\(subject)/consents", buffer(missing), .badRequest, "retention"),
+                    ("/v1/decisions", buffer(["subject": .string(subject), "purpose": 5]), .badRequest, "purpose"),
+                    ("/v1/decisions", buffer(decisionBody(subject, purpose: "refferal")), .badRequest, "purpose"),
+                    (
+                        "/v1/subjects/\(subject)/consents",
+                        ByteBuffer(string: "{\"text\":\"" + String(repeating: "x", count: 20_000) + "\"}"),
+                        .contentTooLarge, nil
+                    ),
+                ]
+                for (uri, body, status, field) in cases {
+                    let r = try await client.execute(uri: uri, method: .post, headers: cluster.headers("a"), body: body)
+                    #expect(r.status == status, "\(uri) \(String(buffer: r.body))")
+                    #expect(r.headers[.contentType] == "application/problem+json")
+                    #expect(r.json["type"]?.stringValue?.hasPrefix("urn:tiaki:problem:") == true)
+                    if let field { #expect(r.json["field"]?.stringValue == field, "\(String(buffer: r.body))") }
+                }
+                #expect(cluster.size == before)
+                #expect(
+                    try await client.execute(uri: "/v1/nothing-here", method: .get, headers: cluster.headers("a"))
+                        .status
+                        == .notFound
+                )
+                let wrongMethod = try await client.execute(
+                    uri: "/v1/decisions",
+                    method: .delete,
+                    headers: cluster.headers("a")
+                )
+                #expect(wrongMethod.status == .methodNotAllowed)
+                #expect(wrongMethod.headers[.allow] == "POST")
+                #expect(wrongMethod.headers[.contentType] == "application/problem+json")
+                #expect(cluster.size == before)
+                let security = try await client.execute(uri: "/healthz", method: .get)
+                #expect(security.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             }
-            let cases: [(String, ByteBuffer, HTTPResponse.Status, String?)] = [
-                ("/v1/subjects/\(subject)/consents", ByteBuffer(string: "{not json"), .badRequest, nil),
-                ("/v1/subjects/\(subject)/consents", buffer(missing), .badRequest, "retention"),
-                ("/v1/decisions", buffer(["subject": .string(subject), "purpose": 5]), .badRequest, "purpose"),
-                ("/v1/decisions", buffer(decisionBody(subject, purpose: "refferal")), .badRequest, "purpose"),
-                (
-                    "/v1/subjects/\(subject)/consents",
-                    ByteBuffer(string: "{\"text\":\"" + String(repeating: "x", count: 20_000) + "\"}"),
-                    .contentTooLarge, nil
-                ),
-            ]
-            for (uri, body, status, field) in cases {
-                let r = try await client.execute(uri: uri, method: .post, headers: cluster.headers("a"), body: body)
-                #expect(r.status == status, "\(uri) \(String(buffer: r.body))")
-                #expect(r.headers[.contentType] == "application/problem+json")
-                #expect(r.json["type"]?.stringValue?.hasPrefix("urn:tiaki:problem:") == true)
-                if let field { #expect(r.json["field"]?.stringValue == field, "\(String(buffer: r.body))") }
-            }
-            #expect(cluster.size == before)
-            #expect(
-                try await client.execute(uri: "/v1/nothing-here", method: .get, headers: cluster.headers("a")).status
-                    == .notFound
-            )
-            let wrongMethod = try await client.execute(
-                uri: "/v1/decisions",
-                method: .delete,
-                headers: cluster.headers("a")
-            )
-            #expect(wrongMethod.status == .methodNotAllowed)
-            #expect(wrongMethod.headers[.allow] == "POST")
-            #expect(wrongMethod.headers[.contentType] == "application/problem+json")
-            #expect(cluster.size == before)
-            let security = try await client.execute(uri: "/healthz", method: .get)
-            #expect(security.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
         }
-        await cluster.services.close()
     }
 }
 
@@ -412,33 +438,32 @@ struct ServerTests {
 struct OpenAPITests {
     @Test("the document names exactly the routes the router has, and is served")
     func routesMatch() async throws {
-        let (cluster, app) = try await Cluster.make()
-        defer { try? FileManager.default.removeItem(atPath: cluster.path) }
-        let routes = cluster.routePatterns()
-        let document = try #require(try Yams.load(yaml: OpenAPIDocument.text) as? [String: Any])
-        #expect(document["openapi"] as? String == "3.1.0")
-        let paths = try #require(document["paths"] as? [String: Any])
-        var documented: Set<String> = []
-        for (path, item) in paths {
-            for method in ["get", "post", "put", "patch", "delete"] where (item as? [String: Any])?[method] != nil {
-                documented.insert("\(method) \(path)")
+        try await Cluster.run { cluster, app in
+            let routes = cluster.routePatterns()
+            let document = try #require(try Yams.load(yaml: OpenAPIDocument.text) as? [String: Any])
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: Any])
+            var documented: Set<String> = []
+            for (path, item) in paths {
+                for method in ["get", "post", "put", "patch", "delete"] where (item as? [String: Any])?[method] != nil {
+                    documented.insert("\(method) \(path)")
+                }
+            }
+            #expect(
+                routes.subtracting(documented).isEmpty,
+                "routes missing from the document: \(routes.subtracting(documented).sorted())"
+            )
+            #expect(
+                documented.subtracting(routes).isEmpty,
+                "documented routes that do not exist: \(documented.subtracting(routes).sorted())"
+            )
+            try await app.test(.router) { client in
+                let served = try await client.execute(uri: "/v1/openapi.yaml", method: .get)
+                #expect(served.status == .ok)
+                #expect(String(buffer: served.body) == OpenAPIDocument.text)
+                let metrics = try await client.execute(uri: "/metrics", method: .get)
+                #expect(String(buffer: metrics.body).contains("tiaki_ledger_entries"))
             }
         }
-        #expect(
-            routes.subtracting(documented).isEmpty,
-            "routes missing from the document: \(routes.subtracting(documented).sorted())"
-        )
-        #expect(
-            documented.subtracting(routes).isEmpty,
-            "documented routes that do not exist: \(documented.subtracting(routes).sorted())"
-        )
-        try await app.test(.router) { client in
-            let served = try await client.execute(uri: "/v1/openapi.yaml", method: .get)
-            #expect(served.status == .ok)
-            #expect(String(buffer: served.body) == OpenAPIDocument.text)
-            let metrics = try await client.execute(uri: "/metrics", method: .get)
-            #expect(String(buffer: metrics.body).contains("tiaki_ledger_entries"))
-        }
-        await cluster.services.close()
     }
 }

@@ -8,8 +8,6 @@ public import TiakiModel
 public struct Recorded: Sendable {
     public let entry: ConsentEntry
     public let receipt: AppendReceipt
-    /// The entry's `body` as JSON, as it was written (so a response need not encode it again).
-    public let body: JSONValue
     /// The entry's ledger index, as the consent and disclosure ids that name it are written.
     public var index: Int { Int(clamping: receipt.index) }
 }
@@ -118,10 +116,9 @@ public final class LedgerCore: Sendable {
 
     func append(_ entry: ConsentEntry) async throws -> Recorded {
         var draft: EntryDraft
-        let members = try entry.members()
         do {
-            draft = try EntryDraft(members)
-        } catch {
+            draft = try entry.draft()
+        } catch let error as LedgerError {
             throw TiakiError(.internal, error.message)
         }
         draft.context = entry
@@ -137,7 +134,7 @@ public final class LedgerCore: Sendable {
         var recorded = entry
         recorded.index = receipt.index
         recorded.time = receipt.time
-        return Recorded(entry: recorded, receipt: receipt, body: members["body"] ?? .null)
+        return Recorded(entry: recorded, receipt: receipt)
     }
 
     /// The committed entry at `index`, parsed; `nil` when there is none or it cannot be read.

@@ -1,3 +1,4 @@
+public import TiakiLedger
 public import TiakiModel
 public import TiakiPolicy
 
@@ -32,6 +33,26 @@ public struct DecisionInput: Sendable, Codable {
         try c.encode(subject, forKey: .subject)
         try c.encodeIfPresent(date, forKey: .date)
         try c.encodeIfPresent(seriousThreat, forKey: .seriousThreat)
+    }
+
+    /// Reads a request strictly from JSON, in the order and with the words of the `Decodable` path (a test holds
+    /// them to each other), without its generic machinery: this runs once per decision.
+    public init(strict json: JSONValue, noun: String) throws {
+        var r = try JSONObjectReader(json)
+        subject = try r.string("subject")
+        share = Share(
+            recipient: "",
+            purpose: try r.string("purpose"),
+            information: try r.strings("information"),
+            channel: "",
+            storageRegion: ""
+        )
+        share.recipient = try r.string("recipient")
+        share.channel = try r.string("channel")
+        share.storageRegion = try r.string("storageRegion")
+        date = try r.optionalString("date")
+        seriousThreat = try r.optionalBool("seriousThreat")
+        try r.finish(noun: noun)
     }
 }
 

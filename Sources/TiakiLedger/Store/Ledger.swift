@@ -100,6 +100,8 @@ public final class Ledger: Sendable {
     let store: LedgerStore
     /// Held from opening until closing: no other process appends to this directory meanwhile.
     private let lock: Mutex<DataDirectoryLock?>
+    /// Commits since opening: the entries appended divided by this is how well appends are grouped.
+    private let commitCounter = Atomic<Int>(0)
     /// Set when a commit finds the ledger on disk ahead of this process's view (something else wrote to it).
     private let divergence = Mutex<String?>(nil)
     private let signer: NoteSigner
@@ -376,6 +378,9 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Transactions committed since the ledger was opened (each holds a batch of appends and one checkpoint).
+    public var commits: Int { commitCounter.load(ordering: .relaxed) }
+
     /// Why the ledger cannot take appends, if something else moved it on (`nil` while it is healthy).
     public var divergedReason: String? { divergence.withLock { $0 } }
 
@@ -450,6 +455,7 @@ public final class Ledger: Sendable {
                     }
                 }
                 state.commits += 1
+                commitCounter.add(1, ordering: .relaxed)
                 if archive { state.archives += 1 }
                 state.range = range
                 state.lastTime = now

@@ -129,6 +129,32 @@ public struct ConsentEntry: Sendable {
         return m
     }
 
+    /// The entry as the ledger takes it. A body that writes its own canonical JSON (a decision) skips the generic
+    /// encoder: the decision path runs once per request.
+    public func draft() throws -> EntryDraft {
+        guard let fast = body as? any CanonicalEncodable else { return try EntryDraft(members()) }
+        var actor = CanonicalWriter(capacity: 64)
+        actor.object { w in
+            if let credential = header.actor.credential {
+                w.key("credential")
+                w.string(credential)
+            }
+            w.key("org")
+            w.string(header.actor.org)
+        }
+        var kindBytes: [UInt8] = []
+        CanonicalJSON.appendString(kind.rawValue, to: &kindBytes)
+        var members: [(name: String, value: [UInt8])] = [
+            ("actor", actor.bytes), ("body", fast.canonicalBytes), ("kind", kindBytes),
+        ]
+        if let subject {
+            var bytes: [UInt8] = []
+            CanonicalJSON.appendString(subject, to: &bytes)
+            members.append(("subject", bytes))
+        }
+        return try EntryDraft(canonicalMembers: members)
+    }
+
     /// Applies this entry to `state` (see ``EntryBody/apply(to:entry:)``) and counts it.
     public func apply(to state: inout ConsentState) {
         body.apply(to: &state, entry: header)

@@ -1,3 +1,5 @@
+public import TiakiLedger
+
 extension EntryKind {
     public static let decision = EntryKind(rawValue: "decision")
     public static let disclosure = EntryKind(rawValue: "disclosure")
@@ -219,5 +221,86 @@ public struct DisclosureReviewed: EntryBody {
 
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
         if state.reviews[disclosure] == nil { state.reviews[disclosure] = entry.index }
+    }
+}
+
+// MARK: Canonical encoding on the decision path
+
+extension Obligation: CanonicalEncodable {
+    public func write(to w: inout CanonicalWriter) {
+        w.object { w in
+            w.key("detail")
+            w.string(detail)
+            if let due {
+                w.key("due")
+                w.string(due)
+            }
+            w.key("kind")
+            w.string(kind)
+        }
+    }
+}
+
+extension ShareRequest: CanonicalEncodable {
+    public func write(to w: inout CanonicalWriter) {
+        w.object { w in
+            w.key("channel")
+            w.string(share.channel)
+            w.key("date")
+            w.string(date)
+            w.key("information")
+            w.strings(share.information)
+            w.key("purpose")
+            w.string(share.purpose)
+            w.key("recipient")
+            w.string(share.recipient)
+            w.key("requester")
+            w.string(requester)
+            w.key("requesterRole")
+            w.string(requesterRole)
+            if let seriousThreat {
+                w.key("seriousThreat")
+                w.bool(seriousThreat)
+            }
+            w.key("storageRegion")
+            w.string(share.storageRegion)
+            w.key("subject")
+            w.string(subject)
+        }
+    }
+}
+
+extension DecisionRecord: CanonicalEncodable {
+    public func write(to w: inout CanonicalWriter) { write(to: &w, decision: nil, checkpoint: nil) }
+
+    /// The record, and for a response, the entry's index (`decision`) and the checkpoint that covers it, each in
+    /// its canonical place.
+    public func write(to w: inout CanonicalWriter, decision: UInt64?, checkpoint: String?) {
+        w.object { w in
+            w.key("basis")
+            w.integer(basis)
+            if let checkpoint {
+                w.key("checkpoint")
+                w.string(checkpoint)
+            }
+            w.key("consents")
+            w.integers(consents)
+            if let decision {
+                w.key("decision")
+                w.integer(decision)
+            }
+            w.key("effect")
+            w.string(effect.rawValue)
+            w.key("obligations")
+            w.array(obligations) { w, o in o.write(to: &w) }
+            w.key("policy")
+            w.string(policy)
+            w.key("reasons")
+            w.strings(reasons)
+            w.key("request")
+            request.write(to: &w)
+            w.key("rules")
+            w.strings(rules)
+        }
     }
 }

@@ -67,11 +67,8 @@ public struct ConsentState: Sendable {
         public var storageRegions: CodeSet
         public var consenters: CodeSet
         public var retentionUntil: Day
-        public var retentionEvent: String?
         /// The day the whānau were informed and agreed.
         public var informed: Day
-        public var language: String
-        public var granted: String
         /// The organisation that recorded it.
         public var recordedBy: String
         public var supersedes: Int?
@@ -128,10 +125,7 @@ public struct ConsentState: Sendable {
             storageRegions: regions,
             consenters: consenters,
             retentionUntil: until,
-            retentionEvent: t.retention.event,
             informed: informed,
-            language: t.informed.language,
-            granted: time,
             recordedBy: recordedBy,
             supersedes: t.supersedes
         )

@@ -13,17 +13,21 @@ struct DecisionController: Sendable {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.post("decisions") { request, context in
             let caller = try context.require(.member, .facilitator)
-            let body = try await input.decode(DecisionInput.self, request, as: "a request to share")
-            let subject = try services.subject(body.subject, visibleTo: caller)
+            let body = try await input.read(request, as: "a request to share", DecisionInput.init(strict:noun:))
+            _ = try services.subject(body.subject, visibleTo: caller)
             let share = try services.decisions.request(body, caller: caller)
             let (decision, recorded) = try await services.decisions.decideAndRecord(share, actor: caller.actor)
             metrics.decided(decision.effect)
-            _ = subject
             // The body as it was written to the ledger, with the entry's index and the checkpoint that covers it.
-            guard case .object(var o) = recorded.body else { throw Problem.internalError }
-            o["decision"] = .number(Double(recorded.receipt.index))
-            o["checkpoint"] = .string(recorded.receipt.checkpoint.text)
-            return try Reply.json(JSONValue.object(o), status: .created)
+            var writer = CanonicalWriter(capacity: 2048)
+            decision.write(
+                to: &writer,
+                decision: recorded.receipt.index,
+                checkpoint: recorded.receipt.checkpoint.text
+            )
+            var bytes = writer.bytes
+            bytes.append(0x0A)
+            return Reply.json(bytes: bytes, status: .created)
         }
         return routes
     }

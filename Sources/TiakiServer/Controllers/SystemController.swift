@@ -28,7 +28,7 @@ struct SystemController: Sendable {
         }
         routes.get("metrics") { _, _ in
             Reply.text(
-                metrics.exposition(ledgerSize: services.ledger.checkpoint.size),
+                metrics.exposition(ledgerSize: services.ledger.checkpoint.size, ledgerCommits: services.ledger.commits),
                 contentType: "text/plain; version=0.0.4"
             )
         }

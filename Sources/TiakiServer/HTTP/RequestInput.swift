@@ -66,6 +66,21 @@ struct RequestInput: Sendable {
         }
     }
 
+    /// The body read by `make`, a type's own strict reader (see ``JSONObjectReader``), with the same problems as
+    /// ``decode(_:_:as:)``.
+    func read<T>(_ request: Request, as noun: String, _ make: (JSONValue, String) throws -> T) async throws -> T {
+        let value = try await json(request)
+        guard case .object = value else { throw Problem.badRequest("the body must be a JSON object (\(noun))") }
+        do {
+            return try make(value, noun)
+        } catch let unknown as UnknownFieldError {
+            throw Problem.badRequest(unknown.message, field: unknown.field, code: "unknown-field")
+        } catch {
+            let (field, message) = JSONValueDecoder.describe(error)
+            throw Problem.badRequest(message, field: field.isEmpty ? nil : field)
+        }
+    }
+
     /// For routes that take no body: refuses one that has content.
     func none(_ request: Request) async throws {
         var request = request

@@ -33,7 +33,7 @@ final class ServiceMetrics: Sendable {
         state.withLock { $0.decisions[effect.rawValue, default: 0] += 1 }
     }
 
-    func exposition(ledgerSize: UInt64) -> String {
+    func exposition(ledgerSize: UInt64, ledgerCommits: Int) -> String {
         let s = state.withLock { $0 }
         var out =
             "# HELP tiaki_http_requests_total HTTP requests by route, method and status.\n# TYPE tiaki_http_requests_total counter\n"
@@ -56,6 +56,8 @@ final class ServiceMetrics: Sendable {
         }
         out +=
             "# HELP tiaki_ledger_entries The number of entries in the ledger.\n# TYPE tiaki_ledger_entries gauge\ntiaki_ledger_entries \(ledgerSize)\n"
+        out +=
+            "# HELP tiaki_ledger_commits_total Ledger transactions since the service started, each a batch of entries under one signed checkpoint.\n# TYPE tiaki_ledger_commits_total counter\ntiaki_ledger_commits_total \(ledgerCommits)\n"
         return out
     }
 }

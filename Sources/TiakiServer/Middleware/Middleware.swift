@@ -122,10 +122,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         if let header = request.headers[.authorization] {
             if let wait = limiter.retryAfter(context.source) { throw Problem.tooManyFailures(retryAfter: wait) }
-            guard header.hasPrefix("Bearer "),
-                let found = try credentials.authenticate(
-                    token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-                )
+            guard header.hasPrefix("Bearer "), let found = try credentials.authenticate(token: Self.token(header))
             else {
                 limiter.recordFailure(context.source)
                 logger.notice(
@@ -137,6 +134,17 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.caller = Caller(found)
         }
         return try await next(request, context)
+    }
+}
+
+extension AuthenticationMiddleware {
+    /// The token of `Bearer <token>`, without the spaces around it (trimmed by hand: Foundation's trimming goes
+    /// through NSString, and this runs on every request).
+    static func token(_ header: String) -> String {
+        let rest = header.utf8.dropFirst(7)
+        let start = rest.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? rest.endIndex
+        let end = rest[start...].lastIndex { $0 != 0x20 && $0 != 0x09 }.map { rest.index(after: $0) } ?? start
+        return String(Substring(rest[start..<end]))
     }
 }
 
