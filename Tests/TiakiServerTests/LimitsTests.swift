@@ -14,7 +14,8 @@ import TiakiPolicy
 struct LimitsTests {
     @Test("too deep, too long a list, too big an entry: each refused with a problem that says which, nothing appended")
     func requestLimits() async throws {
-        try await Cluster.run(configure: { $0.bodyLimit = 256 * 1024 }) { cluster, app in
+        let larger: (inout ServerConfiguration) -> Void = { $0.bodyLimit = 256 * 1024 }
+        try await Cluster.run(configure: larger) { cluster, app in
             let subject = try await cluster.child()
             try await app.test(.router) { client in
                 let before = cluster.size

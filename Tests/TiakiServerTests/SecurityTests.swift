@@ -47,7 +47,8 @@ struct SecurityTests {
         "a source that sends too many tokens that are not valid is refused with 429 and Retry-After, even with a good one"
     )
     func failedSignInsAreLimited() async throws {
-        try await Cluster.run(configure: { $0.failedAuthenticationLimit = 3 }) { cluster, app in
+        let limited: (inout ServerConfiguration) -> Void = { $0.failedAuthenticationLimit = 3 }
+        try await Cluster.run(configure: limited) { cluster, app in
             try await app.test(.router) { client in
                 // A good token does not count.
                 let fine = try await client.execute(
