@@ -131,6 +131,7 @@ let package = Package(
                 "TiakiServer",
                 "TiakiAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: tiakiSettings

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     /// Failed sign-ins a source may make within `failedAuthenticationWindow` before it is refused with 429.
     public var failedAuthenticationLimit = 20
     public var failedAuthenticationWindow: Duration = .seconds(60)
+    /// Called once the server listens (not before: a port in use is an error, never a "ready").
+    public var onReady: (@Sendable () -> Void)?
 
     public init() {
         ledger.lockHolder = "tiaki serve"
@@ -50,10 +52,12 @@ public func buildApplication(
     do {
         let router = buildRouter(services: services, configuration: configuration, logger: logger)
         let server = try ServerTLS.builder(certificate: configuration.tlsCertificate, key: configuration.tlsKey)
+        let onReady = configuration.onReady
         var application = Application(
             router: router,
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tiaki"),
+            onServerRunning: { _ in onReady?() },
             logger: logger
         )
         application.addServices(LedgerCloser(services: services, logger: logger))

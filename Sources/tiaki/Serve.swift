@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import TiakiConsent
 import TiakiLedger
 import TiakiModel
@@ -83,16 +84,27 @@ struct Serve: AsyncParsableCommand {
             logger.warning("crash testing: the process will kill itself inside a commit", metadata: ["at": "\(fault)"])
         }
         let started = Date()
-        do {
-            let (application, _) = try await buildApplication(configuration: configuration, logger: logger)
+        let address = "\(tlsCertificate == nil ? "http" : "https")://\(host):\(port)"
+        configuration.onReady = { [logger] in
             logger.info(
                 "ready",
                 metadata: [
-                    "address": "\(tlsCertificate == nil ? "http" : "https")://\(host):\(port)",
+                    "address": "\(address)",
                     "startMilliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
                 ]
             )
-            try await application.runService()
+        }
+        do {
+            let (application, _) = try await buildApplication(configuration: configuration, logger: logger)
+            do {
+                try await application.runService()
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                Output.error("tiaki serve: error: \(host):\(port) is already in use; stop what uses it, or give --port")
+                throw ExitCode(1)
+            } catch let error as IOError where error.errnoCode == EACCES {
+                Output.error("tiaki serve: error: not allowed to listen on \(host):\(port); give a port above 1023")
+                throw ExitCode(1)
+            }
         } catch let error as PolicyError {
             Output.error(error.description)
             throw Output.fail("serve", "the policies in \(policies) are not valid (see above); not starting")

@@ -238,7 +238,7 @@ struct ConsentRecordTests {
                 (try consentInput(information: []), .invalid, "information"),
                 (try consentInput(until: "2027-02-30"), .invalid, "retention.until"),
                 (try consentInput(consenter: "uncle"), .notInVocabulary, "consenters[0].role"),
-                (try consentInput(supersedes: 9999), .unknownConsent, "supersedes"),
+                (try consentInput(supersedes: 9999), .invalid, "supersedes"),
             ]
             for (input, code, field) in cases {
                 do {

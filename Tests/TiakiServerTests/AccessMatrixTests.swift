@@ -14,12 +14,15 @@ import TiakiPolicy
 
 /// Who calls: no token, a member of the subject's own school, a member of another school, and each other role.
 enum MatrixCaller: String, CaseIterable, Sendable {
-    case anonymous, memberOwn, memberOther, facilitator, privacyOfficer, auditor, admin
+    /// `memberEnrolled` is a member of school-c, which enrolled the same child by NSN after school-a registered
+    /// them: it knows the child, but not school-a's records of them.
+    case anonymous, memberOwn, memberEnrolled, memberOther, facilitator, privacyOfficer, auditor, admin
 
     var token: String? {
         switch self {
         case .anonymous: nil
         case .memberOwn: "a"
+        case .memberEnrolled: "c"
         case .memberOther: "b"
         case .facilitator: "facilitator"
         case .privacyOfficer: "privacy"
@@ -127,28 +130,30 @@ struct AccessMatrixTests {
             method: .post,
             uri: { _ in "/v1/subjects" },
             body: { _ in ["birthMonth": "2016-01"] },
-            allowed: [.memberOwn: .created, .memberOther: .created]
+            allowed: [.memberOwn: .created, .memberEnrolled: .created, .memberOther: .created]
         ),
         .init(
             pattern: "get /v1/subjects",
             method: .get,
             uri: { f in "/v1/subjects?nsn=\(f.nsn)" },
             body: { _ in nil },
-            allowed: [.memberOwn: .ok, .memberOther: .notFound]
+            allowed: [.memberOwn: .ok, .memberEnrolled: .ok, .memberOther: .notFound]
         ),
         .init(
             pattern: "post /v1/subjects/{subject}/consents",
             method: .post,
             uri: { f in "/v1/subjects/\(f.subject)/consents" },
             body: { _ in consentBody },
-            allowed: [.memberOwn: .created, .memberOther: .notFound]
+            allowed: [.memberOwn: .created, .memberEnrolled: .created, .memberOther: .notFound]
         ),
         .init(
             pattern: "get /v1/subjects/{subject}/consents",
             method: .get,
             uri: { f in "/v1/subjects/\(f.subject)/consents" },
             body: { _ in nil },
-            allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
+            allowed: [
+                .memberOwn: .ok, .memberEnrolled: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok,
+            ]
         ),
         .init(
             pattern: "post /v1/subjects/{subject}/refusals",
@@ -160,14 +165,16 @@ struct AccessMatrixTests {
                     "informed": ["date": "2026-02-10", "noticeVersion": "v1", "language": "en", "method": "meeting"],
                 ]
             },
-            allowed: [.memberOwn: .created, .memberOther: .notFound]
+            allowed: [.memberOwn: .created, .memberEnrolled: .created, .memberOther: .notFound]
         ),
         .init(
             pattern: "get /v1/subjects/{subject}/disclosures",
             method: .get,
             uri: { f in "/v1/subjects/\(f.subject)/disclosures" },
             body: { _ in nil },
-            allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
+            allowed: [
+                .memberOwn: .ok, .memberEnrolled: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok,
+            ]
         ),
         .init(
             pattern: "post /v1/subjects/{subject}/erase",
@@ -181,21 +188,24 @@ struct AccessMatrixTests {
             method: .get,
             uri: { f in "/v1/consents/\(f.consent)" },
             body: { _ in nil },
-            allowed: [.memberOwn: .ok, .memberOther: .notFound, .facilitator: .ok, .privacyOfficer: .ok]
+            allowed: [
+                .memberOwn: .ok, .memberEnrolled: .notFound, .memberOther: .notFound, .facilitator: .ok,
+                .privacyOfficer: .ok,
+            ]
         ),
         .init(
             pattern: "post /v1/consents/{consent}/withdraw",
             method: .post,
             uri: { f in "/v1/consents/\(f.consent)/withdraw" },
             body: { _ in ["by": "parent"] },
-            allowed: [.memberOwn: .ok, .memberOther: .notFound]
+            allowed: [.memberOwn: .ok, .memberEnrolled: .notFound, .memberOther: .notFound]
         ),
         .init(
             pattern: "post /v1/decisions",
             method: .post,
             uri: { _ in "/v1/decisions" },
             body: { f in decisionBody(f.subject) },
-            allowed: [.memberOwn: .created, .memberOther: .notFound, .facilitator: .created]
+            allowed: [.memberOwn: .created, .memberEnrolled: .created, .memberOther: .notFound, .facilitator: .created]
         ),
         .init(
             pattern: "post /v1/disclosures",
@@ -207,7 +217,7 @@ struct AccessMatrixTests {
                     "information": ["register-entry"], "channel": "secure-email", "storageRegion": "nz",
                 ]
             },
-            allowed: [.memberOwn: .created, .memberOther: .notFound, .facilitator: .created]
+            allowed: [.memberOwn: .created, .memberEnrolled: .created, .memberOther: .notFound, .facilitator: .created]
         ),
         .init(
             pattern: "post /v1/disclosures/{disclosure}/review",
@@ -254,6 +264,11 @@ struct AccessMatrixTests {
                             actor: EntryActor(org: "school-a")
                         ).entry.subject ?? ""
                     let consent = try await cluster.consent(subject)
+                    // school-c enrols the same child by NSN: it knows them now, but not school-a's consent.
+                    _ = try await services.subjects.register(
+                        SubjectInput(birthMonth: "2015-06", nsn: nsn),
+                        actor: EntryActor(org: "school-c")
+                    )
                     let credential = try await services.credentials.issue(.init(org: "school-a", role: .member)).id
                     let disclosure = try await services.disclosures.record(
                         DisclosureInput(

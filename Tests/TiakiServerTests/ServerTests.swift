@@ -37,12 +37,14 @@ struct Cluster {
         let (app, services) = try await buildApplication(configuration: configuration, logger: logger)
         var cluster = Cluster(path: configuration.dataDirectory, services: services)
         for (id, kind) in [
-            ("school-a", "school"), ("school-b", "school"), ("rtlb", "rtlb"), ("office", "ministry-learning-support"),
+            ("school-a", "school"), ("school-b", "school"), ("school-c", "school"), ("rtlb", "rtlb"),
+            ("office", "ministry-learning-support"),
         ] {
             _ = try await services.organisations.register(.init(id: id, kind: kind, name: id))
         }
         for (name, org, role) in [
-            ("a", "school-a", Role.member), ("b", "school-b", .member), ("facilitator", "office", .facilitator),
+            ("a", "school-a", Role.member), ("b", "school-b", .member), ("c", "school-c", .member),
+            ("facilitator", "office", .facilitator),
             ("privacy", "office", .privacyOfficer), ("auditor", "office", .auditor), ("admin", "office", .admin),
         ] {
             cluster.tokens[name] = try await services.credentials.issue(.init(org: org, role: role)).token

@@ -324,7 +324,7 @@ public struct ConsentService: Sendable {
             let consent = Int(exactly: old).flatMap { id in core.read { $0.consents[id] } }
             guard let consent, consent.subject == subject, consent.recordedBy == actor.org else {
                 throw TiakiError(
-                    .unknownConsent,
+                    .invalid,
                     "supersedes names consent \(old), which is not one your organisation recorded for this child",
                     field: "supersedes"
                 )
