@@ -18,9 +18,14 @@ let edgeValues = [
     "0x10", "١", "１",
 ]
 
-/// What a request must get whatever it sends: an answer below 500, and a problem when it is refused.
-func expectAnswered(_ response: TestResponse, _ what: String) {
+/// What a request must get whatever it sends: an answer below 500 that the OpenAPI document lists for its route,
+/// and a problem when it is refused.
+func expectAnswered(_ response: TestResponse, _ method: HTTPRequest.Method, _ uri: String) {
+    let what = "\(method) \(uri)"
     #expect(response.status.code < 500, "\(what): \(response.status) \(String(buffer: response.body))")
+    if let pattern = DocumentedStatuses.pattern(method, uri) {
+        #expect(DocumentedStatuses.lists(pattern, response.status), "\(pattern) answered \(response.status.code)")
+    }
     if response.status.code >= 400 {
         #expect(response.headers[.contentType] == "application/problem+json", "\(what)")
         #expect(response.json["detail"]?.stringValue?.isEmpty == false, "\(what)")
@@ -95,7 +100,7 @@ struct EdgeTests {
                             headers: cluster.headers(who),
                             body: body.map(buffer)
                         )
-                        expectAnswered(r, "\(method) \(uri)")
+                        expectAnswered(r, method, uri)
                     }
                     // In bodies: a number where an index belongs, as JSON would carry it.
                     let number = JSONValue.number(Double(value) ?? -1)
@@ -117,7 +122,7 @@ struct EdgeTests {
                             headers: cluster.headers("a"),
                             body: buffer(body)
                         )
-                        expectAnswered(r, "POST \(uri) with \(value)")
+                        expectAnswered(r, .post, uri)
                     }
                 }
                 // Values that are not whole numbers in range are refused naming the parameter, not answered.

@@ -371,6 +371,89 @@ struct FuzzTests {
                                 response.json["detail"]?.stringValue?.isEmpty == false
                             else { return "\(route.1) answered \(response.status.code) without a problem" }
                         }
+                        if let pattern = DocumentedStatuses.pattern(.post, route.1),
+                            !DocumentedStatuses.lists(pattern, response.status)
+                        {
+                            return "\(pattern) answered \(response.status.code), which the document does not list"
+                        }
+                    } catch {
+                        return "the request failed: \(error)"
+                    }
+                    return nil
+                }
+                #expect(count > 20)
+            }
+        }
+    }
+
+    @Test(
+        "paths and query strings: mutated request lines to every route get an answer the document lists, never a 5xx",
+        .timeLimit(.minutes(20))
+    )
+    func paths() async throws {
+        try await Cluster.run { cluster, app in
+            let subject = try await cluster.child()
+            let consent = try await cluster.consent(subject)
+            let disclosure = try await cluster.services.disclosures.record(
+                DisclosureInput(
+                    subject: subject,
+                    share: Share(
+                        recipient: "rtlb",
+                        purpose: "referral",
+                        information: ["register-entry"],
+                        channel: "secure-email",
+                        storageRegion: "nz"
+                    )
+                ),
+                actor: Cluster.schoolA
+            ).index
+            // Each input is `who METHOD uri` on its first line and the body after it.
+            let lines = [
+                "auditor GET /v1/ledger/entries?start=0&end=5",
+                "auditor GET /v1/ledger/proofs/inclusion?index=1&size=3",
+                "auditor GET /v1/ledger/proofs/consistency?from=1&to=3",
+                "privacy GET /v1/findings?asOf=2026-06-01&since=2026-01-01&within=30",
+                "a GET /v1/subjects?nsn=123456789", "a GET /v1/subjects?localReference=r-1",
+                "a GET /v1/subjects/\(subject)/consents", "a GET /v1/subjects/\(subject)/disclosures",
+                "a GET /v1/consents/\(consent)", "privacy GET /v1/subjects/\(subject)/report?format=text",
+                "a POST /v1/consents/\(consent)/withdraw\n{\"by\":\"parent\"}",
+                "privacy POST /v1/disclosures/\(disclosure)/review\n{\"outcome\":\"justified\"}",
+                "admin POST /v1/credentials/cred-000000000000/revoke", "none GET /v1/ledger/checkpoint",
+                "none GET /healthz",
+                "privacy POST /v1/subjects/\(subject)/erase\n{\"reason\":\"request\"}",
+            ]
+            let seeds = lines.map { Array($0.utf8) }
+            try await app.test(.router) { client in
+                let count = await Fuzz.run("paths", seeds: seeds) { input in
+                    let newline = input.firstIndex(of: 0x0A) ?? input.endIndex
+                    let line = String(decoding: input[..<newline], as: UTF8.self)
+                    let body = input[min(newline + 1, input.endIndex)...]
+                    let words = line.split(separator: " ", maxSplits: 2).map(String.init)
+                    guard words.count == 3 else { return nil }
+                    let method = HTTPRequest.Method(words[1]) ?? .get
+                    var uri = words[2]
+                    if !uri.hasPrefix("/") { uri = "/" + uri }
+                    do {
+                        let response = try await client.execute(
+                            uri: uri,
+                            method: method,
+                            headers: cluster.headers(words[0]),
+                            body: body.isEmpty ? nil : ByteBuffer(bytes: body)
+                        )
+                        if response.status.code >= 500 {
+                            return "\(method) \(uri) answered \(response.status.code): \(String(buffer: response.body))"
+                        }
+                        if response.status.code >= 400,
+                            response.headers[.contentType] != "application/problem+json"
+                                || response.json["detail"]?.stringValue?.isEmpty != false
+                        {
+                            return "\(method) \(uri) answered \(response.status.code) without a problem"
+                        }
+                        if let pattern = DocumentedStatuses.pattern(method, uri),
+                            !DocumentedStatuses.lists(pattern, response.status)
+                        {
+                            return "\(pattern) answered \(response.status.code), which the document does not list"
+                        }
                     } catch {
                         return "the request failed: \(error)"
                     }

@@ -436,8 +436,67 @@ struct ServerTests {
     }
 }
 
+/// The statuses the OpenAPI document lists for each route (`post /v1/decisions` → ["201", "400", …]).
+enum DocumentedStatuses {
+    static let table: [String: Set<String>] = {
+        guard let document = try? Yams.load(yaml: OpenAPIDocument.text) as? [String: Any],
+            let paths = document["paths"] as? [String: Any]
+        else { return [:] }
+        var table: [String: Set<String>] = [:]
+        for (path, item) in paths {
+            guard let item = item as? [String: Any] else { continue }
+            for method in ["get", "post", "put", "patch", "delete"] {
+                guard let operation = item[method] as? [String: Any],
+                    let responses = operation["responses"] as? [String: Any]
+                else { continue }
+                table["\(method) \(path)"] = Set(responses.keys)
+            }
+        }
+        return table
+    }()
+
+    /// The documented route a request goes to (`post /v1/consents/{consent}/withdraw`).
+    static func pattern(_ method: HTTPRequest.Method, _ uri: String) -> String? {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        return table.keys.first { key in
+            let words = key.split(separator: " ", maxSplits: 1)
+            // Methods are case-sensitive: `GEt` is not `GET`, and has no route.
+            guard words.count == 2, method.rawValue == words[0].uppercased() else { return false }
+            let segments = words[1].split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            return segments.count == parts.count
+                && zip(segments, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }
+    }
+
+    /// Whether the document lists `status` for `pattern`.
+    static func lists(_ pattern: String, _ status: HTTPResponse.Status) -> Bool {
+        table[pattern]?.contains(String(status.code)) == true
+    }
+}
+
 @Suite("OpenAPI document")
 struct OpenAPITests {
+    @Test("every route lists the statuses every route may give: 400, 401, 403, 429, 500 and 503 where they apply")
+    func statuses() throws {
+        for (pattern, statuses) in DocumentedStatuses.table {
+            #expect(statuses.contains("500"), "\(pattern) does not list 500")
+            let isPublic = [
+                "get /healthz", "get /metrics", "get /v1/openapi.yaml", "get /v1/ledger/checkpoint",
+                "get /v1/ledger/vkey",
+            ]
+            .contains(pattern)
+            if !isPublic {
+                for code in ["400", "401", "429", "503"] {
+                    #expect(statuses.contains(code), "\(pattern) does not list \(code)")
+                }
+            }
+            if pattern.hasPrefix("post ") {
+                #expect(statuses.contains("413"), "\(pattern) does not list 413")
+            }
+        }
+    }
+
     @Test("the document names exactly the routes the router has, and is served")
     func routesMatch() async throws {
         try await Cluster.run { cluster, app in

@@ -3,9 +3,11 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 
-/// Answers a request the HTTP parser could not read (a request line or headers too large, a method or encoding it
-/// does not know) with a problem and the security headers, then closes the connection — where Hummingbird would
-/// send a bare 400. It sits just after the HTTP codec, so it sees parser errors before the application does.
+/// Answers a request the HTTP parser could not read (a request line or headers too large, a method, a length or a
+/// chunk it cannot read) with a problem and the security headers, then closes the connection — where Hummingbird
+/// would send a bare 400. It sits just after the HTTP codec, so it sees parser errors before the application does.
+///
+/// When a response has already begun on the connection, another cannot be put before it: the connection is closed.
 final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -13,20 +15,23 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPResponsePart
 
     let tls: Bool
-    /// Requests read whose response has not ended: a parser error then cannot be answered in order, only closed.
-    private var open = 0
+    /// Whether a response head has been written and its end not yet.
+    private var responding = false
     private var failed = false
 
     init(tls: Bool) { self.tls = tls }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        if case .head = unwrapInboundIn(data) { open += 1 }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { open = max(0, open - 1) }
+        switch unwrapOutboundIn(data) {
+        case .head: responding = true
+        case .end: responding = false
+        case .body: break
+        }
         context.write(data, promise: promise)
     }
 
@@ -37,23 +42,22 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         guard !failed else { return }
         failed = true
-        guard open == 0 else {
+        guard !responding else {
             context.close(promise: nil)
             return
         }
         let (status, detail) = Self.describe(parse)
-        var problem = Problem(status, code: "malformed-request", title: "The request could not be read", detail: detail)
-        problem.field = nil
-        let body = problem.body
+        let body = Problem(status, code: "malformed-request", title: "The request could not be read", detail: detail)
+            .body
         var headers: HTTPFields = [
             .contentType: "application/problem+json", .contentLength: String(body.count), .connection: "close",
         ]
         SecurityHeaders.apply(to: &headers, tls: tls)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
-        let closed = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: closed)
-        closed.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        written.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
     }
 
     static func describe(_ error: HTTPParserError) -> (HTTPResponse.Status, String) {
