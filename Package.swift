@@ -222,6 +222,7 @@ let package = Package(
                 "TiakiConsent",
                 "TiakiModel",
                 "TiakiLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

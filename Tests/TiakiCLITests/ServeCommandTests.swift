@@ -98,3 +98,105 @@ struct ServeCommandTests {
         #expect(output.contains("cannot read the TLS private key"))
     }
 }
+
+@Suite("The data directory belongs to one writer")
+struct DataDirectoryTests {
+    static let policies = repositoryRoot.appendingPathComponent("Policies").path
+
+    @Test(
+        "while tiaki serve runs, a second serve and the admin commands are refused in one line; read-only ones work",
+        .enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/curl"))
+    )
+    func oneWriter() throws {
+        let server = try ServerProcess([])
+        defer { server.stop() }
+        #expect(try server.waitUntilReady(["http://127.0.0.1:\(server.port)/healthz"]))
+        let pid = server.process.processIdentifier
+        let second = try TiakiProcess.run([
+            "serve", "--data", server.data, "--policies", Self.policies, "--port", String(server.port + 1),
+        ])
+        #expect(second.exitCode == 2)
+        #expect(
+            second.stderr.contains(
+                "tiaki serve (pid \(pid)) is using \(server.data); stop it, or use the admin endpoints"
+            )
+        )
+        #expect(second.stderr.split(separator: "\n").count == 1, "\(second.stderr)")
+        for command in [
+            ["org", "add", "--id", "school-x", "--kind", "school", "--name", "X"],
+            ["credential", "add", "--org", "tiaki", "--role", "admin"],
+        ] {
+            let run = try TiakiProcess.run(command + ["--data", server.data, "--policies", Self.policies])
+            #expect(run.exitCode == 2, "\(command)")
+            #expect(run.stderr.contains("is using \(server.data)"), "\(command): \(run.stderr)")
+        }
+        let verify = try TiakiProcess.run(["verify", server.data])
+        #expect(verify.exitCode == 0, "\(verify.stderr)")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-export-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let export = try TiakiProcess.run(["export", "--data", server.data, "--out", out])
+        #expect(export.exitCode == 0, "\(export.stderr)")
+        let audit = try TiakiProcess.run(["audit", "findings", server.data, "--json"])
+        #expect(audit.exitCode == 0, "\(audit.stderr)")
+        // The service kept working and was not disturbed.
+        let (_, health) = try ServerProcess.curl(["http://127.0.0.1:\(server.port)/healthz"])
+        #expect(health.contains("\"status\":\"ok\""))
+    }
+
+    @Test("the lock goes with the process, however it ends: after SIGKILL the directory can be opened again")
+    func lockReleasedOnKill() throws {
+        let server = try ServerProcess([])
+        defer { server.stop() }
+        #expect(try server.waitUntilReady(["http://127.0.0.1:\(server.port)/healthz"]))
+        kill(server.process.processIdentifier, SIGKILL)
+        server.process.waitUntilExit()
+        let add = try TiakiProcess.run([
+            "org", "add", "--data", server.data, "--policies", Self.policies, "--id", "school-x", "--kind", "school",
+            "--name", "X",
+        ])
+        #expect(add.exitCode == 0, "\(add.stderr)")
+    }
+
+    @Test("a mistyped --data is refused, saying how to create a ledger; tiaki init creates one, once")
+    func noSilentNewLedger() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-dat-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let add = try TiakiProcess.run([
+            "org", "add", "--data", path, "--policies", Self.policies, "--id", "school-x", "--kind", "school",
+            "--name", "X",
+        ])
+        #expect(add.exitCode == 2)
+        #expect(add.stderr.contains("there is no ledger in \(path)"))
+        #expect(add.stderr.contains("tiaki init --data \(path)"))
+        #expect(!FileManager.default.fileExists(atPath: path), "nothing was created")
+        let initialised = try TiakiProcess.run(["init", "--data", path, "--policies", Self.policies])
+        #expect(initialised.exitCode == 0, "\(initialised.stderr)")
+        let again = try TiakiProcess.run(["init", "--data", path, "--policies", Self.policies])
+        #expect(again.exitCode == 2)
+        let retried = try TiakiProcess.run([
+            "org", "add", "--data", path, "--policies", Self.policies, "--id", "school-x", "--kind", "school",
+            "--name", "X",
+        ])
+        #expect(retried.exitCode == 0, "\(retried.stderr)")
+    }
+
+    @Test(
+        "a port already in use is one clear line and exit 1, with no ready before it",
+        .enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/curl"))
+    )
+    func portInUse() throws {
+        let server = try ServerProcess([])
+        defer { server.stop() }
+        #expect(try server.waitUntilReady(["http://127.0.0.1:\(server.port)/healthz"]))
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-clash-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let clash = try TiakiProcess.run([
+            "serve", "--data", data, "--policies", Self.policies, "--port", String(server.port),
+        ])
+        #expect(clash.exitCode == 1)
+        #expect(clash.stderr.contains("127.0.0.1:\(server.port) is already in use"))
+        #expect(!clash.stderr.contains(" ready") && !clash.stdout.contains(" ready"))
+    }
+}

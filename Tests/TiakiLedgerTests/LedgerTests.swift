@@ -178,6 +178,47 @@ struct LedgerTests {
         try db.close()
     }
 
+    @Test("a ledger another writer moved on is reported, not retried forever: appends fail as diverged")
+    func divergence() async throws {
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try openLedger(path)
+        for i in 0..<3 { _ = try await ledger.append(sampleMembers(i)) }
+        #expect(ledger.divergedReason == nil)
+        // Something that ignores the lock appends the next entry behind the ledger's back.
+        let db = try DatabaseQueue(path: LedgerDirectory(path: path).databasePath)
+        try await db.write {
+            try $0.execute(sql: "INSERT INTO entries (idx, entry, leaf) VALUES (3, x'7b7d', zeroblob(32))")
+        }
+        try db.close()
+        await #expect(throws: LedgerError(.diverged, "")) { try await ledger.append(sampleMembers(3)) }
+        #expect(ledger.divergedReason?.contains("holds 4 entries but this service wrote 3") == true)
+        await #expect(throws: LedgerError(.diverged, "")) { try await ledger.append(sampleMembers(4)) }
+        await ledger.close()
+    }
+
+    @Test("a second writer is refused at once, naming the first; reopening after close works")
+    func oneWriter() async throws {
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var configuration = LedgerConfiguration()
+        configuration.lockHolder = "tiaki serve"
+        let first = try Ledger.open(
+            LedgerDirectory(path: path),
+            configuration: configuration,
+            logger: Logger(label: "t")
+        )
+        #expect(throws: LedgerError(.locked, "")) { try openLedger(path) }
+        do {
+            _ = try openLedger(path)
+        } catch let error as LedgerError {
+            #expect(error.message.contains("tiaki serve (pid \(getpid())) is using \(path)"))
+        }
+        await first.close()
+        let second = try openLedger(path)
+        await second.close()
+    }
+
     @Test("keeps a checkpoint every interval besides the newest")
     func checkpointRetention() async throws {
         let path = temporaryDirectory()

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -117,6 +118,41 @@ struct TransportTests {
                 #expect(r.status == .unsupportedMediaType)
                 #expect(r.headers[.contentType] == "application/problem+json")
                 #expect(cluster.size == before)
+            }
+        }
+    }
+}
+
+@Suite("Divergence")
+struct DivergenceTests {
+    @Test(
+        "when the ledger on disk moves ahead of the service, /healthz says not ok and writes say why, not 'try again'"
+    )
+    func diverged() async throws {
+        try await Cluster.run { cluster, app in
+            let subject = try await cluster.child()
+            let size = cluster.size
+            let db = try DatabaseQueue(path: LedgerDirectory(path: cluster.path).databasePath)
+            try await db.write {
+                try $0.execute(
+                    sql: "INSERT INTO entries (idx, entry, leaf) VALUES (?, x'7b7d', zeroblob(32))",
+                    arguments: [Int64(size)]
+                )
+            }
+            try db.close()
+            try await app.test(.router) { client in
+                let decided = try await client.execute(
+                    uri: "/v1/decisions",
+                    method: .post,
+                    headers: cluster.headers("a"),
+                    body: buffer(decisionBody(subject))
+                )
+                #expect(decided.status == .serviceUnavailable)
+                #expect(decided.json["detail"]?.stringValue?.contains("another process appended") == true)
+                let health = try await client.execute(uri: "/healthz", method: .get)
+                #expect(health.status == .serviceUnavailable)
+                #expect(health.json["status"]?.stringValue == "not ok")
+                #expect(health.json["reason"]?.stringValue?.contains("restarted") == true)
             }
         }
     }
