@@ -25,6 +25,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case credentialUsedAfterRevocation = "credential-used-after-revocation"
     case seriousThreatReviewPending = "serious-threat-review-pending"
     case unreadableEntry = "unreadable-entry"
+    /// A share of what the whānau declined to share, with no consent given since that covers it.
+    case disclosureAfterRefusal = "disclosure-after-refusal"
 
     public var severity: Severity {
         switch self {
@@ -32,7 +34,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
             .disclosureBeyondDecision, .decisionReplayMismatch, .retentionOverdue, .credentialUsedAfterRevocation,
             .unreadableEntry:
             .high
-        case .decisionPolicyUnknown, .withdrawalRecipientsToTell, .seriousThreatReviewPending: .medium
+        case .decisionPolicyUnknown, .withdrawalRecipientsToTell, .seriousThreatReviewPending, .disclosureAfterRefusal:
+            .medium
         case .consentExpiring: .info
         }
     }

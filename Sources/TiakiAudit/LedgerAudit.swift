@@ -27,6 +27,8 @@ public final class LedgerAudit {
     private var decisions: [UInt64: DecisionFacts] = [:]
     /// Consent → disclosures that relied on it: (disclosure index, recipient, date).
     private var disclosuresByConsent: [Int: [(UInt64, String, Day)]] = [:]
+    /// Subject → the refusals recorded for them: what the whānau declined to share, and when.
+    private var refusals: [String: [(index: UInt64, purposes: [String], information: [String], date: String)]] = [:]
     /// Serious-threat disclosures not yet reviewed.
     private var awaitingReview: [Int: (subject: String, time: String, recipient: String)] = [:]
     private var result = AuditResult()
@@ -291,6 +293,10 @@ public final class LedgerAudit {
             awaitingReview[r.disclosure] = nil
         case let w as ConsentWithdrawn:
             checkWithdrawal(entry, w)
+        case let r as ConsentRefused:
+            if let subject = entry.subject {
+                refusals[subject, default: []].append((entry.index, r.purposes, r.information, r.date))
+            }
         default:
             break
         }
@@ -312,6 +318,7 @@ public final class LedgerAudit {
                 )
             )
         }
+        checkRefusal(entry, d)
         guard let decisionIndex = d.decision else {
             without("without asking for a decision first", [])
             return
@@ -383,6 +390,32 @@ public final class LedgerAudit {
                         "Disclosure \(index) about child \(subject) to \(d.recipient) on \(d.date) relied on consent \(expired.id), whose retention ended on \(expired.retentionUntil). Ask \(d.recipient) to delete it and tell the whānau."
                 )
             )
+        }
+    }
+
+    /// A share of what the whānau declined — for a purpose they declined, of information they declined to share —
+    /// when no consent given since the refusal covers that purpose.
+    private func checkRefusal(_ entry: ConsentEntry, _ d: DisclosureRecord) {
+        guard let subject = entry.subject, let declined = refusals[subject] else { return }
+        let purpose = state.codes.bit(d.purpose, .purpose)
+        for refusal in declined.reversed() where refusal.purposes.contains(d.purpose) {
+            let overlap = d.information.filter { refusal.information.contains($0) }
+            guard !overlap.isEmpty else { continue }
+            let lifted = state.consents(of: subject).contains { c in
+                UInt64(c.id) > refusal.index && purpose.map { c.purposes.contains($0) } == true
+            }
+            guard !lifted else { return }
+            raise(
+                Finding(
+                    .disclosureAfterRefusal,
+                    subject: subject,
+                    indexes: [entry.index, refusal.index],
+                    time: entry.time,
+                    summary:
+                        "Disclosure \(entry.index) shared \(overlap.joined(separator: ", ")) about child \(subject) with \(d.recipient) on \(d.date) for \(d.purpose), which the whānau declined to share on \(refusal.date) (entry \(refusal.index)), and no consent given since covers it. If it was shared because of a serious threat, make sure the privacy officer's review says why; otherwise ask \(entry.actor.org) why, tell the whānau, and ask \(d.recipient) to delete it."
+                )
+            )
+            return
         }
     }
 

@@ -192,6 +192,38 @@ struct FindingTests {
         }
     }
 
+    @Test("a share of what the whānau declined is a finding, until a consent given since covers the purpose")
+    func refusals() async throws {
+        try await AuditFixture.run { f in
+            let child = try await f.child()
+            let refused = try await f.services.consents.refuse(
+                subject: child,
+                RefusalInput(
+                    purposes: ["referral"],
+                    information: ["register-entry", "assessment-progress"],
+                    by: ["parent"],
+                    date: "2026-02-20"
+                ),
+                actor: f.school
+            ).index
+            let shared = try await f.disclose(f.request(child), decision: nil)
+            var found = try f.audit().findings.filter { $0.kind == .disclosureAfterRefusal }
+            #expect(found.map(\.indexes) == [[UInt64(shared), UInt64(refused)]])
+            #expect(found.first?.severity == .medium)
+            #expect(found.first?.summary.contains("declined to share on 2026-02-20") == true)
+            // Another purpose, or information they did not decline, is not what they declined.
+            var other = f.request(child)
+            other.purpose = "learning-support-planning"
+            _ = try await f.disclose(other, decision: nil)
+            #expect(try f.audit().findings.filter { $0.kind == .disclosureAfterRefusal }.count == 1)
+            // They change their minds: a consent for the purpose, and a share under it, is no longer a finding.
+            _ = try await f.consent(child)
+            let later = try await f.disclose(f.request(child), decision: nil)
+            found = try f.audit().findings.filter { $0.kind == .disclosureAfterRefusal }
+            #expect(!found.contains { $0.indexes.first == UInt64(later) })
+        }
+    }
+
     @Test("a simulated year replays decision for decision, on each decision's own basis")
     func replaySimulation() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-replay-\(UUID().uuidString)")
