@@ -126,4 +126,31 @@ struct LimitsTests {
             #expect(cluster.size == before + 1)
         }
     }
+    @Test(
+        "text lengths are counted in Unicode scalars, as the document's maxLength counts them: 4000 accepted, 4001 refused"
+    )
+    func lengthsAsTheDocumentCounts() async throws {
+        // "e" + U+0301 is one Character to Swift and two code points to JSON Schema.
+        let accent = "e\u{301}"
+        try await Cluster.run { cluster, app in
+            let id = try await cluster.child()
+            try await app.test(.router) { client in
+                for (scalars, expected) in [(4000, HTTPResponse.Status.ok), (4001, .badRequest)] {
+                    let consent = try await cluster.consent(id)
+                    let reason = String(repeating: accent, count: scalars / 2) + (scalars % 2 == 1 ? "x" : "")
+                    #expect(reason.count < 4000 && reason.unicodeScalars.count == scalars)
+                    let r = try await client.execute(
+                        uri: "/v1/consents/\(consent)/withdraw",
+                        method: .post,
+                        headers: cluster.headers("a"),
+                        body: buffer(["by": "parent", "reason": .string(reason)])
+                    )
+                    #expect(r.status == expected, "\(scalars) scalars: \(r.json)")
+                    if expected == .badRequest {
+                        #expect(r.json["field"]?.stringValue == "reason")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -255,7 +255,7 @@ public struct ConsentService: Sendable {
             guard !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw TiakiError(.invalid, missing(item, field), field: field)
             }
-            guard s.count <= limit else {
+            guard s.unicodeScalars.count <= limit else {
                 throw TiakiError(.invalid, "\(field) is longer than \(limit) characters", field: field)
             }
         }
@@ -403,7 +403,7 @@ public struct ConsentService: Sendable {
                 for (value, field) in [
                     (informed.noticeVersion, "informed.noticeVersion"), (informed.language, "informed.language"),
                     (informed.method, "informed.method"),
-                ] where value.trimmingCharacters(in: .whitespaces).isEmpty || value.count > 200 {
+                ] where value.trimmingCharacters(in: .whitespaces).isEmpty || value.unicodeScalars.count > 200 {
                     throw TiakiError(.invalid, "\(field) must be 1 to 200 characters", field: field)
                 }
             }
@@ -427,7 +427,8 @@ public struct ConsentService: Sendable {
     }
 
     func checkReason(_ reason: String) throws {
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, reason.count <= 4000 else {
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, reason.unicodeScalars.count <= 4000
+        else {
             throw TiakiError(.invalid, "reason must be 1 to 4000 characters", field: "reason")
         }
     }

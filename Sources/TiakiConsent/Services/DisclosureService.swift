@@ -123,7 +123,8 @@ public struct DisclosureService: Sendable {
             try input.date.map { try core.pastDay($0, field: "date", what: "the information was shared") }
             ?? core.stampDay
         if let note = input.note {
-            guard !note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, note.count <= 4000 else {
+            guard !note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, note.unicodeScalars.count <= 4000
+            else {
                 throw TiakiError(.invalid, "note must be 1 to 4000 characters", field: "note")
             }
         }
@@ -178,7 +179,8 @@ public struct DisclosureService: Sendable {
             }
             var review = DisclosureReviewed(disclosure: id, date: day.description, outcome: outcome)
             if let notes = input.notes {
-                guard !notes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, notes.count <= 4000 else {
+                guard !notes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, notes.unicodeScalars.count <= 4000
+                else {
                     throw TiakiError(.invalid, "notes must be 1 to 4000 characters", field: "notes")
                 }
                 if (try core.vault.key(for: subject)) != nil {

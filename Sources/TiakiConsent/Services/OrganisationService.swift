@@ -28,8 +28,8 @@ public struct OrganisationService: Sendable {
             )
         }
         try core.requireCode(input.kind, .organisationKind, field: "kind")
-        let name = input.name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, name.count <= 200 else {
+        // Lengths are counted in Unicode scalars, as the OpenAPI document's JSON Schema counts them.
+        guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty, input.name.unicodeScalars.count <= 200 else {
             throw TiakiError(.invalid, "name must be 1 to 200 characters", field: "name")
         }
         guard core.read({ $0.organisations[input.id] == nil }) else {

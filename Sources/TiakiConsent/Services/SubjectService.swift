@@ -58,7 +58,7 @@ public struct SubjectService: Sendable {
                 identifiers.append(.nsn(nsn))
             }
             if let reference = input.localReference {
-                guard !reference.isEmpty, reference.count <= 64,
+                guard !reference.isEmpty, reference.unicodeScalars.count <= 64,
                     reference.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control })
                 else {
                     throw TiakiError(
@@ -159,7 +159,7 @@ public struct SubjectService: Sendable {
     }
 
     func checkText(_ text: String, field: String, limit: Int) throws {
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.count <= limit else {
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.unicodeScalars.count <= limit else {
             throw TiakiError(.invalid, "\(field) must be 1 to \(limit) characters", field: field)
         }
     }
