@@ -4,12 +4,14 @@
 # checking that no response is a 5xx, no connection is dropped, every response matches the document (status code,
 # content type, headers and body schema), and in negative mode that data the document does not allow is refused.
 #
-#   Scripts/api-fuzz.sh [EXAMPLES_PER_OPERATION] [MODES]    (default 100; MODES "positive negative")
+#   Scripts/api-fuzz.sh [EXAMPLES_PER_OPERATION] [MODES]    (default 150; MODES "positive negative")
 #
+# One worker: with two, schemathesis on Python 3.11 now and then fails inside its own ast.parse (a CPython
+# thread-safety bug, "AST constructor recursion depth mismatch"), which is not a finding about Tiaki.
 # Installs schemathesis into .venv-schemathesis on first use. Prints each role's summary and the total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-examples="${1:-100}"
+examples="${1:-150}"
 modes="${2:-positive negative}"
 venv="$PWD/.venv-schemathesis"
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -75,12 +77,12 @@ for mode in $modes; do
         set +e
         "$venv/bin/schemathesis" --config-file "$work/$mode.toml" run "http://127.0.0.1:$port/v1/openapi.yaml" --url "http://127.0.0.1:$port" \
             -H "Authorization: Bearer ${tokens[$role]}" --mode "$mode" --checks "$checks" \
-            --phases examples,coverage,fuzzing --max-examples "$examples" --workers 2 --seed 2026 \
+            --phases examples,coverage,fuzzing --max-examples "$examples" --workers 1 --seed 2026 \
             --suppress-health-check all --no-color --report ndjson --report-dir "$work/report-$mode-$role" \
             >"$work/$mode-$role.txt" 2>&1
         status=$?
         set -e
-        [ "$status" -eq 0 ] || sed -n "/FAILURES/,/^Test Phases/p" "$work/$mode-$role.txt" | head -200
+        [ "$status" -eq 0 ] || sed -n "/ FAILURES \\| ERRORS /,/^Test Phases/p" "$work/$mode-$role.txt" | cut -c1-400 | head -200
         sed -n "/^Test Phases/,\$p" "$work/$mode-$role.txt" | head -60
         generated=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$work/$mode-$role.txt" | head -1)
         total=$((total + ${generated:-0}))

@@ -28,6 +28,25 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// A share of what the whānau declined to share, with no consent given since that covers it.
     case disclosureAfterRefusal = "disclosure-after-refusal"
 
+    /// What the kind means, in a few words (the command's help lists every kind with it).
+    public var meaning: String {
+        switch self {
+        case .disclosureWithoutPermit: "shared with no permit decision behind it"
+        case .disclosureAfterWithdrawal: "shared after the consent relied on was withdrawn"
+        case .disclosureAfterRetention: "shared after the consent's retention ended"
+        case .disclosureBeyondDecision: "another recipient, purpose, channel or more information"
+        case .decisionReplayMismatch: "the named policy set gives another effect on replay"
+        case .decisionPolicyUnknown: "the named policy set was never recorded"
+        case .retentionOverdue: "no consent in force, retention ended, not erased"
+        case .consentExpiring: "retention ends within --within days"
+        case .withdrawalRecipientsToTell: "a withdrawal, and who received information before it"
+        case .credentialUsedAfterRevocation: "an entry made with a revoked credential"
+        case .seriousThreatReviewPending: "a serious-threat share no privacy officer has reviewed"
+        case .unreadableEntry: "an entry that is not a Tiaki entry"
+        case .disclosureAfterRefusal: "shared what the whānau declined, with no consent since that covers it"
+        }
+    }
+
     public var severity: Severity {
         switch self {
         case .disclosureWithoutPermit, .disclosureAfterWithdrawal, .disclosureAfterRetention,

@@ -41,23 +41,17 @@ struct Audit: ParsableCommand {
     }
 
     struct Findings: ParsableCommand {
+        /// Every finding kind with its meaning, one per line, from the kinds themselves.
+        static let kinds = FindingKind.allCases.map {
+            "  " + $0.rawValue.padding(toLength: 33, withPad: " ", startingAt: 0) + $0.meaning
+        }.joined(separator: "\n")
+
         static let configuration = CommandConfiguration(
             abstract: "List what a privacy officer must act on.",
             discussion: """
                 Findings, each with a stable kind, a severity (high, medium, info), the ledger indexes that prove \
                 it, and a sentence saying what to do:
-                  disclosure-without-permit        shared with no permit decision behind it
-                  disclosure-after-withdrawal      shared after the consent relied on was withdrawn
-                  disclosure-after-retention       shared after the consent's retention ended
-                  disclosure-beyond-decision       another recipient, purpose, channel or more information
-                  decision-replay-mismatch         the named policy set gives another effect on replay
-                  decision-policy-unknown          the named policy set was never recorded
-                  retention-overdue                no consent in force, retention ended, not erased
-                  consent-expiring                 retention ends within --within days
-                  withdrawal-recipients-to-tell    a withdrawal, and who received information before it
-                  credential-used-after-revocation an entry made with a revoked credential
-                  serious-threat-review-pending    a serious-threat share no privacy officer has reviewed
-                  unreadable-entry                 an entry that is not a Tiaki entry
+                \(kinds)
 
                 Exit codes: 0 done (whatever was found, unless --fail-on), 1 a finding at or above --fail-on, \
                 2 usage or I/O error.

@@ -18,8 +18,9 @@ struct Serve: AsyncParsableCommand {
             policies are invalid, and checks that the newest checkpoint matches the stored entries before serving. \
             SIGTERM or SIGINT stop it gracefully: requests in flight finish, then the ledger is closed.
 
-            Create the first organisation and an admin credential before the first start with `tiaki org add` and \
-            `tiaki credential add`; afterwards use the admin endpoints, which the running service sees at once.
+            To set up before the first start: `tiaki init` creates the data directory, then `tiaki org add` and \
+            `tiaki credential add` give the first organisation its admin credential. While the service runs, the \
+            data directory is its alone: use the admin endpoints, which it sees at once.
 
             Give --tls-certificate and --tls-key to serve HTTPS directly; otherwise keep it on 127.0.0.1 behind a \
             TLS-terminating proxy (see the README). A source that sends 20 tokens that are not valid within a \

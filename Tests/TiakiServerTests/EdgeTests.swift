@@ -163,7 +163,21 @@ struct EdgeTests {
                 superseding["supercedes"] = .number(Double(consent))
                 var decision = try #require(decisionBody(subject).objectValue)
                 decision["serousThreat"] = true
+                // A required field misspelt: the misspelling is named, not "storageRegion is missing".
+                var misspelt = try #require(decisionBody(subject).objectValue)
+                misspelt["storageRegoin"] = misspelt.removeValue(forKey: "storageRegion")
+                var noRetention = try #require(consentBody.objectValue)
+                noRetention["retension"] = noRetention.removeValue(forKey: "retention")
+                var nestedMisspelt = try #require(consentBody.objectValue)
+                nestedMisspelt["sharing"] = ["chanels": ["secure-email"], "storageRegions": ["nz"], "protection": "p"]
                 let cases: [(String, String, JSONValue, String, String)] = [
+                    ("a", "/v1/decisions", .object(misspelt), "storageRegoin", "storageRegion"),
+                    ("a", "/v1/subjects/\(subject)/consents", .object(noRetention), "retension", "retention"),
+                    (
+                        "a", "/v1/subjects/\(subject)/consents", .object(nestedMisspelt), "sharing.chanels",
+                        "sharing.channels"
+                    ),
+                    ("a", "/v1/subjects", ["birthMnth": "2015-06"], "birthMnth", "birthMonth"),
                     ("a", "/v1/subjects/\(subject)/consents", .object(superseding), "supercedes", "supersedes"),
                     ("a", "/v1/subjects", ["birthMonth": "2015-06", "nsnn": "123456789"], "nsnn", "nsn"),
                     (

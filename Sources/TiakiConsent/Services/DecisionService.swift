@@ -38,7 +38,7 @@ public struct DecisionInput: Sendable, Codable {
     /// Reads a request strictly from JSON, in the order and with the words of the `Decodable` path (a test holds
     /// them to each other), without its generic machinery: this runs once per decision.
     public init(strict json: JSONValue, noun: String) throws {
-        var r = try JSONObjectReader(json)
+        var r = try JSONObjectReader(json, noun: noun)
         subject = try r.string("subject")
         share = Share(
             recipient: "",
@@ -52,7 +52,7 @@ public struct DecisionInput: Sendable, Codable {
         share.storageRegion = try r.string("storageRegion")
         date = try r.optionalString("date")
         seriousThreat = try r.optionalBool("seriousThreat")
-        try r.finish(noun: noun)
+        try r.finish()
     }
 }
 

@@ -4,9 +4,11 @@
 public struct JSONObjectReader {
     private let members: [String: JSONValue]
     private var asked: [String] = []
+    private let noun: String
 
-    /// Reads `value`, which must be an object.
-    public init(_ value: JSONValue) throws {
+    /// Reads `value`, which must be an object; `noun` names it in messages ("a decision").
+    public init(_ value: JSONValue, noun: String) throws {
+        self.noun = noun
         guard case .object(let members) = value else {
             throw DecodingError.typeMismatch(
                 [String: JSONValue].self,
@@ -29,8 +31,10 @@ public struct JSONObjectReader {
         return members[name]
     }
 
-    private func missing(_ name: String) -> DecodingError {
-        .keyNotFound(Key(name), .init(codingPath: [], debugDescription: "missing"))
+    /// A required member is missing: reported as the misspelling beside it, when there is one.
+    private func missing(_ name: String) -> any Error {
+        UnknownFieldError.misspelling(of: name, among: members.keys, asked: Set(asked), path: "", noun: noun)
+            ?? DecodingError.keyNotFound(Key(name), .init(codingPath: [], debugDescription: "missing"))
     }
 
     private func mismatch<T>(_ name: String, _ type: T.Type) -> DecodingError {
@@ -87,7 +91,7 @@ public struct JSONObjectReader {
     }
 
     /// Refuses any member that was not asked for, naming the nearest that was.
-    public func finish(noun: String) throws {
+    public func finish() throws {
         guard members.count > 0 else { return }
         let unknown = members.keys.filter { !asked.contains($0) }.sorted()
         guard let first = unknown.first else { return }

@@ -32,7 +32,24 @@ public struct JSONValueDecoder {
             return try T(from: ValueDecoder(value: value, codingPath: []))
         }
         let tracker = KeyTracker()
-        let decoded = try T(from: ValueDecoder(value: value, codingPath: [], tracker: tracker))
+        let decoded: T
+        do {
+            decoded = try T(from: ValueDecoder(value: value, codingPath: [], tracker: tracker))
+        } catch DecodingError.keyNotFound(let key, let context) {
+            // A required member missing beside a near spelling of it is reported as the misspelling.
+            if let slot = tracker.slotByPath[JSONValueDecoder.path(context.codingPath)],
+                let typo = UnknownFieldError.misspelling(
+                    of: key.stringValue,
+                    among: tracker.slots[slot].members,
+                    asked: tracker.slots[slot].asked,
+                    path: tracker.slots[slot].path,
+                    noun: noun
+                )
+            {
+                throw typo
+            }
+            throw DecodingError.keyNotFound(key, context)
+        }
         try tracker.check(noun: noun)
         return decoded
     }
@@ -260,6 +277,27 @@ public struct UnknownFieldError: Error, Sendable, CustomStringConvertible {
     public let suggestion: String?
     public let message: String
     public var description: String { message }
+
+    /// The member the caller most likely meant as `missing`, when the object has one it has not asked about that is
+    /// a near spelling of it (`storageRegoin` for `storageRegion`): then "storageRegoin is not a field of a
+    /// decision; did you mean storageRegion?" says what to fix, where "storageRegion is missing" would not.
+    static func misspelling(
+        of missing: String,
+        among members: some Collection<String>,
+        asked: Set<String>,
+        path: String,
+        noun: String
+    ) -> UnknownFieldError? {
+        let prefix = path.isEmpty ? "" : path + "."
+        guard
+            let typo = members.filter({ !asked.contains($0) && nearestName($0, in: [missing]) != nil }).sorted().first
+        else { return nil }
+        return UnknownFieldError(
+            field: prefix + typo,
+            suggestion: prefix + missing,
+            message: "\(prefix + typo) is not a field of \(noun); did you mean \(prefix + missing)?"
+        )
+    }
 }
 
 /// The members each object holds and those the decoding type asked about (read, or checked for and found absent);

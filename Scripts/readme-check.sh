@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs the README's walk-throughs as a new user would paste them: every ```sh block under "A first walk through
+# with curl" and "A simulated cluster year", in order, in one bash with -e -u -o pipefail, so the first command
+# that fails stops it. Then checks that the answers the README promises were given (a permit, a denial with its
+# reasons, a refused misspelt field, a valid ledger, the policy tests passing).
+#
+#   Scripts/readme-check.sh          (CONFIGURATION=debug uses a debug build instead of the release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+configuration="${CONFIGURATION:-release}"
+work=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+
+python3 - "$configuration" >"$work/walk.sh" <<'PY'
+import re, sys
+configuration = sys.argv[1]
+text = open("README.md", encoding="utf-8").read()
+sections = ["A first walk through with curl", "A simulated cluster year"]
+print('trap \'[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true\' EXIT')
+for title in sections:
+    match = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not match:
+        sys.exit(f"README.md has no section '## {title}'")
+    blocks = re.findall(r"^```sh\n(.*?)^```", match.group(1), re.S | re.M)
+    if not blocks:
+        sys.exit(f"the section '{title}' has no sh block")
+    for block in blocks:
+        print(f"echo '>>> {title}'")
+        print(block.replace("-c release", f"-c {configuration}").replace(".build/release", f".build/{configuration}"))
+PY
+
+echo "readme-check: running $(grep -c '' "$work/walk.sh") lines from README.md ($configuration build)"
+set +e
+bash -euo pipefail -x "$work/walk.sh" >"$work/out.log" 2>&1
+status=$?
+set -e
+if [ "$status" -ne 0 ]; then
+    tail -40 "$work/out.log"
+    echo "readme-check: the walk-through stopped (exit $status) at the command above"
+    exit 1
+fi
+failed=0
+expect() {
+    if grep -aq -- "$1" "$work/out.log"; then echo "  ok: $2"; else echo "  MISSING: $2 ($1)"; failed=1; fi
+}
+expect '"effect":"permit"' "a referral to the RTLB service is permitted"
+expect '"effect":"deny"' "a transition, and the request after the withdrawal, are denied"
+expect 'urn:tiaki:problem:unknown-field' "a misspelt field is refused with a problem"
+expect 'did you mean storageRegion?' "the problem names the field meant"
+expect 'receipt valid: ' "the consent receipt verifies offline"
+expect '35 passed, 0 failed' "the policy tests pass"
+expect 'PERMIT' "tiaki decide permits the simulated request"
+expect 'DENY' "tiaki decide denies it when the storage is overseas"
+[ "$(grep -ac '^VALID: ' "$work/out.log")" -ge 2 ] && echo "  ok: both exports verify" \
+    || { echo "  MISSING: both exports verify"; failed=1; }
+[ "$failed" -eq 0 ] && echo "readme-check: the README's walk-throughs ran as written" || exit 1
