@@ -70,6 +70,20 @@ struct AccessMatrixTests {
             allowed: everyone
         ),
         .init(
+            pattern: "get /v1/vocabulary",
+            method: .get,
+            uri: { _ in "/v1/vocabulary" },
+            body: { _ in nil },
+            allowed: everyone
+        ),
+        .init(
+            pattern: "get /v1/vocabulary/{dimension}",
+            method: .get,
+            uri: { _ in "/v1/vocabulary/purposes?format=fhir-r4" },
+            body: { _ in nil },
+            allowed: everyone
+        ),
+        .init(
             pattern: "get /v1/ledger/checkpoint",
             method: .get,
             uri: { _ in "/v1/ledger/checkpoint" },
@@ -187,6 +201,16 @@ struct AccessMatrixTests {
             pattern: "get /v1/consents/{consent}",
             method: .get,
             uri: { f in "/v1/consents/\(f.consent)" },
+            body: { _ in nil },
+            allowed: [
+                .memberOwn: .ok, .memberEnrolled: .notFound, .memberOther: .notFound, .facilitator: .ok,
+                .privacyOfficer: .ok,
+            ]
+        ),
+        .init(
+            pattern: "get /v1/consents/{consent}",
+            method: .get,
+            uri: { f in "/v1/consents/\(f.consent)?format=fhir-r4" },
             body: { _ in nil },
             allowed: [
                 .memberOwn: .ok, .memberEnrolled: .notFound, .memberOther: .notFound, .facilitator: .ok,

@@ -483,7 +483,7 @@ struct OpenAPITests {
             #expect(statuses.contains("500"), "\(pattern) does not list 500")
             let isPublic = [
                 "get /healthz", "get /metrics", "get /v1/openapi.yaml", "get /v1/ledger/checkpoint",
-                "get /v1/ledger/vkey",
+                "get /v1/ledger/vkey", "get /v1/vocabulary", "get /v1/vocabulary/{dimension}",
             ]
             .contains(pattern)
             if !isPublic {

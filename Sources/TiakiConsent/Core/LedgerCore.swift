@@ -102,6 +102,9 @@ public final class LedgerCore: Sendable {
         try state.state.withLock { try body($0) }
     }
 
+    /// A copy of the whole state, for a reader that needs more than a few facts (copy-on-write: cheap to take).
+    public var snapshot: ConsentState { read { copy $0 } }
+
     /// Today by the ledger's calendar (a simulation's runs its own year), for checks and for reading.
     public var today: Day { Day((ledger.configuration.calendar ?? ledger.configuration.clock)()) }
 
@@ -138,7 +141,7 @@ public final class LedgerCore: Sendable {
     }
 
     /// The committed entry at `index`, parsed; `nil` when there is none or it cannot be read.
-    func entry(at index: UInt64) throws -> ConsentEntry? {
+    public func entry(at index: UInt64) throws -> ConsentEntry? {
         guard let bytes = try ledger.entry(at: index) else { return nil }
         guard var entry = try? ConsentEntry(bytes: bytes) else { return nil }
         entry.index = index

@@ -100,15 +100,6 @@ public struct RefusalInput: Sendable, Codable {
     }
 }
 
-/// Where a consent stands.
-public enum ConsentStatus: String, Sendable, Codable, CaseIterable {
-    case inForce = "in-force"
-    case withdrawn
-    case replaced
-    case expired
-    case refused
-}
-
 /// One line of a child's consents list: a consent, or a refusal.
 public struct ConsentListItem: Sendable, Codable {
     public var consent: Int?
@@ -435,13 +426,6 @@ public struct ConsentService: Sendable {
 
     // MARK: Reading
 
-    /// A consent's status on `day`.
-    static func status(_ c: ConsentState.Consent, on day: Day) -> ConsentStatus {
-        if c.withdrawn != nil { return .withdrawn }
-        if c.supersededBy != nil { return .replaced }
-        return day > c.retentionUntil ? .expired : .inForce
-    }
-
     /// The child's consents and refusals that `caller` may see: a member, those its own organisation recorded;
     /// facilitators and privacy officers, all.
     public func list(subject: String, for caller: Caller) throws -> [ConsentListItem] {
@@ -453,7 +437,7 @@ public struct ConsentService: Sendable {
             c in
             ConsentListItem(
                 consent: c.id,
-                status: Self.status(c, on: today),
+                status: c.status(on: today),
                 purposes: codes.codes(in: c.purposes, .purpose),
                 information: codes.codes(in: c.information, .information),
                 retentionUntil: c.retentionUntil.description,
@@ -480,6 +464,26 @@ public struct ConsentService: Sendable {
         return items
     }
 
+    /// Whether `caller` may read the consent or refusal recorded at `index` (members: one their organisation
+    /// recorded, of a child it knows; facilitators and privacy officers: any), and the consenters' names they may
+    /// see; `nil` when it does not exist or is not theirs to see.
+    public func readable(_ index: UInt64, for caller: Caller) throws -> Readable? {
+        if let id = Int(exactly: index), core.read({ $0.consents[id] != nil }) {
+            guard let view = try view(id, for: caller) else { return nil }
+            return Readable(consenterNames: view.consenterNames)
+        }
+        guard let entry = try core.entry(at: index), entry.body is ConsentRefused, let subject = entry.subject,
+            core.read({ state in state.subjects[subject].map { caller.may(see: $0) } ?? false }),
+            caller.role != .member || entry.actor.org == caller.org
+        else { return nil }
+        return Readable(consenterNames: nil)
+    }
+
+    /// What ``readable(_:for:)`` lets a caller see beyond the record itself.
+    public struct Readable: Sendable {
+        public var consenterNames: [String?]?
+    }
+
     /// One consent as `caller` may see it, or `nil` when it does not exist or is not theirs to see.
     public func view(_ id: Int, for caller: Caller) throws -> ConsentView? {
         let known = core.read { state in
@@ -497,7 +501,7 @@ public struct ConsentService: Sendable {
         return ConsentView(
             consent: id,
             subject: consent.subject,
-            status: Self.status(consent, on: core.today),
+            status: consent.status(on: core.today),
             current: consent.isCurrent(on: core.today),
             terms: terms,
             consenterNames: caller.role == .member ? names : nil,

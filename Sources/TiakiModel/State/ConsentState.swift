@@ -81,6 +81,13 @@ public struct ConsentState: Sendable {
             public var by: String
         }
 
+        /// Where it stands on `day`.
+        public func status(on day: Day) -> ConsentStatus {
+            if withdrawn != nil { return .withdrawn }
+            if supersededBy != nil { return .replaced }
+            return day > retentionUntil ? .expired : .inForce
+        }
+
         /// In force on `day`: not withdrawn, not superseded, retention not passed.
         public func isCurrent(on day: Day) -> Bool {
             withdrawn == nil && supersededBy == nil && day <= retentionUntil
@@ -180,4 +187,13 @@ extension ConsentState: Equatable {
         }
         return true
     }
+}
+
+/// Where a consent stands; a refusal is a consent the whānau did not give.
+public enum ConsentStatus: String, Sendable, Codable, CaseIterable {
+    case inForce = "in-force"
+    case withdrawn
+    case replaced
+    case expired
+    case refused
 }

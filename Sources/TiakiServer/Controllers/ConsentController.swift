@@ -63,9 +63,13 @@ struct ConsentController: Sendable {
         routes.get("consents/:consent") { request, context in
             let caller = try context.require(.member, .facilitator, .privacyOfficer)
             let id = try Path.consent(context)
-            _ = try Query(request, allowed: [])
-            guard let view = try services.consents.view(id, for: caller) else { throw Problem.notFound }
-            return try Reply.json(view)
+            let query = try Query(request, allowed: ["format"])
+            let format = try query.choice("format", from: ["json", "fhir-r4", "iso27560"]) ?? "json"
+            if format == "json" {
+                guard let view = try services.consents.view(id, for: caller) else { throw Problem.notFound }
+                return try Reply.json(view)
+            }
+            return try standard(UInt64(id), format: format, for: caller)
         }
         routes.post("consents/:consent/withdraw") { request, context in
             let caller = try context.require(.member)
@@ -78,6 +82,30 @@ struct ConsentController: Sendable {
             return try Reply.json(Withdrawn(consent: id, withdrawn: date, index: recorded.index))
         }
         return routes
+    }
+
+    /// A consent, or a refusal (as a consent the whānau did not give), in a standard format: FHIR R4 `Consent` or
+    /// an ISO/IEC TS 27560 record.
+    func standard(_ index: UInt64, format: String, for caller: Caller) throws -> Response {
+        guard let readable = try services.consents.readable(index, for: caller) else { throw Problem.notFound }
+        let core = services.core
+        let state = core.snapshot
+        guard
+            var record = try ConsentRecords(state: state, entry: { try core.entry(at: $0) }).record(
+                index,
+                on: core.today
+            )
+        else { throw Problem.notFound }
+        record.consenterNames = readable.consenterNames
+        let systems = CodeSystems(
+            origin: services.ledger.origin,
+            vocabulary: core.vocabulary,
+            policy: state.currentPolicy
+        )
+        if format == "fhir-r4" {
+            return try Reply.json(value: FHIRConsent.resource(record, systems), contentType: FHIRConsent.contentType)
+        }
+        return try Reply.json(value: ISO27560Record.record(record, systems), contentType: ISO27560Record.contentType)
     }
 
     /// Records a consent and answers with its receipt: the entry, its inclusion proof and the checkpoint.

@@ -23,11 +23,27 @@ enum Reply {
         return json(bytes: bytes, status: status)
     }
 
+    /// A JSON value built by hand (a FHIR resource, a JSON-LD record), canonical, with a final newline.
+    static func json(value: JSONValue, contentType: String = "application/json") throws -> Response {
+        var bytes: [UInt8]
+        do {
+            bytes = try CanonicalJSON.encode(value)
+        } catch {
+            throw ResponseEncodingError(type: contentType, underlying: "\(error)")
+        }
+        bytes.append(0x0A)
+        return json(bytes: bytes, contentType: contentType)
+    }
+
     /// A JSON body already encoded.
-    static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    static func json(
+        bytes: [UInt8],
+        status: HTTPResponse.Status = .ok,
+        contentType: String = "application/json"
+    ) -> Response {
         Response(
             status: status,
-            headers: [.contentType: "application/json"],
+            headers: [.contentType: contentType],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }

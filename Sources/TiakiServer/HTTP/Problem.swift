@@ -78,6 +78,11 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         detail: "There is nothing here, or it is not yours to see."
     )
 
+    /// Not found, saying what is there instead (for public names, never for records).
+    static func notFound(_ detail: String) -> Problem {
+        Problem(.notFound, code: "not-found", title: "Not found", detail: detail)
+    }
+
     static func badRequest(_ detail: String, field: String? = nil, code: String = "invalid") -> Problem {
         Problem(.badRequest, code: code, title: "The request is not valid", detail: detail, field: field)
     }
