@@ -1,0 +1,155 @@
+import Crypto
+import Foundation
+
+/// A witness's public key for C2SP tlog-cosignature `cosignature/v1` (Ed25519), read from or written as a vkey
+/// with signature type 0x04: `<name>+<hex key ID>+<base64(0x04 ‖ key)>`.
+///
+/// A cosignature is a note signature line over a checkpoint whose bytes are `key ID ‖ timestamp ‖ signature`, the
+/// signature over `cosignature/v1\ntime <timestamp>\n` followed by the checkpoint's text. Its key ID uses the
+/// algorithm byte 0x04, so a verifier that knows only the log's key ignores it. See
+/// https://c2sp.org/tlog-cosignature.
+public struct CosignatureVerifier: Sendable, Hashable {
+    public let name: String
+    public let keyID: UInt32
+    public let publicKey: [UInt8]
+
+    static let algorithm: UInt8 = 0x04
+
+    public init(name: String, publicKey: [UInt8]) throws(LedgerError) {
+        guard SignedNote.isValidName(name) else {
+            throw LedgerError(.malformedKey, "key name \"\(name)\" is empty or holds a space or '+'")
+        }
+        guard publicKey.count == 32 else { throw LedgerError(.malformedKey, "an Ed25519 public key is 32 bytes") }
+        self.name = name
+        self.publicKey = publicKey
+        var hasher = SHA256()
+        hasher.update(data: Array(name.utf8) + [0x0A, Self.algorithm] + publicKey)
+        let digest = Array(hasher.finalize())
+        keyID = UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
+    }
+
+    /// Parses a witness vkey, checking that its key ID matches its name and key.
+    public init(vkey: String) throws(LedgerError) {
+        let text = vkey.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
+            let raw = Data(base64Encoded: String(parts[2])).map({ [UInt8]($0) }), raw.count == 33
+        else {
+            throw LedgerError(
+                .malformedKey,
+                "a witness key has the form name+keyid+base64key; got \"\(text.prefix(80))\""
+            )
+        }
+        guard raw[0] == Self.algorithm else {
+            throw LedgerError(
+                .malformedKey,
+                "a witness key must be of type 0x04 (cosignature/v1, Ed25519); this one is 0x\(String(raw[0], radix: 16))"
+            )
+        }
+        try self.init(name: String(parts[0]), publicKey: Array(raw[1...]))
+        guard keyID == id else {
+            throw LedgerError(.malformedKey, "the key ID \(parts[1]) does not match the key (expected \(keyIDHex))")
+        }
+    }
+
+    public var keyIDHex: String {
+        let hex = String(keyID, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    public var vkey: String {
+        "\(name)+\(keyIDHex)+\(Data([Self.algorithm] + publicKey).base64EncodedString())"
+    }
+
+    /// The message a cosignature signs: the header line, the time line, the checkpoint text.
+    static func message(_ text: String, time: UInt64) -> [UInt8] {
+        Array("cosignature/v1\ntime \(time)\n".utf8) + Array(text.utf8)
+    }
+
+    /// The timestamp of `signature` when it is this witness's valid cosignature of the checkpoint text `text`;
+    /// `nil` when it is another key's or does not verify.
+    public func timestamp(of signature: SignedNote.Signature, over text: String) -> UInt64? {
+        guard signature.name == name, signature.keyID == keyID, signature.bytes.count == 72 else { return nil }
+        let time = signature.bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard time < 1 << 63, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey),
+            key.isValidSignature(signature.bytes[8...], for: Self.message(text, time: time))
+        else { return nil }
+        return time
+    }
+
+    /// The witnesses among `witnesses` with a valid cosignature on `note`.
+    public static func cosigners(of note: SignedNote, among witnesses: [CosignatureVerifier]) -> [CosignatureVerifier] {
+        witnesses.filter { w in note.signatures.contains { w.timestamp(of: $0, over: note.text) != nil } }
+    }
+}
+
+/// A witness's private key: cosigns checkpoints (C2SP tlog-cosignature, `cosignature/v1`).
+public struct Cosigner: Sendable {
+    public let verifier: CosignatureVerifier
+    private let privateKey: Curve25519.Signing.PrivateKey
+
+    public var name: String { verifier.name }
+
+    public init(generatingWithName name: String) throws(LedgerError) {
+        try self.init(name: name, privateKey: Curve25519.Signing.PrivateKey())
+    }
+
+    public init(name: String, seed: [UInt8]) throws(LedgerError) {
+        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+            throw LedgerError(.malformedKey, "an Ed25519 seed is 32 bytes")
+        }
+        try self.init(name: name, privateKey: key)
+    }
+
+    private init(name: String, privateKey: Curve25519.Signing.PrivateKey) throws(LedgerError) {
+        self.privateKey = privateKey
+        verifier = try CosignatureVerifier(name: name, publicKey: Array(privateKey.publicKey.rawRepresentation))
+    }
+
+    /// Parses `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 ‖ seed)>`.
+    public init(privateKeyText: String) throws(LedgerError) {
+        let text = privateKeyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
+            let raw = Data(base64Encoded: String(parts[4])).map({ [UInt8]($0) }), raw.count == 33,
+            raw[0] == CosignatureVerifier.algorithm
+        else {
+            throw LedgerError(
+                .malformedKey,
+                "a witness private key has the form PRIVATE+KEY+name+keyid+base64(0x04 and the seed)"
+            )
+        }
+        try self.init(name: String(parts[2]), seed: Array(raw[1...]))
+        guard verifier.keyIDHex == parts[3] else {
+            throw LedgerError(.malformedKey, "the key ID in the private key does not match the key")
+        }
+    }
+
+    public var privateKeyText: String {
+        let seed = [CosignatureVerifier.algorithm] + Array(privateKey.rawRepresentation)
+        return "PRIVATE+KEY+\(name)+\(verifier.keyIDHex)+\(Data(seed).base64EncodedString())"
+    }
+
+    /// The cosignature of the checkpoint text `text` at `time` (seconds since the epoch).
+    public func cosign(_ text: String, time: UInt64) throws(LedgerError) -> SignedNote.Signature {
+        guard let signature = try? privateKey.signature(for: CosignatureVerifier.message(text, time: time)) else {
+            throw LedgerError(.signatureInvalid, "cosigning failed")
+        }
+        var bytes = (0..<8).map { UInt8(truncatingIfNeeded: time >> (56 - 8 * UInt64($0))) }
+        bytes.append(contentsOf: signature)
+        return .init(name: name, keyID: verifier.keyID, bytes: bytes)
+    }
+}
+
+extension SignedNote {
+    /// The note with `extra` signature lines added after its own (those already there are not repeated).
+    public func adding(_ extra: [Signature]) -> SignedNote {
+        SignedNote(text: text, signatures: signatures + extra.filter { !signatures.contains($0) })
+    }
+
+    /// A signature line as the witness protocol sends it: `— <name> <base64(key ID ‖ bytes)>\n`.
+    public static func line(_ signature: Signature) -> String {
+        let note = SignedNote(text: "", signatures: [signature]).serialized
+        return String(note.dropFirst())
+    }
+}
