@@ -26,6 +26,11 @@ public struct ServerConfiguration: Sendable {
     public var failedAuthenticationWindow: Duration = .seconds(60)
     /// Called once the server listens (not before: a port in use is an error, never a "ready").
     public var onReady: (@Sendable () -> Void)?
+    /// Witnesses to ask for cosignatures, and how many must cosign a checkpoint before it is served as cosigned.
+    public var witnesses: [WitnessEndpoint] = []
+    public var witnessQuorum = 0
+    /// How often each witness task looks for a new checkpoint.
+    public var witnessInterval: Duration = .milliseconds(200)
 
     public init() {
         ledger.lockHolder = "tiaki serve"
@@ -50,7 +55,18 @@ public func buildApplication(
     )
     logger.info("policy set loaded", metadata: ["digest": "\(policy.digest)", "rules": "\(policy.rules.count)"])
     do {
-        let router = buildRouter(services: services, configuration: configuration, logger: logger)
+        let cosigning =
+            configuration.witnesses.isEmpty
+            ? nil
+            : WitnessCosigning(
+                witnesses: configuration.witnesses,
+                quorum: configuration.witnessQuorum == 0 ? configuration.witnesses.count : configuration.witnessQuorum,
+                ledger: services.ledger,
+                dataDirectory: configuration.dataDirectory,
+                logger: logger,
+                interval: configuration.witnessInterval
+            )
+        let router = buildRouter(services: services, configuration: configuration, logger: logger, cosigning: cosigning)
         let server = try ServerTLS.builder(certificate: configuration.tlsCertificate, key: configuration.tlsKey)
         let onReady = configuration.onReady
         var application = Application(
@@ -60,6 +76,7 @@ public func buildApplication(
             onServerRunning: { _ in onReady?() },
             logger: logger
         )
+        if let cosigning { application.addServices(cosigning) }
         application.addServices(LedgerCloser(services: services, logger: logger))
         return (application, services)
     } catch {
@@ -72,13 +89,14 @@ public func buildApplication(
 func buildRouter(
     services: TiakiServices,
     configuration: ServerConfiguration,
-    logger: Logger
+    logger: Logger,
+    cosigning: WitnessCosigning? = nil
 ) -> Router<TiakiRequestContext> {
     let metrics = ServiceMetrics()
     let input = RequestInput(bodyLimit: configuration.bodyLimit)
     func addRoutes(to router: Router<TiakiRequestContext>) {
         router.addRoutes(SystemController(services: services, metrics: metrics).routes)
-        router.addRoutes(LedgerController(services: services).routes, atPath: "/v1/ledger")
+        router.addRoutes(LedgerController(services: services, cosigning: cosigning).routes, atPath: "/v1/ledger")
         router.addRoutes(AdminController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(SubjectController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(ConsentController(services: services, input: input).routes, atPath: "/v1")

@@ -17,7 +17,7 @@ struct Bench: AsyncParsableCommand {
         discussion: "Build in release mode first: swift build -c release && .build/release/tiaki-bench ledger",
         subcommands: [
             LedgerBench.self, PolicyBench.self, HTTPBench.self, AuditBench.self, VerifyChild.self, RebuildChild.self,
-            HTTPServerChild.self, AuditChild.self,
+            HTTPServerChild.self, AuditChild.self, WitnessServerChild.self,
         ]
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 import TiakiConsent
 import TiakiLedger
 import TiakiModel
@@ -10,6 +11,9 @@ import TiakiServer
 
 #if canImport(Glibc)
 import Glibc
+#endif
+#if canImport(FoundationNetworking)
+import FoundationNetworking
 #endif
 
 struct HTTPBench: AsyncParsableCommand {
@@ -38,6 +42,11 @@ struct HTTPBench: AsyncParsableCommand {
     var json = false
     @Flag(help: "Keep the data directory, the token and the wrk script (their paths are printed), for profiling.")
     var keep = false
+    @Flag(
+        help:
+            "Also run a local witness (on port+1) that the server asks after its commits, and report how long an acknowledged append waits for a cosigned checkpoint covering it (cosignLagP99Milliseconds)."
+    )
+    var witness = false
 
     func run() async throws {
         guard let wrk = findExecutable("wrk") else {
@@ -53,11 +62,27 @@ struct HTTPBench: AsyncParsableCommand {
         let token = try await populate(work + "/data", policy: policy)
 
         let peakFile = work + "/server.peak"
-        let server = try spawn([
+        var serverArguments = [
             "http-server", work + "/data", "--policies", policies, "--port", String(port), "--peak-file", peakFile,
-        ])
+        ]
+        var witnessProcess: pid_t?
+        if witness {
+            let cosigner = try Cosigner(generatingWithName: "bench.witness/w1")
+            try (cosigner.privateKeyText + "\n").write(toFile: work + "/witness.key", atomically: true, encoding: .utf8)
+            let logKey = try String(contentsOfFile: work + "/data/log.vkey", encoding: .utf8)
+            witnessProcess = try spawn([
+                "witness-server", "--key", work + "/witness.key", "--state", work + "/witness",
+                "--log", logKey.trimmingCharacters(in: .whitespacesAndNewlines), "--port", String(port + 1),
+            ])
+            guard waitForPort(port + 1, seconds: 30) else { throw ValidationError("the witness did not start") }
+            serverArguments += ["--witness", "http://127.0.0.1:\(port + 1)=\(cosigner.verifier.vkey)"]
+        }
+        defer { if let witnessProcess { kill(witnessProcess, SIGKILL) } }
+        let server = try spawn(serverArguments)
         defer { kill(server, SIGKILL) }
         guard waitForPort(port, seconds: 60) else { throw ValidationError("the server did not start") }
+        let sampler = witness ? CosignSampler(port: port) : nil
+        let sampling = sampler.map { sampler in Task.detached { await sampler.run() } }
 
         let script = work + "/decisions.lua"
         try luaScript(token: token, subjectsFile: work + "/subjects.txt").write(
@@ -73,6 +98,13 @@ struct HTTPBench: AsyncParsableCommand {
                 "http://127.0.0.1:\(port)/v1/decisions",
             ]
         )
+        // Cosigning catches up after the load; then the lag of every sample is known.
+        if let sampler, let sampling {
+            try await Task.sleep(for: .seconds(3))
+            sampler.stop()
+            _ = await sampling.value
+        }
+        let lags = sampler?.lags() ?? []
         // The same server's ceiling: the cheapest route it has, with the same connections for the same time.
         note("driving GET /healthz on the same server for \(seconds) s (the ceiling) …")
         let ceilingOutput = try capture(
@@ -94,7 +126,7 @@ struct HTTPBench: AsyncParsableCommand {
         let ceiling = Self.number(after: "Requests/sec:", in: ceilingOutput) ?? 0
         let ratio = ceiling > 0 ? rate / ceiling : 0
         if json {
-            let object: [String: JSONValue] = [
+            var object: [String: JSONValue] = [
                 "httpDecisionsPerSecond": .number(rate.rounded()),
                 "httpP50Milliseconds": .number((p50 * 1000).rounded() / 1000),
                 "httpP99Milliseconds": .number((p99 * 1000).rounded() / 1000),
@@ -103,6 +135,11 @@ struct HTTPBench: AsyncParsableCommand {
                 "httpCeilingPerSecond": .number(ceiling.rounded()),
                 "httpCeilingRatio": .number((ratio * 1000).rounded() / 1000),
             ]
+            if witness {
+                object["cosignLagP50Milliseconds"] = .number(percentile(lags, 0.5).rounded())
+                object["cosignLagP99Milliseconds"] = .number(percentile(lags, 0.99).rounded())
+                object["cosignLagSamples"] = .number(Double(lags.count))
+            }
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
             print(
@@ -115,6 +152,16 @@ struct HTTPBench: AsyncParsableCommand {
             print(
                 String(format: "  GET /healthz ceiling   %.0f/s   (decisions are %.1f%% of it)", ceiling, ratio * 100)
             )
+            if witness {
+                print(
+                    String(
+                        format: "  cosigned after         p50 %.0f ms   p99 %.0f ms   (%d samples)",
+                        percentile(lags, 0.5),
+                        percentile(lags, 0.99),
+                        lags.count
+                    )
+                )
+            }
         }
         if errors > 0 { note(output) }
     }
@@ -202,6 +249,82 @@ struct HTTPBench: AsyncParsableCommand {
 }
 
 /// Runs the service's application on a data directory until SIGTERM (run by `http` in a child process).
+/// Polls the newest checkpoint and the newest cosigned one every 20 ms; the lag of a sample is the time from
+/// asking for the newest until a cosigned checkpoint covering its size was read (an upper bound: it includes the
+/// requests' own time and up to one polling interval).
+final class CosignSampler: Sendable {
+    let port: Int
+    private let samples = Mutex<
+        [(time: ContinuousClock.Instant, latest: UInt64, cosigned: UInt64, seen: ContinuousClock.Instant)]
+    >([])
+    private let stopped = Mutex(false)
+
+    init(port: Int) { self.port = port }
+
+    func stop() { stopped.withLock { $0 = true } }
+
+    func run() async {
+        while !stopped.withLock({ $0 }) {
+            let now = ContinuousClock.now
+            if let latest = await size("latest=true"), let cosigned = await size(nil) {
+                let seen = ContinuousClock.now
+                samples.withLock { $0.append((now, latest, cosigned, seen)) }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func size(_ query: String?) async -> UInt64? {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/v1/ledger/checkpoint" + (query.map { "?" + $0 } ?? ""))
+        else { return nil }
+        guard let (data, response) = try? await URLSession.shared.data(from: url),
+            (response as? HTTPURLResponse)?.statusCode == 200
+        else { return (query == nil) ? 0 : nil }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        return lines.count > 1 ? UInt64(lines[1]) : nil
+    }
+
+    /// Milliseconds from each sample to the first sample whose cosigned size covers its newest size.
+    func lags() -> [Double] {
+        let all = samples.withLock { $0 }
+        var out: [Double] = []
+        var j = 0
+        for (i, sample) in all.enumerated() {
+            j = max(j, i)
+            while j < all.count && all[j].cosigned < sample.latest { j += 1 }
+            guard j < all.count else { break }
+            let lag = all[j].seen - sample.time
+            out.append(Double(lag.components.seconds) * 1000 + Double(lag.components.attoseconds) / 1e15)
+        }
+        return out
+    }
+}
+
+/// A C2SP witness for the benchmark's server (run by `http --witness`).
+struct WitnessServerChild: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "witness-server",
+        abstract: "Witness the benchmark's log (run by `http --witness`).",
+        shouldDisplay: false
+    )
+
+    @Option var key: String
+    @Option var state: String
+    @Option var log: String
+    @Option var port = 18_100
+
+    func run() async throws {
+        var logger = Logger(label: "bench-witness")
+        logger.logLevel = .warning
+        let witness = try Witness(
+            cosigner: try Cosigner(privateKeyText: try String(contentsOfFile: key, encoding: .utf8)),
+            logs: [try NoteVerifier(vkey: log)],
+            stateDirectory: state
+        )
+        try await buildWitnessApplication(witness: witness, host: "127.0.0.1", port: port, logger: logger).runService()
+    }
+}
+
 struct HTTPServerChild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http-server",
@@ -213,6 +336,7 @@ struct HTTPServerChild: AsyncParsableCommand {
     @Option var policies = "./Policies"
     @Option var port = 18_099
     @Option var peakFile: String?
+    @Option var witness: String?
 
     func run() async throws {
         var logger = Logger(label: "bench-server")
@@ -222,6 +346,10 @@ struct HTTPServerChild: AsyncParsableCommand {
         configuration.dataDirectory = data
         configuration.policiesDirectory = policies
         configuration.port = port
+        if let witness {
+            configuration.witnesses = [try WitnessEndpoint(argument: witness)]
+            configuration.witnessQuorum = 1
+        }
         let (application, _) = try await buildApplication(configuration: configuration, logger: logger)
         try await application.runService()
         writePeakMemory(to: peakFile)

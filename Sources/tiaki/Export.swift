@@ -136,11 +136,14 @@ struct Keys: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the verifier key (vkey) of a data directory's log.",
             discussion:
-                "Give this key to auditors by a channel other than the bundle, so that they can pass it to `tiaki verify --vkey`."
+                "Give this key to auditors by a channel other than the bundle, so that they can pass it to `tiaki verify --vkey`, and to witnesses (`tiaki witness serve --log`). Its name is the log's origin."
         )
 
         @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
         var data = "./tiaki-data"
+
+        @Flag(help: "Print only the log's origin (the key's name, fixed when the ledger was created).")
+        var origin = false
 
         func run() throws {
             let path = LedgerDirectory(path: data).verifierKeyPath
@@ -148,7 +151,8 @@ struct Keys: ParsableCommand {
                 throw Output.fail("keys show", "cannot read \(path)")
             }
             do {
-                print(try NoteVerifier(vkey: text).vkey)
+                let verifier = try NoteVerifier(vkey: text)
+                print(origin ? verifier.name : verifier.vkey)
             } catch {
                 throw Output.fail("keys show", "\(path): \(error.message)")
             }

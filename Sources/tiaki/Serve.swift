@@ -59,7 +59,35 @@ struct Serve: AsyncParsableCommand {
     )
     var failedSignInLimit = 20
 
+    @Option(
+        help: ArgumentHelp(
+            "The log's origin on first start, a schema-less URL naming this ledger (e.g. tiaki.cluster12.example.nz/ledger); fixed thereafter.",
+            valueName: "origin"
+        )
+    )
+    var origin: String?
+
+    @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp(
+            "A witness to ask for cosignatures after commits, as URL=VKEY (the URL its add-checkpoint is under); repeatable.",
+            valueName: "url=vkey"
+        )
+    )
+    var witnesses: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "How many witnesses must cosign a checkpoint before GET /v1/ledger/checkpoint serves it (default: all).",
+            valueName: "n"
+        )
+    )
+    var witnessQuorum: Int?
+
     func validate() throws {
+        if let witnessQuorum, witnessQuorum < 1 || witnessQuorum > witnesses.count {
+            throw ValidationError("--witness-quorum must be from 1 to the number of --witness (\(witnesses.count))")
+        }
         guard failedSignInLimit > 0 else { throw ValidationError("--failed-sign-in-limit must be at least 1") }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-certificate and --tls-key go together")
@@ -77,6 +105,13 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsCertificate = tlsCertificate
         configuration.tlsKey = tlsKey
         configuration.failedAuthenticationLimit = failedSignInLimit
+        configuration.ledger.origin = origin
+        do {
+            configuration.witnesses = try witnesses.map(WitnessEndpoint.init(argument:))
+        } catch {
+            throw Output.fail("serve", error.message)
+        }
+        configuration.witnessQuorum = witnessQuorum ?? witnesses.count
         if let fault = ProcessInfo.processInfo.environment["TIAKI_FAULT"] {
             guard let point = LedgerFault(fault) else {
                 throw Output.fail("serve", "TIAKI_FAULT must be mid-batch:N or mid-archive:N, not \(fault)")
@@ -126,7 +161,8 @@ func openServices(
     policies: String,
     command: String,
     create: Bool = false,
-    publish: Bool = true
+    publish: Bool = true,
+    origin: String? = nil
 ) async throws -> TiakiServices {
     let policy: PolicySet
     do {
@@ -139,6 +175,7 @@ func openServices(
     logger.logLevel = .warning
     var configuration = LedgerConfiguration()
     configuration.create = create
+    configuration.origin = origin
     configuration.lockHolder = "tiaki \(command)"
     do {
         return try await TiakiServices.open(
@@ -170,12 +207,25 @@ struct Init: AsyncParsableCommand {
     var data = "./tiaki-data"
     @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
     var policies = "./Policies"
+    @Option(
+        help: ArgumentHelp(
+            "The log's origin, a schema-less URL naming this ledger (e.g. tiaki.cluster12.example.nz/ledger); fixed for ever.",
+            valueName: "origin"
+        )
+    )
+    var origin: String?
 
     func run() async throws {
         guard !LedgerDirectory(path: data).exists else {
             throw Output.fail("init", "\(data) already holds a ledger")
         }
-        let services = try await openServices(data: data, policies: policies, command: "init", create: true)
+        let services = try await openServices(
+            data: data,
+            policies: policies,
+            command: "init",
+            create: true,
+            origin: origin
+        )
         let size = services.ledger.checkpoint.size
         let vkey = services.ledger.verifier.vkey
         await services.close()

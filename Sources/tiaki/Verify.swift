@@ -38,10 +38,36 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp(
+            "A witness's verifier key (cosignature/v1); the newest (or trusted) checkpoint must carry the cosignatures of --witness-quorum of them. Repeatable.",
+            valueName: "vkey"
+        )
+    )
+    var witnesses: [String] = []
+
+    @Option(help: ArgumentHelp("How many of the --witness keys must have cosigned (default: all).", valueName: "n"))
+    var witnessQuorum: Int?
+
+    func validate() throws {
+        if let witnessQuorum, witnessQuorum < 1 || witnessQuorum > witnesses.count {
+            throw ValidationError("--witness-quorum must be from 1 to the number of --witness (\(witnesses.count))")
+        }
+    }
+
     func run() throws {
         var verifier = LedgerVerifier()
         do {
             if let vkey { verifier.trustedKey = try readVerifierKey(vkey) }
+            for witness in witnesses {
+                do {
+                    verifier.witnesses.append(try CosignatureVerifier(vkey: witness))
+                } catch {
+                    throw LedgerError(.malformedKey, "--witness: \(error.message)")
+                }
+            }
+            verifier.witnessQuorum = witnessQuorum ?? witnesses.count
             if let trustedCheckpoint {
                 guard let text = try? String(contentsOfFile: trustedCheckpoint, encoding: .utf8) else {
                     throw LedgerError(.io, "cannot read the trusted checkpoint \(trustedCheckpoint)")
@@ -99,6 +125,7 @@ enum VerifyOutput {
         .sizes: "checkpoint sizes never shrink; no two checkpoints of one size differ",
         .coverage: "the newest checkpoint covers every entry",
         .trusted: "the ledger extends the trusted checkpoint",
+        .witnesses: "the newest (or trusted) checkpoint carries a quorum of the witnesses' cosignatures",
     ]
 
     static func text(_ r: VerificationReport) -> String {
@@ -135,6 +162,13 @@ enum VerifyOutput {
                 } else {
                     out += "--    \(label)not checked: no --trusted-checkpoint given\n"
                 }
+            case .witnesses:
+                if let size = r.cosignedSize {
+                    out +=
+                        "ok    \(label)the checkpoint of size \(size) is cosigned by \(r.cosigners.joined(separator: ", "))\n"
+                } else {
+                    out += "--    \(label)not checked: no --witness given\n"
+                }
             default: out += "ok    \(label)\(descriptions[check] ?? "")\n"
             }
         }
@@ -155,6 +189,10 @@ enum VerifyOutput {
         ]
         if let n = r.newestCheckpointSize { object["newestCheckpointSize"] = .number(Double(n)) }
         if let t = r.trustedCheckpointSize { object["trustedCheckpointSize"] = .number(Double(t)) }
+        if let c = r.cosignedSize {
+            object["cosignedCheckpointSize"] = .number(Double(c))
+            object["cosigners"] = .array(r.cosigners.map(JSONValue.string))
+        }
         if let f = r.failure {
             var failure: [String: JSONValue] = ["check": .string(f.check.rawValue), "message": .string(f.message)]
             if let i = f.index {

@@ -203,6 +203,7 @@ struct LedgerTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         var configuration = LedgerConfiguration()
         configuration.lockHolder = "tiaki serve"
+        configuration.origin = "tiaki.test/ledger"
         let first = try Ledger.open(
             LedgerDirectory(path: path),
             configuration: configuration,

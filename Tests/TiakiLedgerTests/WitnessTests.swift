@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import Testing
 
 @testable import TiakiLedger
@@ -179,5 +180,117 @@ import Testing
         #expect(witness.addCheckpoint(Array("nonsense".utf8)).status == 400)
         // None of that moved it.
         #expect(witness.state(of: log.signer.name)?.size == 8)
+    }
+
+    @Test(
+        "an export keeps the cosignatures of the cosigned checkpoint; verify with witnesses requires a quorum of them"
+    )
+    func exportAndVerify() async throws {
+        let path = temporaryDirectory()
+        let out = temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        let ledger = try openLedger(path)
+        for i in 0..<5 { _ = try await ledger.append(sampleMembers(i)) }
+        let checkpoint = ledger.checkpoint
+        let w1 = try Cosigner(generatingWithName: "witness.test/w1")
+        let w2 = try Cosigner(generatingWithName: "witness.test/w2")
+        let cosigned = checkpoint.note.adding([try w1.cosign(checkpoint.note.text, time: 1_790_000_000)])
+        try Witness.persist(cosigned.serialized, to: path + "/checkpoint.cosigned")
+        await ledger.close()
+        _ = try LedgerExport.write(from: LedgerDirectory(path: path), to: out)
+        #expect(try String(contentsOfFile: out + "/checkpoints.jsonl", encoding: .utf8).contains("witness.test/w1"))
+
+        var verifier = LedgerVerifier(trustedKey: ledger.verifier)
+        var report = try verifier.verify(path: out)
+        #expect(report.isValid && report.cosignedSize == nil)  // no witnesses asked for: the line is ignored
+        verifier.witnesses = [w1.verifier]
+        report = try verifier.verify(path: out)
+        #expect(report.isValid && report.cosignedSize == checkpoint.size && report.cosigners == ["witness.test/w1"])
+        verifier.witnesses = [w1.verifier, w2.verifier]
+        verifier.witnessQuorum = 2
+        report = try verifier.verify(path: out)
+        #expect(report.failure?.check == .witnesses)
+        verifier.witnessQuorum = 1
+        #expect(try verifier.verify(path: out).isValid)
+    }
+
+    @Test("the origin is fixed when the ledger is created: opening it with another is refused")
+    func originFixed() async throws {
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        await (try openLedger(path)).close()
+        var configuration = LedgerConfiguration()
+        configuration.origin = "another.example/ledger"
+        #expect(throws: LedgerError.self) {
+            try Ledger.open(LedgerDirectory(path: path), configuration: configuration, logger: .init(label: "test"))
+        }
+        configuration.origin = "tiaki.test/ledger"
+        await (try Ledger.open(LedgerDirectory(path: path), configuration: configuration, logger: .init(label: "test")))
+            .close()
+    }
+
+    @Test("the monitor: first sight, growth with a proof, a split view, a shrink, a forgery, another log; state kept")
+    func monitor() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var log = try Log()
+        log.grow(to: 40)
+        let current = log
+        let proof: @Sendable (UInt64, UInt64) async throws -> [MerkleHash] = { current.proof(Int($0), Int($1)) }
+        let monitor = LogMonitor(log: log.signer.verifier, stateDirectory: directory)
+        #expect(try await monitor.check(try log.checkpoint(10).text, proof: proof) == .first(size: 10))
+        #expect(try await monitor.check(try log.checkpoint(10).text, proof: proof) == .unchanged(size: 10))
+        #expect(try await monitor.check(try log.checkpoint(25).text, proof: proof) == .grew(from: 10, to: 25))
+
+        // Another view of the same log: same size, another root. Caught, and the monitor keeps what it had.
+        var fork = log
+        fork.leaves[20] = Merkle.leafHash(Array("rewritten".utf8))
+        guard case .problem(let split) = try await monitor.check(try fork.checkpoint(25).text, proof: proof) else {
+            Issue.record("a split view was not caught")
+            return
+        }
+        #expect(split.contains("fork"))
+        // A larger checkpoint of the other view does not extend the one seen.
+        let forkProof: @Sendable (UInt64, UInt64) async throws -> [MerkleHash] = { [fork] in
+            fork.proof(Int($0), Int($1))
+        }
+        guard case .problem = try await monitor.check(try fork.checkpoint(30).text, proof: forkProof) else {
+            Issue.record("a forked larger checkpoint was not caught")
+            return
+        }
+        guard case .problem(let shrink) = try await monitor.check(try log.checkpoint(20).text, proof: proof) else {
+            Issue.record("a shrink was not caught")
+            return
+        }
+        #expect(shrink.contains("shrank"))
+        let forger = try NoteSigner(generatingWithName: log.signer.name)
+        guard case .problem = try await monitor.check(try log.checkpoint(30, with: forger).text, proof: proof) else {
+            Issue.record("a forged checkpoint was not caught")
+            return
+        }
+        var other = try Log(origin: "other.example/log")
+        other.grow(to: 30)
+        guard case .problem = try await monitor.check(try other.checkpoint(30).text, proof: proof) else {
+            Issue.record("another log's checkpoint was not caught")
+            return
+        }
+        // A new monitor on the same state remembers 25.
+        let again = LogMonitor(log: log.signer.verifier, stateDirectory: directory)
+        #expect(try again.seen()?.size == 25)
+        #expect(try await again.check(try log.checkpoint(40).text, proof: proof) == .grew(from: 25, to: 40))
+
+        // With witnesses required, an uncosigned checkpoint is not accepted.
+        let w1 = try Cosigner(generatingWithName: "witness.test/w1")
+        let strict = LogMonitor(log: log.signer.verifier, witnesses: [w1.verifier], stateDirectory: directory)
+        guard case .problem = try await strict.check(try log.checkpoint(40).text, proof: proof) else {
+            Issue.record("an uncosigned checkpoint was accepted")
+            return
+        }
+        let checkpoint = try log.checkpoint(40)
+        let cosigned = checkpoint.note.adding([try w1.cosign(checkpoint.note.text, time: 1_790_000_000)])
+        #expect(try await strict.check(cosigned.serialized, proof: proof) == .unchanged(size: 40))
     }
 }

@@ -199,6 +199,13 @@ public final class Ledger: Sendable {
         } else {
             signer = try directory.loadSigner()
         }
+        // The origin names the log for ever: checkpoints, witnesses and code systems carry it.
+        if let origin = configuration.origin, origin != signer.name {
+            throw LedgerError(
+                .invalidArgument,
+                "this ledger's origin is \(signer.name); it is fixed when the ledger is created and cannot become \(origin)"
+            )
+        }
         let store = try LedgerStore.openPool(path: directory.databasePath, keyMember: configuration.keyMember)
         let ledger: Ledger
         do {

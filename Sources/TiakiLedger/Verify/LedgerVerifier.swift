@@ -11,7 +11,7 @@ public struct VerificationReport: Sendable {
 
     /// The checks `verify` makes, in the order it reports them.
     public enum Check: String, Sendable, CaseIterable {
-        case entries, signatures, roots, sizes, coverage, trusted
+        case entries, signatures, roots, sizes, coverage, trusted, witnesses
     }
 
     public struct Failure: Sendable, Error {
@@ -34,6 +34,9 @@ public struct VerificationReport: Sendable {
     public var checkpoints: UInt64 = 0
     public var newestCheckpointSize: UInt64?
     public var trustedCheckpointSize: UInt64?
+    /// With witnesses to require: the newest checkpoint with a quorum of their valid cosignatures, and who cosigned.
+    public var cosignedSize: UInt64?
+    public var cosigners: [String] = []
     public var failure: Failure?
 
     public var isValid: Bool { failure == nil }
@@ -46,6 +49,9 @@ public struct VerificationReport: Sendable {
 public struct LedgerVerifier {
     public var trustedKey: NoteVerifier?
     public var trustedCheckpoint: SignedCheckpoint?
+    /// Witnesses whose cosignatures the newest (or trusted) checkpoint must carry, `witnessQuorum` of them.
+    public var witnesses: [CosignatureVerifier] = []
+    public var witnessQuorum = 0
     /// Called now and then with the number of entries checked and the fraction done, when known.
     public var progress: ((UInt64, Double?) -> Void)?
 
@@ -142,6 +148,7 @@ public struct LedgerVerifier {
         var previous: RawCheckpoint?
         var next = try pending.next()
         let trusted = trustedCheckpoint
+        let quorum = witnessQuorum == 0 ? witnesses.count : witnessQuorum
         if let trusted {
             report.trustedCheckpointSize = trusted.size
             do {
@@ -231,6 +238,13 @@ public struct LedgerVerifier {
                 }
                 report.checkpoints += 1
                 report.newestCheckpointSize = size
+                if !witnesses.isEmpty {
+                    let cosigners = CosignatureVerifier.cosigners(of: signed.note, among: witnesses)
+                    if cosigners.count >= quorum {
+                        report.cosignedSize = size
+                        report.cosigners = cosigners.map(\.name)
+                    }
+                }
                 previous = c
                 next = try pending.next()
             }
@@ -310,6 +324,33 @@ public struct LedgerVerifier {
                 )
             )
             return
+        }
+        if !witnesses.isEmpty {
+            if let trusted {
+                let cosigners = CosignatureVerifier.cosigners(of: trusted.note, among: witnesses)
+                guard cosigners.count >= quorum else {
+                    _ = fail(
+                        .init(
+                            check: .witnesses,
+                            message:
+                                "the trusted checkpoint carries \(cosigners.count) valid cosignatures of the witnesses given; \(quorum) are required",
+                            checkpointSize: trusted.size
+                        )
+                    )
+                    return
+                }
+                report.cosignedSize = trusted.size
+                report.cosigners = cosigners.map(\.name)
+            } else if report.cosignedSize == nil {
+                _ = fail(
+                    .init(
+                        check: .witnesses,
+                        message:
+                            "no checkpoint carries valid cosignatures of \(quorum) of the witnesses given: nothing shows that anyone else saw this ledger"
+                    )
+                )
+                return
+            }
         }
         if let trusted, trusted.size > range.size {
             _ = fail(

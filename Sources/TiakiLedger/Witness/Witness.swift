@@ -161,7 +161,7 @@ public final class Witness: Sendable {
     }
 
     /// Writes `text` to `path` durably: a temporary file synced, renamed over, the directory synced.
-    static func persist(_ text: String, to path: String) throws(LedgerError) {
+    public static func persist(_ text: String, to path: String) throws(LedgerError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LedgerError(.io, "cannot write \(temporary): \(String(cString: strerror(errno)))") }

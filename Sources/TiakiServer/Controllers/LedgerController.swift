@@ -8,6 +8,8 @@ import TiakiModel
 /// and proofs (anyone signed in).
 struct LedgerController: Sendable {
     let services: TiakiServices
+    /// With witnesses: the newest checkpoint a quorum cosigned is the one served.
+    var cosigning: WitnessCosigning? = nil
     var ledger: Ledger { services.ledger }
 
     /// Entries one request may read.
@@ -24,8 +26,16 @@ struct LedgerController: Sendable {
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.get("checkpoint") { request, _ in
-            _ = try Query(request, allowed: [])
-            return Reply.text(ledger.checkpoint.text)
+            let query = try Query(request, allowed: ["latest"])
+            let latest = try query.choice("latest", from: ["true", "false"]) == "true"
+            guard let cosigning, !latest else { return Reply.text(ledger.checkpoint.text) }
+            guard let cosigned = cosigning.cosigned else {
+                throw Problem.unavailable(
+                    "No checkpoint has been cosigned by \(cosigning.quorum) of the \(cosigning.witnesses.count) witnesses yet; "
+                        + "?latest=true gives the newest checkpoint, signed by the log alone."
+                )
+            }
+            return Reply.text(cosigned.text)
         }
         routes.get("vkey") { request, _ in
             _ = try Query(request, allowed: [])
