@@ -45,9 +45,7 @@ struct Monitor: AsyncParsableCommand {
     var interval: Double?
 
     func validate() throws {
-        if let witnessQuorum, witnessQuorum < 1 || witnessQuorum > witnesses.count {
-            throw ValidationError("--witness-quorum must be from 1 to the number of --witness (\(witnesses.count))")
-        }
+        try validateWitnessQuorum(witnessQuorum, witnesses: witnesses.count)
         if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second") }
     }
 

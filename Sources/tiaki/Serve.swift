@@ -85,9 +85,7 @@ struct Serve: AsyncParsableCommand {
     var witnessQuorum: Int?
 
     func validate() throws {
-        if let witnessQuorum, witnessQuorum < 1 || witnessQuorum > witnesses.count {
-            throw ValidationError("--witness-quorum must be from 1 to the number of --witness (\(witnesses.count))")
-        }
+        try validateWitnessQuorum(witnessQuorum, witnesses: witnesses.count)
         guard failedSignInLimit > 0 else { throw ValidationError("--failed-sign-in-limit must be at least 1") }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-certificate and --tls-key go together")

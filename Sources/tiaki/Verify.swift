@@ -51,9 +51,7 @@ struct Verify: ParsableCommand {
     var witnessQuorum: Int?
 
     func validate() throws {
-        if let witnessQuorum, witnessQuorum < 1 || witnessQuorum > witnesses.count {
-            throw ValidationError("--witness-quorum must be from 1 to the number of --witness (\(witnesses.count))")
-        }
+        try validateWitnessQuorum(witnessQuorum, witnesses: witnesses.count)
     }
 
     func run() throws {

@@ -147,3 +147,10 @@ struct WitnessCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `--witness-quorum` is from 1 to the number of `--witness` given.
+func validateWitnessQuorum(_ quorum: Int?, witnesses: Int) throws {
+    if let quorum, quorum < 1 || quorum > witnesses {
+        throw ValidationError("--witness-quorum must be from 1 to the number of --witness (\(witnesses))")
+    }
+}

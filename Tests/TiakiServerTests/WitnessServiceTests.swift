@@ -18,6 +18,18 @@ import TiakiLedger
         return logger
     }
 
+    /// The API's routes with `cosigning` behind the checkpoint route.
+    static func api(_ cluster: Cluster, _ cosigning: WitnessCosigning) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(
+                services: cluster.services,
+                configuration: ServerConfiguration(),
+                logger: quiet,
+                cosigning: cosigning
+            )
+        )
+    }
+
     /// Waits up to ten seconds for `condition`.
     func eventually(_ what: String, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
@@ -92,13 +104,7 @@ import TiakiLedger
                 task.cancel()
                 _ = await task.result
 
-                let router = buildRouter(
-                    services: cluster.services,
-                    configuration: ServerConfiguration(),
-                    logger: Self.quiet,
-                    cosigning: service
-                )
-                try await Application(router: router).test(.router) { api in
+                try await Self.api(cluster, service).test(.router) { api in
                     var response = try await api.execute(uri: "/v1/ledger/checkpoint", method: .get)
                     #expect(response.status == .ok)
                     #expect(String(buffer: response.body).contains("— witness.test/w1 "))
@@ -148,13 +154,7 @@ import TiakiLedger
                 _ = try await cluster.child()
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(service.cosigned == nil)
-                let router = buildRouter(
-                    services: cluster.services,
-                    configuration: ServerConfiguration(),
-                    logger: Self.quiet,
-                    cosigning: service
-                )
-                try await Application(router: router).test(.router) { api in
+                try await Self.api(cluster, service).test(.router) { api in
                     var response = try await api.execute(uri: "/v1/ledger/checkpoint", method: .get)
                     #expect(response.status == .serviceUnavailable)
                     #expect(response.json["detail"]?.stringValue?.contains("?latest=true") == true)

@@ -22,40 +22,22 @@ public struct CosignatureVerifier: Sendable, Hashable {
         guard publicKey.count == 32 else { throw LedgerError(.malformedKey, "an Ed25519 public key is 32 bytes") }
         self.name = name
         self.publicKey = publicKey
-        var hasher = SHA256()
-        hasher.update(data: Array(name.utf8) + [0x0A, Self.algorithm] + publicKey)
-        let digest = Array(hasher.finalize())
-        keyID = UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
+        keyID = NoteKey.keyID(name: name, type: Self.algorithm, publicKey: publicKey)
     }
 
     /// Parses a witness vkey, checking that its key ID matches its name and key.
     public init(vkey: String) throws(LedgerError) {
-        let text = vkey.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
-            let raw = Data(base64Encoded: String(parts[2])).map({ [UInt8]($0) }), raw.count == 33
-        else {
-            throw LedgerError(
-                .malformedKey,
-                "a witness key has the form name+keyid+base64key; got \"\(text.prefix(80))\""
-            )
-        }
-        guard raw[0] == Self.algorithm else {
-            throw LedgerError(
-                .malformedKey,
-                "a witness key must be of type 0x04 (cosignature/v1, Ed25519); this one is 0x\(String(raw[0], radix: 16))"
-            )
-        }
-        try self.init(name: String(parts[0]), publicKey: Array(raw[1...]))
+        let (name, id, key) = try NoteKey.parseVkey(vkey, type: Self.algorithm, what: "a witness key (cosignature/v1)")
+        try self.init(name: name, publicKey: key)
         guard keyID == id else {
-            throw LedgerError(.malformedKey, "the key ID \(parts[1]) does not match the key (expected \(keyIDHex))")
+            throw LedgerError(
+                .malformedKey,
+                "the key ID \(NoteKey.hex(id)) does not match the key (expected \(keyIDHex))"
+            )
         }
     }
 
-    public var keyIDHex: String {
-        let hex = String(keyID, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
+    public var keyIDHex: String { NoteKey.hex(keyID) }
 
     public var vkey: String {
         "\(name)+\(keyIDHex)+\(Data([Self.algorithm] + publicKey).base64EncodedString())"
@@ -95,10 +77,7 @@ public struct Cosigner: Sendable {
     }
 
     public init(name: String, seed: [UInt8]) throws(LedgerError) {
-        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
-            throw LedgerError(.malformedKey, "an Ed25519 seed is 32 bytes")
-        }
-        try self.init(name: name, privateKey: key)
+        try self.init(name: name, privateKey: NoteKey.privateKey(seed: seed))
     }
 
     private init(name: String, privateKey: Curve25519.Signing.PrivateKey) throws(LedgerError) {
@@ -108,26 +87,15 @@ public struct Cosigner: Sendable {
 
     /// Parses `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 ‖ seed)>`.
     public init(privateKeyText: String) throws(LedgerError) {
-        let text = privateKeyText.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
-            let raw = Data(base64Encoded: String(parts[4])).map({ [UInt8]($0) }), raw.count == 33,
-            raw[0] == CosignatureVerifier.algorithm
-        else {
-            throw LedgerError(
-                .malformedKey,
-                "a witness private key has the form PRIVATE+KEY+name+keyid+base64(0x04 and the seed)"
-            )
-        }
-        try self.init(name: String(parts[2]), seed: Array(raw[1...]))
-        guard verifier.keyIDHex == parts[3] else {
+        let (name, keyIDHex, seed) = try NoteKey.parsePrivate(privateKeyText, type: CosignatureVerifier.algorithm)
+        try self.init(name: name, seed: seed)
+        guard verifier.keyIDHex == keyIDHex else {
             throw LedgerError(.malformedKey, "the key ID in the private key does not match the key")
         }
     }
 
     public var privateKeyText: String {
-        let seed = [CosignatureVerifier.algorithm] + Array(privateKey.rawRepresentation)
-        return "PRIVATE+KEY+\(name)+\(verifier.keyIDHex)+\(Data(seed).base64EncodedString())"
+        NoteKey.privateText(name: name, keyID: verifier.keyID, type: CosignatureVerifier.algorithm, key: privateKey)
     }
 
     /// The cosignature of the checkpoint text `text` at `time` (seconds since the epoch).

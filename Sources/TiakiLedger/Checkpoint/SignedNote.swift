@@ -113,6 +113,77 @@ public struct SignedNote: Sendable, Equatable {
     }
 }
 
+/// What note keys of every type share: key IDs, vkey and private-key text, seeds. The type byte tells them apart
+/// (0x01 a note signature, 0x04 a `cosignature/v1`).
+enum NoteKey {
+    /// The first four bytes of `SHA-256(name ‖ "\n" ‖ type ‖ key)`, big-endian.
+    static func keyID(name: String, type: UInt8, publicKey: [UInt8]) -> UInt32 {
+        var hasher = SHA256()
+        hasher.update(data: Array(name.utf8) + [0x0A, type] + publicKey)
+        let digest = Array(hasher.finalize())
+        return UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
+    }
+
+    static func hex(_ keyID: UInt32) -> String {
+        let hex = String(keyID, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    /// `name+keyid+base64(type ‖ key)`: the name, the key ID and the key, the type checked.
+    static func parseVkey(
+        _ vkey: String,
+        type: UInt8,
+        what: String
+    ) throws(LedgerError) -> (name: String, keyID: UInt32, key: [UInt8]) {
+        let text = vkey.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Names and key IDs hold no "+", but base64 may: only the first two separate fields.
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else {
+            throw LedgerError(.malformedKey, "\(what) has the form name+keyid+base64key; got \"\(text.prefix(80))\"")
+        }
+        guard parts[1].count == 8, let id = UInt32(parts[1], radix: 16) else {
+            throw LedgerError(.malformedKey, "the key ID of \(what) is 8 hex digits; got \"\(parts[1])\"")
+        }
+        guard let raw = Data(base64Encoded: String(parts[2])).map({ [UInt8]($0) }), raw.count == 33, raw[0] == type
+        else {
+            throw LedgerError(
+                .malformedKey,
+                "the key of \(what) must be base64 of 0x\(String(format: "%02x", type)) and a 32-byte Ed25519 key"
+            )
+        }
+        return (String(parts[0]), id, Array(raw[1...]))
+    }
+
+    /// `PRIVATE+KEY+name+keyid+base64(type ‖ seed)`: the name, the key ID text and the seed, the type checked.
+    static func parsePrivate(
+        _ privateKeyText: String,
+        type: UInt8
+    ) throws(LedgerError) -> (name: String, keyIDHex: String, seed: [UInt8]) {
+        let text = privateKeyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
+            let raw = Data(base64Encoded: String(parts[4])).map({ [UInt8]($0) }), raw.count == 33, raw[0] == type
+        else {
+            throw LedgerError(
+                .malformedKey,
+                "a private key has the form PRIVATE+KEY+name+keyid+base64(0x\(String(format: "%02x", type)) and the seed)"
+            )
+        }
+        return (String(parts[2]), String(parts[3]), Array(raw[1...]))
+    }
+
+    static func privateText(name: String, keyID: UInt32, type: UInt8, key: Curve25519.Signing.PrivateKey) -> String {
+        "PRIVATE+KEY+\(name)+\(hex(keyID))+\(Data([type] + Array(key.rawRepresentation)).base64EncodedString())"
+    }
+
+    static func privateKey(seed: [UInt8]) throws(LedgerError) -> Curve25519.Signing.PrivateKey {
+        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+            throw LedgerError(.malformedKey, "an Ed25519 seed is 32 bytes")
+        }
+        return key
+    }
+}
+
 /// The public half of a note key, read from or written as a C2SP vkey: `<name>+<hex key ID>+<base64(0x01 ‖ key)>`.
 public struct NoteVerifier: Sendable, Hashable {
     public let name: String
@@ -134,44 +205,22 @@ public struct NoteVerifier: Sendable, Hashable {
 
     /// Parses a vkey, checking that its key ID matches its name and key.
     public init(vkey: String) throws(LedgerError) {
-        let text = vkey.trimmingCharacters(in: .whitespacesAndNewlines)
-        // Names and key IDs hold no "+", but base64 may: only the first two separate fields.
-        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3 else {
-            throw LedgerError(
-                .malformedKey,
-                "a verifier key has the form name+keyid+base64key; got \"\(text.prefix(80))\""
-            )
-        }
-        guard parts[1].count == 8, let id = UInt32(parts[1], radix: 16) else {
-            throw LedgerError(.malformedKey, "the key ID of a verifier key is 8 hex digits; got \"\(parts[1])\"")
-        }
-        guard let raw = Data(base64Encoded: String(parts[2])).map({ [UInt8]($0) }), raw.count == 33,
-            raw[0] == NoteVerifier.ed25519
-        else {
-            throw LedgerError(
-                .malformedKey,
-                "the key of a verifier key must be base64 of 0x01 and a 32-byte Ed25519 key"
-            )
-        }
-        try self.init(name: String(parts[0]), publicKey: Array(raw[1...]))
+        let (name, id, key) = try NoteKey.parseVkey(vkey, type: NoteVerifier.ed25519, what: "a verifier key")
+        try self.init(name: name, publicKey: key)
         guard keyID == id else {
-            throw LedgerError(.malformedKey, "the key ID \(parts[1]) does not match the key (expected \(keyIDHex))")
+            throw LedgerError(
+                .malformedKey,
+                "the key ID \(NoteKey.hex(id)) does not match the key (expected \(keyIDHex))"
+            )
         }
     }
 
     /// The first four bytes of `SHA-256(name ‖ "\n" ‖ 0x01 ‖ key)`, big-endian.
     static func keyID(name: String, publicKey: [UInt8]) -> UInt32 {
-        var hasher = SHA256()
-        hasher.update(data: Array(name.utf8) + [0x0A, NoteVerifier.ed25519] + publicKey)
-        let digest = Array(hasher.finalize())
-        return UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
+        NoteKey.keyID(name: name, type: NoteVerifier.ed25519, publicKey: publicKey)
     }
 
-    public var keyIDHex: String {
-        let hex = String(keyID, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
+    public var keyIDHex: String { NoteKey.hex(keyID) }
 
     /// The vkey text.
     public var vkey: String {
@@ -198,10 +247,7 @@ public struct NoteSigner: Sendable {
 
     /// A key from its 32-byte Ed25519 seed (for deterministic samples and tests).
     public init(name: String, seed: [UInt8]) throws(LedgerError) {
-        guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
-            throw LedgerError(.malformedKey, "an Ed25519 seed is 32 bytes")
-        }
-        try self.init(name: name, privateKey: key)
+        try self.init(name: name, privateKey: NoteKey.privateKey(seed: seed))
     }
 
     private init(name: String, privateKey: Curve25519.Signing.PrivateKey) throws(LedgerError) {
@@ -212,24 +258,16 @@ public struct NoteSigner: Sendable {
     /// Parses the private key text `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 ‖ seed)>`, the form the
     /// reference implementation writes.
     public init(privateKeyText: String) throws(LedgerError) {
-        let text = privateKeyText.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
-            let raw = Data(base64Encoded: String(parts[4])).map({ [UInt8]($0) }), raw.count == 33,
-            raw[0] == NoteVerifier.ed25519
-        else {
-            throw LedgerError(.malformedKey, "a private key has the form PRIVATE+KEY+name+keyid+base64key")
-        }
-        try self.init(name: String(parts[2]), seed: Array(raw[1...]))
-        guard verifier.keyIDHex == parts[3] else {
+        let (name, keyIDHex, seed) = try NoteKey.parsePrivate(privateKeyText, type: NoteVerifier.ed25519)
+        try self.init(name: name, seed: seed)
+        guard verifier.keyIDHex == keyIDHex else {
             throw LedgerError(.malformedKey, "the key ID in the private key does not match the key")
         }
     }
 
     /// The private key text (see ``init(privateKeyText:)``).
     public var privateKeyText: String {
-        let seed = [NoteVerifier.ed25519] + Array(privateKey.rawRepresentation)
-        return "PRIVATE+KEY+\(name)+\(verifier.keyIDHex)+\(Data(seed).base64EncodedString())"
+        NoteKey.privateText(name: name, keyID: verifier.keyID, type: NoteVerifier.ed25519, key: privateKey)
     }
 
     /// Signs `text` (which must end in a newline) into a one-signature note.
