@@ -14,6 +14,8 @@ struct Monitor: AsyncParsableCommand {
             --witness-quorum of those witnesses), and checks it against the newest checkpoint kept in --state: the \
             same size must have the same root, a larger one must extend it (a consistency proof from the service, \
             which needs a credential of any role: --token-file), a smaller one is a shrink. Keeps the newest. \
+            With --entries (an auditor's token) it also reads every entry it has not read before and checks each is \
+            canonical with its own index and that together they hash to the checkpoint's root. \
             Prints one line per check. On a shrink, a fork, a bad signature or missing cosignatures it prints \
             PROBLEM and exits 1; a service it cannot reach exits 2. Without --interval it checks once (for cron); \
             with it, it checks every S seconds until stopped or until a problem.
@@ -44,9 +46,16 @@ struct Monitor: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Check every S seconds instead of once.", valueName: "s"))
     var interval: Double?
 
+    @Flag(
+        help:
+            "Also read every entry not read before (needs an auditor's or privacy officer's token): each canonical with its own index, all hashing to the checkpoint's root."
+    )
+    var entries = false
+
     func validate() throws {
         try validateWitnessQuorum(witnessQuorum, witnesses: witnesses.count)
         if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second") }
+        if entries, tokenFile == nil { throw ValidationError("--entries needs --token-file with an auditor's token") }
     }
 
     func run() async throws {
@@ -73,7 +82,16 @@ struct Monitor: AsyncParsableCommand {
             let outcome: LogMonitor.Outcome
             do {
                 let text = try await Self.fetch(base + "/v1/ledger/checkpoint", token: nil)
-                outcome = try await monitor.check(text) { from, to in
+                let reader: ((UInt64, UInt64) async throws -> [[UInt8]])? =
+                    entries
+                    ? { start, end in
+                        let body = try await Self.fetch(
+                            base + "/v1/ledger/entries?start=\(start)&end=\(end)",
+                            token: token
+                        )
+                        return body.utf8.split(separator: 0x0A).map(Array.init)
+                    } : nil
+                outcome = try await monitor.check(text, entries: reader) { from, to in
                     guard let token else {
                         throw LedgerError(
                             .invalidArgument,

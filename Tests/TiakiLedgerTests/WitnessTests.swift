@@ -293,4 +293,57 @@ import Testing
         let cosigned = checkpoint.note.adding([try w1.cosign(checkpoint.note.text, time: 1_790_000_000)])
         #expect(try await strict.check(cosigned.serialized, proof: proof) == .unchanged(size: 40))
     }
+
+    @Test("the monitor with an auditor's access reads every new entry: canonical, its own index, hashing to the root")
+    func monitorEntries() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var log = try Log()
+        let entries = (0..<30).map { Array("{\"index\":\($0),\"kind\":\"test\"}".utf8) }
+        log.leaves = entries.map { Merkle.leafHash($0) }
+        let current = log
+        let proof: @Sendable (UInt64, UInt64) async throws -> [MerkleHash] = { current.proof(Int($0), Int($1)) }
+        let served: @Sendable ([[UInt8]]) -> (UInt64, UInt64) async throws -> [[UInt8]] = { list in
+            { start, end in Array(list[Int(start)..<Int(end)]) }
+        }
+        let monitor = LogMonitor(log: log.signer.verifier, stateDirectory: directory)
+        #expect(
+            try await monitor.check(try log.checkpoint(10).text, entries: served(entries), proof: proof)
+                == .first(size: 10)
+        )
+        #expect(
+            try await monitor.check(try log.checkpoint(30).text, entries: served(entries), proof: proof)
+                == .grew(from: 10, to: 30)
+        )
+
+        // Entries that are not those the checkpoint covers, or not canonical, are caught.
+        let fresh = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: fresh) }
+        let other = LogMonitor(log: log.signer.verifier, stateDirectory: fresh)
+        var altered = entries
+        altered[7] = Array("{\"index\":7,\"kind\":\"other\"}".utf8)
+        guard
+            case .problem(let fork) = try await other.check(
+                try log.checkpoint(30).text,
+                entries: served(altered),
+                proof: proof
+            )
+        else {
+            Issue.record("entries that do not hash to the root were accepted")
+            return
+        }
+        #expect(fork.contains("do not hash"))
+        altered[7] = Array("{ \"index\": 7 }".utf8)
+        guard
+            case .problem(let canonical) = try await other.check(
+                try log.checkpoint(30).text,
+                entries: served(altered),
+                proof: proof
+            )
+        else {
+            Issue.record("a non-canonical entry was accepted")
+            return
+        }
+        #expect(canonical.contains("entry 7"))
+    }
 }

@@ -34,9 +34,52 @@ public struct LogMonitor: Sendable {
         return try SignedCheckpoint(parsing: text)
     }
 
+    var rangePath: String { stateDirectory + "/entries.range" }
+
+    /// The tree of the entries checked so far (its perfect subtree roots), when entries are being checked.
+    func checkedRange() -> CompactRange? {
+        guard let text = try? String(contentsOfFile: rangePath, encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").map(String.init)
+        guard let first = lines.first, let size = UInt64(first) else { return nil }
+        let hashes = lines.dropFirst().compactMap { MerkleHash(hex: $0) }
+        guard hashes.count == lines.count - 1 else { return nil }
+        return CompactRange(size: size, hashes: hashes)
+    }
+
+    /// Reads the entries from the end of `range` up to `size` (pages of at most 1,000), checks that each is
+    /// canonical JSON with its own index, and appends their leaves; the problem when one is not.
+    func read(
+        into range: inout CompactRange,
+        upTo size: UInt64,
+        entries: (UInt64, UInt64) async throws -> [[UInt8]]
+    ) async throws -> String? {
+        while range.size < size {
+            let start = range.size
+            let page = try await entries(start, min(size, start + 1000))
+            guard !page.isEmpty else {
+                return "the log gave no entries from \(start), though its checkpoint has \(size)"
+            }
+            for bytes in page {
+                let index = range.size
+                let claimed = try? bytes.withUnsafeBufferPointer { buffer in
+                    try CanonicalJSON.validate(buffer, topLevelInteger: "index")
+                }
+                guard let claimed, claimed == Int64(index) else {
+                    return "entry \(index) is not canonical JSON holding its own index"
+                }
+                range.append(Merkle.leafHash(bytes))
+                if range.size == size { break }
+            }
+        }
+        return nil
+    }
+
     /// Checks `text`, a checkpoint the log serves now; `proof(from, to)` fetches a consistency proof from the log.
+    /// With `entries(start, end)` (an auditor's access) it also reads every entry it has not read before, checks
+    /// each is canonical with its own index, and that together they hash to the checkpoint's root.
     public func check(
         _ text: String,
+        entries: ((UInt64, UInt64) async throws -> [[UInt8]])? = nil,
         proof: (UInt64, UInt64) async throws -> [MerkleHash]
     ) async throws -> Outcome {
         let signed: SignedCheckpoint
@@ -62,8 +105,32 @@ public struct LogMonitor: Sendable {
             }
         }
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        guard let previous = try seen() else {
+        let previous = try seen()
+        var checked: CompactRange?
+        if let entries, signed.size >= (previous?.size ?? 0) {
+            var range = checkedRange() ?? CompactRange()
+            if range.size > signed.size { range = CompactRange() }
+            if let problem = try await read(into: &range, upTo: signed.size, entries: entries) {
+                return .problem(problem)
+            }
+            guard range.root == signed.root else {
+                return .problem(
+                    "a fork: the log's first \(signed.size) entries do not hash to the root of its checkpoint of that size"
+                )
+            }
+            checked = range
+        }
+        func keep() throws {
             try Witness.persist(signed.text, to: statePath)
+            if let checked {
+                try Witness.persist(
+                    ([String(checked.size)] + checked.hashes.map(\.hex)).joined(separator: "\n") + "\n",
+                    to: rangePath
+                )
+            }
+        }
+        guard let previous else {
+            try keep()
             return .first(size: signed.size)
         }
         if signed.size < previous.size {
@@ -75,6 +142,7 @@ public struct LogMonitor: Sendable {
                     "a fork: two checkpoints of size \(signed.size) with different roots (\(previous.root.hex) seen before, \(signed.root.hex) now)"
                 )
             }
+            if checked != nil { try keep() }
             return .unchanged(size: signed.size)
         }
         let hashes = try await proof(previous.size, signed.size)
@@ -91,7 +159,7 @@ public struct LogMonitor: Sendable {
                 "a fork: the checkpoint of size \(signed.size) does not extend the one of size \(previous.size) seen before"
             )
         }
-        try Witness.persist(signed.text, to: statePath)
+        try keep()
         return .grew(from: previous.size, to: signed.size)
     }
 }
