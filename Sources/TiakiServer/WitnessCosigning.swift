@@ -185,6 +185,10 @@ public final class WitnessCosigning: Service, Sendable {
         case 409:
             let sizeText = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let size = UInt64(sizeText) else { return .failed("409 without a size") }
+            guard size != old else {
+                // The size matched, so the root did not: the witness holds another checkpoint of this size.
+                return .failed("the witness holds another checkpoint of size \(size): it saw another view of this log")
+            }
             state.withLock { $0.known[witness.key.name] = size }
             if size > ledger.checkpoint.size {
                 return .failed(
