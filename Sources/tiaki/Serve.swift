@@ -252,11 +252,20 @@ struct Org: AsyncParsableCommand {
         var kind: String
         @Option(help: "Its name.")
         var name: String
+        @Option(help: "A postal or email address people can write to it at.")
+        var contact: String?
+        @Option(
+            help:
+                "The law under which it collects information, if any (e.g. \"Education and Training Act 2020, ss 34 and 165\")."
+        )
+        var law: String?
 
         func run() async throws {
             let services = try await openServices(data: data, policies: policies, command: "org add")
             do {
-                let recorded = try await services.organisations.register(.init(id: id, kind: kind, name: name))
+                let recorded = try await services.organisations.register(
+                    .init(id: id, kind: kind, name: name, contact: contact, law: law)
+                )
                 await services.close()
                 print("Registered \(id) (\(kind)) as entry \(recorded.index).")
             } catch let error as TiakiError {

@@ -193,4 +193,53 @@ import TiakiModel
             }
         }
     }
+
+    @Test("an organisation's contact address and collecting law are recorded, checked, and given with its records")
+    func organisationContact() async throws {
+        try await Cluster.run { cluster, app in
+            try await app.test(.router) { client in
+                var response = try await client.execute(
+                    uri: "/v1/orgs",
+                    method: .post,
+                    headers: cluster.headers("admin"),
+                    body: buffer([
+                        "id": "school-d", "kind": "school", "name": "Kōwhai School",
+                        "contact": "office@kowhai.school.example",
+                        "law": "Education and Training Act 2020, ss 34 and 165",
+                    ])
+                )
+                #expect(response.status == .created)
+                let registered = cluster.services.organisations.all()["school-d"]
+                #expect(registered?.contact == "office@kowhai.school.example")
+                #expect(registered?.law == "Education and Training Act 2020, ss 34 and 165")
+                response = try await client.execute(
+                    uri: "/v1/orgs",
+                    method: .post,
+                    headers: cluster.headers("admin"),
+                    body: buffer(["id": "school-e", "kind": "school", "name": "E", "contact": "  "])
+                )
+                #expect(response.status == .badRequest && response.json["field"] == "contact")
+                #expect(cluster.services.organisations.all()["school-e"] == nil)
+
+                // Its records name it with its address, as the controller of what it recorded.
+                let subject = try await cluster.services.subjects.register(
+                    SubjectInput(birthMonth: "2015-06"),
+                    actor: EntryActor(org: "school-d")
+                ).entry.subject
+                let consent = try await cluster.services.consents.grant(
+                    subject: try #require(subject),
+                    try consentInput(),
+                    actor: EntryActor(org: "school-d")
+                ).index
+                response = try await client.execute(
+                    uri: "/v1/consents/\(consent)?format=iso27560",
+                    method: .get,
+                    headers: cluster.headers("privacy")
+                )
+                let controller = response.json["controllers"]?.arrayValue?.first
+                #expect(controller?["contact"] == "office@kowhai.school.example")
+                #expect(controller?["law"] == "Education and Training Act 2020, ss 34 and 165")
+            }
+        }
+    }
 }

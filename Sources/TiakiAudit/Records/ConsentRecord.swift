@@ -11,6 +11,9 @@ public struct ConsentRecord: Sendable {
         public var id: String
         public var name: String
         public var kind: String
+        /// Its postal or email address, and the law under which it collects, when registered.
+        public var contact: String?
+        public var law: String?
     }
 
     /// A later entry that changed the record's status.
@@ -132,6 +135,6 @@ public struct ConsentRecords {
 
     func party(_ id: String) -> ConsentRecord.Party {
         let org = state.organisations[id]
-        return .init(id: id, name: org?.name ?? id, kind: org?.kind ?? "")
+        return .init(id: id, name: org?.name ?? id, kind: org?.kind ?? "", contact: org?.contact, law: org?.law)
     }
 }

@@ -66,6 +66,8 @@ public enum ISO27560Record {
             .object(compacting: [
                 ("@id", .string(systems.organisations + "/" + p.id)), ("id", .string(p.id)), ("name", .string(p.name)),
                 ("kind", p.kind.isEmpty ? nil : .string(p.kind)),
+                ("contact", p.contact.map { .string($0) }),
+                ("law", p.law.map { .string($0) }),
             ])
         }
         var recipients = record.audience.map(party)

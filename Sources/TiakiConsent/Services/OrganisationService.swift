@@ -6,11 +6,17 @@ public struct OrganisationInput: Sendable, Codable {
     public var id: String
     public var kind: String
     public var name: String
+    /// A postal or email address people can write to.
+    public var contact: String?
+    /// The law under which it collects information, if any.
+    public var law: String?
 
-    public init(id: String, kind: String, name: String) {
+    public init(id: String, kind: String, name: String, contact: String? = nil, law: String? = nil) {
         self.id = id
         self.kind = kind
         self.name = name
+        self.contact = contact
+        self.law = law
     }
 }
 
@@ -32,11 +38,32 @@ public struct OrganisationService: Sendable {
         guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty, input.name.unicodeScalars.count <= 200 else {
             throw TiakiError(.invalid, "name must be 1 to 200 characters", field: "name")
         }
+        for (value, field) in [(input.contact, "contact"), (input.law, "law")] {
+            guard let value else { continue }
+            guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, value.unicodeScalars.count <= 500,
+                !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" })
+            else {
+                throw TiakiError(
+                    .invalid,
+                    "\(field) must be 1 to 500 characters (lines may be separated by newlines)",
+                    field: field
+                )
+            }
+        }
         guard core.read({ $0.organisations[input.id] == nil }) else {
             throw TiakiError(.conflict, "organisation \(input.id) is already registered", field: "id")
         }
         return try await core.append(
-            ConsentEntry(actor: actor, body: OrganisationRegistered(id: input.id, kind: input.kind, name: input.name))
+            ConsentEntry(
+                actor: actor,
+                body: OrganisationRegistered(
+                    id: input.id,
+                    kind: input.kind,
+                    name: input.name,
+                    contact: input.contact,
+                    law: input.law
+                )
+            )
         )
     }
 

@@ -11,16 +11,30 @@ public struct OrganisationRegistered: EntryBody {
     public var id: String
     public var kind: String
     public var name: String
+    /// Where people write to it: a postal address or an email address (absent in early entries).
+    public var contact: String?
+    /// The law under which it collects information, if any (e.g. the Education and Training Act 2020, ss 34
+    /// and 165, for learning support).
+    public var law: String?
 
-    public init(id: String, kind: String, name: String) {
+    public init(id: String, kind: String, name: String, contact: String? = nil, law: String? = nil) {
         self.id = id
         self.kind = kind
         self.name = name
+        self.contact = contact
+        self.law = law
     }
 
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
         guard state.organisations[id] == nil else { return }
-        state.organisations[id] = .init(id: id, kind: kind, name: name, registered: entry.index)
+        state.organisations[id] = .init(
+            id: id,
+            kind: kind,
+            name: name,
+            registered: entry.index,
+            contact: contact,
+            law: law
+        )
     }
 }
 

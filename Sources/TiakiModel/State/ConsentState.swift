@@ -9,6 +9,9 @@ public struct ConsentState: Sendable {
         public var kind: String
         public var name: String
         public var registered: UInt64
+        /// A postal or email address for it; the law under which it collects, if any.
+        public var contact: String?
+        public var law: String?
     }
 
     public struct Credential: Sendable, Hashable {
