@@ -387,6 +387,45 @@ struct FuzzTests {
     }
 
     @Test(
+        "the witness: every add-checkpoint body answered with one of the spec's statuses and a body, never a crash",
+        .timeLimit(.minutes(20))
+    )
+    func witness() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fuzz-w-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let signer = try NoteSigner(name: "fuzz.example/log", seed: Array(repeating: 7, count: 32))
+        let leaves = (0..<20).map { Merkle.leafHash(Array("entry \($0)".utf8)) }
+        func checkpoint(_ size: Int) throws -> String {
+            try SignedCheckpoint(
+                signing: Checkpoint(origin: signer.name, size: UInt64(size), root: Merkle.root(of: leaves[0..<size])),
+                with: signer
+            ).text
+        }
+        let proof = Merkle.consistencyProofRanges(first: 5, second: 20).map {
+            Data(Merkle.root(of: leaves[Int($0.lowerBound)..<Int($0.upperBound)]).array).base64EncodedString()
+        }
+        let seeds = [
+            Array(("old 0\n\n" + (try checkpoint(5))).utf8),
+            Array(("old 5\n" + proof.joined(separator: "\n") + "\n\n" + (try checkpoint(20))).utf8),
+        ]
+        let witness = try Witness(
+            cosigner: try Cosigner(name: "fuzz.example/w", seed: Array(repeating: 9, count: 32)),
+            logs: [signer.verifier],
+            stateDirectory: directory
+        )
+        let count = await Fuzz.run("witness", seeds: seeds) { input in
+            let answer = witness.addCheckpoint(input)
+            guard [200, 400, 403, 404, 409, 413, 422].contains(answer.status) else {
+                return "answered \(answer.status): \(answer.body)"
+            }
+            if answer.body.isEmpty { return "answered \(answer.status) with no body" }
+            if answer.status == 409, answer.contentType != "text/x.tlog.size" { return "a 409 without its size" }
+            return nil
+        }
+        #expect(count > 20)
+    }
+
+    @Test(
         "paths and query strings: mutated request lines to every route get an answer the document lists, never a 5xx",
         .timeLimit(.minutes(20))
     )
