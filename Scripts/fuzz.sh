@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every input surface (JSON reader, signed notes, policy loader, bundle reader, request bodies, the witness's
-# add-checkpoint bodies, request paths and query strings) for SECONDS each (default 600), one after another, with a fresh random seed unless TIAKI_FUZZ_SEED is set.
+# add-checkpoint bodies, request paths and query strings) for SECONDS each (default 600), one after another, with
+# a fresh random seed unless TIAKI_FUZZ_SEED is set.
 # Failing inputs are written to ./fuzz-failures/ to be kept in Tests/TiakiServerTests/FuzzCorpus/<surface>/;
 # the whole test output is in ./fuzz-failures/fuzz.log.
 set -euo pipefail
