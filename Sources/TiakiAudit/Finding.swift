@@ -27,6 +27,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case unreadableEntry = "unreadable-entry"
     /// A share of what the whānau declined to share, with no consent given since that covers it.
     case disclosureAfterRefusal = "disclosure-after-refusal"
+    /// An organisation told of a withdrawal has not acknowledged it within the days allowed.
+    case withdrawalNotAcknowledged = "withdrawal-not-acknowledged"
 
     /// What the kind means, in a few words (the command's help lists every kind with it).
     public var meaning: String {
@@ -44,6 +46,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .seriousThreatReviewPending: "a serious-threat share no privacy officer has reviewed"
         case .unreadableEntry: "an entry that is not a Tiaki entry"
         case .disclosureAfterRefusal: "shared what the whānau declined, with no consent since that covers it"
+        case .withdrawalNotAcknowledged: "a recipient told of a withdrawal has not acknowledged it in time"
         }
     }
 
@@ -53,7 +56,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
             .disclosureBeyondDecision, .decisionReplayMismatch, .retentionOverdue, .credentialUsedAfterRevocation,
             .unreadableEntry:
             .high
-        case .decisionPolicyUnknown, .withdrawalRecipientsToTell, .seriousThreatReviewPending, .disclosureAfterRefusal:
+        case .decisionPolicyUnknown, .withdrawalRecipientsToTell, .seriousThreatReviewPending, .disclosureAfterRefusal,
+            .withdrawalNotAcknowledged:
             .medium
         case .consentExpiring: .info
         }
@@ -98,6 +102,8 @@ public struct AuditOptions: Sendable {
     public var asOf: Day
     /// Consents whose retention ends within this many days are listed.
     public var expiringWithinDays = 30
+    /// Days a recipient has to acknowledge a withdrawal it was told of.
+    public var acknowledgeWithinDays = ConsentWithdrawn.acknowledgeWithinDays
     /// Only findings raised by entries at or after this time (RFC 3339 or `YYYY-MM-DD`); findings about the state
     /// on the audit day are always listed.
     public var since: String?

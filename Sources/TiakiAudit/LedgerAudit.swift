@@ -420,6 +420,9 @@ public final class LedgerAudit {
     }
 
     private func checkWithdrawal(_ entry: ConsentEntry, _ w: ConsentWithdrawn) {
+        // A withdrawal that names its recipients was sent to them as notices; whether they acknowledged is
+        // judged on the audit day (`withdrawal-not-acknowledged`).
+        guard (w.notify ?? []).isEmpty else { return }
         guard state.consents[w.consent]?.withdrawn == nil, let date = Day(w.date) else { return }
         let earlier = (disclosuresByConsent[w.consent] ?? []).filter { $0.2 <= date }
         guard !earlier.isEmpty else { return }
@@ -453,6 +456,23 @@ public final class LedgerAudit {
                     time: pending.time,
                     summary:
                         "Disclosure \(disclosure) about child \(pending.subject) to \(pending.recipient) was made because of a serious threat (IPP 11(1)(f)) and no privacy officer has reviewed it. Review it and record the outcome (POST /v1/disclosures/\(disclosure)/review)."
+                )
+            )
+        }
+        for c in state.consents.values.sorted(by: { $0.id < $1.id }) where !c.notify.isEmpty {
+            guard let w = c.withdrawn,
+                day.number > w.date.number + Int32(clamping: options.acknowledgeWithinDays)
+            else { continue }
+            let waiting = c.notify.filter { c.acknowledged[$0] == nil }
+            guard !waiting.isEmpty else { continue }
+            raise(
+                Finding(
+                    .withdrawalNotAcknowledged,
+                    subject: c.subject,
+                    indexes: [w.index],
+                    summary:
+                        "Consent \(c.id) for child \(c.subject) was withdrawn on \(w.date), and \(waiting.joined(separator: ", ")) \(waiting.count == 1 ? "has" : "have") not acknowledged it within \(options.acknowledgeWithinDays) days. Ask \(waiting.count == 1 ? "it" : "each") to confirm it no longer uses what it received under the consent and has deleted what it no longer needs.",
+                    recipients: waiting
                 )
             )
         }

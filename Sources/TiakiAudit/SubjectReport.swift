@@ -113,7 +113,16 @@ public struct SubjectReport: Sendable, Codable {
                 )
             case let w as ConsentWithdrawn:
                 let reason = w.reasonSealed.flatMap(unseal).map { " Reason given: \($0)." } ?? ""
-                event("withdrawal", "Consent \(w.consent) was withdrawn on \(w.date) by the \(w.by).\(reason)")
+                let told =
+                    (w.notify ?? []).isEmpty
+                    ? ""
+                    : " \((w.notify ?? []).map { org($0.org) }.joined(separator: ", ")), which received information under it, \((w.notify ?? []).count == 1 ? "was" : "were") told to stop using it and delete what they no longer need."
+                event("withdrawal", "Consent \(w.consent) was withdrawn on \(w.date) by the \(w.by).\(reason)\(told)")
+            case let a as WithdrawalAcknowledged:
+                event(
+                    "acknowledgement",
+                    "\(org(entry.actor.org)) acknowledged on \(a.date) that consent \(a.consent) was withdrawn: it no longer uses what it received under it."
+                )
             case let r as ConsentRefused:
                 event(
                     "refusal",

@@ -101,6 +101,7 @@ func buildRouter(
         router.addRoutes(SubjectController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(ConsentController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(VocabularyController(services: services).routes, atPath: "/v1")
+        router.addRoutes(NoticeController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(DecisionController(services: services, input: input, metrics: metrics).routes, atPath: "/v1")
         router.addRoutes(DisclosureController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(

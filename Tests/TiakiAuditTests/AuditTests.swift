@@ -115,7 +115,8 @@ struct FindingTests {
             try await f.disclose(f.request(clean), decision: permitted)
             #expect(try f.audit().findings.isEmpty, "a permitted share, made as decided, is not a finding")
 
-            // Shared again after the whānau withdrew: the earlier recipient must be told, the later share is wrong.
+            // Shared again after the whānau withdrew: the earlier recipient is told (and must acknowledge), the
+            // later share is wrong.
             let withdrawal = try await f.services.consents.withdraw(
                 consent,
                 WithdrawalInput(by: "parent", date: "2026-04-01"),
@@ -140,8 +141,10 @@ struct FindingTests {
 
             let findings = try f.audit().findings
             func find(_ kind: FindingKind) -> Finding? { findings.first { $0.kind == kind } }
-            #expect(find(.withdrawalRecipientsToTell)?.indexes.first == UInt64(withdrawal))
-            #expect(find(.withdrawalRecipientsToTell)?.recipients == ["rtlb"])
+            // The withdrawal named rtlb, which received the earlier share, and it has not acknowledged in ten days.
+            #expect(find(.withdrawalNotAcknowledged)?.indexes.first == UInt64(withdrawal))
+            #expect(find(.withdrawalNotAcknowledged)?.recipients == ["rtlb"])
+            #expect(find(.withdrawalRecipientsToTell) == nil)
             #expect(find(.disclosureAfterWithdrawal)?.indexes == [UInt64(late), UInt64(permitted), UInt64(withdrawal)])
             #expect(find(.disclosureWithoutPermit)?.indexes == [UInt64(none)])
             #expect(find(.disclosureBeyondDecision)?.indexes == [UInt64(beyondIndex), UInt64(decided)])

@@ -225,6 +225,21 @@ struct AccessMatrixTests {
             allowed: [.memberOwn: .ok, .memberEnrolled: .notFound, .memberOther: .notFound]
         ),
         .init(
+            pattern: "get /v1/notices",
+            method: .get,
+            uri: { _ in "/v1/notices?status=all" },
+            body: { _ in nil },
+            allowed: [.memberOwn: .ok, .memberEnrolled: .ok, .memberOther: .ok]
+        ),
+        .init(
+            pattern: "post /v1/notices/withdrawals/{consent}/acknowledge",
+            method: .post,
+            uri: { f in "/v1/notices/withdrawals/\(f.consent)/acknowledge" },
+            body: { _ in [:] },
+            // The consent was not withdrawn, and no member's organisation was told of it.
+            allowed: [.memberOwn: .notFound, .memberEnrolled: .notFound, .memberOther: .notFound]
+        ),
+        .init(
             pattern: "post /v1/decisions",
             method: .post,
             uri: { _ in "/v1/decisions" },

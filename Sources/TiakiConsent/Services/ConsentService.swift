@@ -1,4 +1,5 @@
 import Foundation
+import TiakiLedger
 public import TiakiModel
 
 /// A consent as a school gives it: the seven checklist items, who agreed (names in plain text, sealed before
@@ -98,6 +99,41 @@ public struct RefusalInput: Sendable, Codable {
         self.informed = informed
         self.reason = reason
     }
+}
+
+/// A recipient's acknowledgement of a withdrawal: the date (default today).
+public struct AcknowledgementInput: Sendable, Codable {
+    public var date: String?
+
+    public init(date: String? = nil) { self.date = date }
+}
+
+/// A withdrawal, as the organisation told of it sees it.
+public struct WithdrawalNotice: Sendable, Codable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case due
+        case acknowledged
+    }
+
+    /// What was shared with the organisation under the consent.
+    public struct Shared: Sendable, Codable {
+        public var disclosure: Int
+        public var date: String
+        public var information: [String]
+        public var purpose: String
+    }
+
+    public var consent: Int
+    public var subject: String
+    public var withdrawn: String
+    public var by: String
+    public var shared: [Shared]
+    /// What to do, in plain words.
+    public var action: String
+    public var acknowledgeBy: String
+    public var status: Status
+    /// The acknowledgement's ledger index, once given.
+    public var acknowledgement: UInt64?
 }
 
 /// One line of a child's consents list: a consent, or a refusal.
@@ -364,12 +400,112 @@ public struct ConsentService: Sendable {
             }
             if let reason = input.reason { try checkReason(reason) }
             let sealed = try input.reason.map { try core.seal($0, subject: current.subject) }
+            let notify = try recipients(of: consent, subject: current.subject, until: day)
             return try await core.append(
                 ConsentEntry(
                     actor: actor,
                     subject: current.subject,
-                    body: ConsentWithdrawn(consent: consent, date: day.description, by: input.by, reasonSealed: sealed)
+                    body: ConsentWithdrawn(
+                        consent: consent,
+                        date: day.description,
+                        by: input.by,
+                        reasonSealed: sealed,
+                        notify: notify.isEmpty ? nil : notify
+                    )
                 )
+            )
+        }
+    }
+
+    /// The organisations that received information under `consent` up to `day`, with the disclosures that gave it:
+    /// read from the child's own entries (the subject index), where each disclosure names the decision it relied
+    /// on and each decision the consents it relied on.
+    func recipients(of consent: Int, subject: String, until day: Day) throws -> [ConsentWithdrawn.Recipient] {
+        var decisions: [Int: [Int]] = [:]
+        var recipients: [ConsentWithdrawn.Recipient] = []
+        for index in try core.ledger.indexes(forKey: subject) {
+            guard let entry = try core.entry(at: index), let id = Int(exactly: index) else { continue }
+            if let d = entry.body as? DecisionRecord {
+                decisions[id] = d.consents
+            } else if let d = entry.body as? DisclosureRecord, let decision = d.decision,
+                decisions[decision]?.contains(consent) == true, let date = Day(d.date), date <= day
+            {
+                if let i = recipients.firstIndex(where: { $0.org == d.share.recipient }) {
+                    recipients[i].disclosures.append(id)
+                } else {
+                    recipients.append(.init(org: d.share.recipient, disclosures: [id]))
+                }
+            }
+        }
+        return recipients
+    }
+
+    /// A recipient's acknowledgement that a consent it received information under was withdrawn
+    /// (`withdrawal.acknowledged`).
+    public func acknowledgeWithdrawal(_ consent: Int, date: String?, actor: EntryActor) async throws -> Recorded {
+        guard let known = core.read({ $0.consents[consent] }) else {
+            throw TiakiError(.unknownConsent, "no consent \(consent)", field: "consent")
+        }
+        return try await core.subjectLock.withLock(known.subject) {
+            guard let current = core.read({ $0.consents[consent] }), let withdrawn = current.withdrawn,
+                current.notify.contains(actor.org)
+            else {
+                // Only an organisation that was told may acknowledge; to anyone else there is nothing here.
+                throw TiakiError(
+                    .unknownConsent,
+                    "no withdrawal of consent \(consent) was sent to \(actor.org)",
+                    field: "consent"
+                )
+            }
+            if current.acknowledged[actor.org] != nil {
+                throw TiakiError(.conflict, "\(actor.org) already acknowledged the withdrawal of consent \(consent)")
+            }
+            let day = try date.map { try core.pastDay($0, field: "date", what: "it was acknowledged") } ?? core.stampDay
+            guard day >= withdrawn.date else {
+                throw TiakiError(
+                    .invalid,
+                    "date \(day.plain) is before the consent was withdrawn (\(withdrawn.date.plain))",
+                    field: "date"
+                )
+            }
+            return try await core.append(
+                ConsentEntry(
+                    actor: actor,
+                    subject: current.subject,
+                    body: WithdrawalAcknowledged(consent: consent, date: day.description)
+                )
+            )
+        }
+    }
+
+    /// The withdrawals `org` was told of, as notices: what was shared and when, what to do, by when, and whether
+    /// it acknowledged.
+    public func withdrawalNotices(for org: String) throws -> [WithdrawalNotice] {
+        let consents = core.read { state in (state.withdrawalNotices[org] ?? []).compactMap { state.consents[$0] } }
+        return try consents.compactMap { c -> WithdrawalNotice? in
+            guard let w = c.withdrawn, let entry = try core.entry(at: w.index),
+                let body = entry.body as? ConsentWithdrawn,
+                let recipient = body.notify?.first(where: { $0.org == org })
+            else { return nil }
+            var shared: [WithdrawalNotice.Shared] = []
+            for index in recipient.disclosures {
+                guard index >= 0, let d = try core.entry(at: UInt64(index))?.body as? DisclosureRecord else { continue }
+                shared.append(
+                    .init(disclosure: index, date: d.date, information: d.share.information, purpose: d.share.purpose)
+                )
+            }
+            let acknowledged = c.acknowledged[org]
+            return WithdrawalNotice(
+                consent: c.id,
+                subject: c.subject,
+                withdrawn: w.date.description,
+                by: w.by,
+                shared: shared,
+                action:
+                    "Consent \(c.id) was withdrawn on \(w.date.plain): stop using what you received under it, and delete what you no longer need. Acknowledge by \(Day(number: w.date.number + Int32(ConsentWithdrawn.acknowledgeWithinDays)).plain).",
+                acknowledgeBy: Day(number: w.date.number + Int32(ConsentWithdrawn.acknowledgeWithinDays)).description,
+                status: acknowledged == nil ? .due : .acknowledged,
+                acknowledgement: acknowledged
             )
         }
     }

@@ -2,6 +2,7 @@ extension EntryKind {
     public static let consentGranted = EntryKind(rawValue: "consent.granted")
     public static let consentWithdrawn = EntryKind(rawValue: "consent.withdrawn")
     public static let consentRefused = EntryKind(rawValue: "consent.refused")
+    public static let withdrawalAcknowledged = EntryKind(rawValue: "withdrawal.acknowledged")
 }
 
 /// The seven things a consent must say, plus who agreed, how they were informed, and the text they were shown.
@@ -155,22 +156,66 @@ public struct ConsentTerms: EntryBody {
 
 public struct ConsentWithdrawn: EntryBody {
     public static let kind = EntryKind.consentWithdrawn
+
+    /// An organisation that received information under the consent before it was withdrawn, and the
+    /// disclosures (ledger indexes) that gave it: it is told, and acknowledges (``WithdrawalAcknowledged``).
+    public struct Recipient: Sendable, Hashable, Codable {
+        public var org: String
+        public var disclosures: [Int]
+
+        public init(org: String, disclosures: [Int]) {
+            self.org = org
+            self.disclosures = disclosures
+        }
+    }
+
     public var consent: Int
     public var date: String
     /// The consenter role that withdrew.
     public var by: String
     public var reasonSealed: Sealed?
+    /// Days a recipient has to acknowledge a withdrawal it was told of, before it is a finding.
+    public static let acknowledgeWithinDays = 10
 
-    public init(consent: Int, date: String, by: String, reasonSealed: Sealed? = nil) {
+    /// Who must be told (absent in early entries, and when nothing was shared under the consent).
+    public var notify: [Recipient]?
+
+    public init(consent: Int, date: String, by: String, reasonSealed: Sealed? = nil, notify: [Recipient]? = nil) {
         self.consent = consent
         self.date = date
         self.by = by
         self.reasonSealed = reasonSealed
+        self.notify = notify
     }
 
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
         guard state.consents[consent]?.withdrawn == nil, let day = Day(date) else { return }
         state.consents[consent]?.withdrawn = .init(index: entry.index, date: day, by: by)
+        for recipient in notify ?? [] where state.consents[consent]?.notify.contains(recipient.org) == false {
+            state.consents[consent]?.notify.append(recipient.org)
+            state.withdrawalNotices[recipient.org, default: []].append(consent)
+        }
+    }
+}
+
+/// A recipient told of a withdrawal acknowledges it: it no longer uses what it received under the consent, and
+/// deletes what it no longer needs. The actor's organisation is the one acknowledging.
+public struct WithdrawalAcknowledged: EntryBody {
+    public static let kind = EntryKind.withdrawalAcknowledged
+    /// The consent (ledger index) that was withdrawn.
+    public var consent: Int
+    public var date: String
+
+    public init(consent: Int, date: String) {
+        self.consent = consent
+        self.date = date
+    }
+
+    public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
+        guard state.consents[consent]?.notify.contains(entry.actor.org) == true,
+            state.consents[consent]?.acknowledged[entry.actor.org] == nil
+        else { return }
+        state.consents[consent]?.acknowledged[entry.actor.org] = entry.index
     }
 }
 

@@ -42,6 +42,7 @@ public enum EntryKinds {
         ConsentTerms.self,
         ConsentWithdrawn.self,
         ConsentRefused.self,
+        WithdrawalAcknowledged.self,
         DecisionRecord.self,
         DisclosureRecord.self,
         DisclosureReviewed.self,

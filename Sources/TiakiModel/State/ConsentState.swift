@@ -77,6 +77,10 @@ public struct ConsentState: Sendable {
         public var supersedes: Int?
         public var supersededBy: Int?
         public var withdrawn: Withdrawal?
+        /// The organisations told of its withdrawal (they had received information under it), and those that
+        /// acknowledged, with the acknowledgement's index.
+        public var notify: [String] = []
+        public var acknowledged: [String: UInt64] = [:]
 
         public struct Withdrawal: Sendable, Hashable {
             public var index: UInt64
@@ -108,6 +112,8 @@ public struct ConsentState: Sendable {
     public internal(set) var policies: [String: UInt64] = [:]
     public internal(set) var currentPolicy: String?
     public internal(set) var counts: [EntryKind: Int] = [:]
+    /// Organisation → the withdrawn consents it was told of, oldest first.
+    public internal(set) var withdrawalNotices: [String: [Int]] = [:]
     /// Disclosure (ledger index) → the index of its privacy officer's review.
     public internal(set) var reviews: [Int: UInt64] = [:]
 
@@ -173,7 +179,7 @@ extension ConsentState: Equatable {
     public static func == (a: ConsentState, b: ConsentState) -> Bool {
         guard a.size == b.size, a.organisations == b.organisations, a.credentials == b.credentials,
             a.subjects == b.subjects, a.policies == b.policies, a.currentPolicy == b.currentPolicy,
-            a.reviews == b.reviews,
+            a.reviews == b.reviews, a.withdrawalNotices == b.withdrawalNotices,
             a.consents.count == b.consents.count
         else { return false }
         for (id, x) in a.consents {
@@ -184,6 +190,7 @@ extension ConsentState: Equatable {
                     == Set(b.codes.codes(in: y.information, .information))
                 && Set(a.codes.codes(in: x.consenters, .consenter)) == Set(b.codes.codes(in: y.consenters, .consenter))
             guard sameCodes, x.withdrawn == y.withdrawn, x.supersededBy == y.supersededBy,
+                x.notify == y.notify, x.acknowledged == y.acknowledged,
                 x.retentionUntil == y.retentionUntil,
                 x.subject == y.subject
             else { return false }
