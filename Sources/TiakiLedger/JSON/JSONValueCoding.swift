@@ -333,8 +333,9 @@ private final class KeyTracker {
 
 }
 
-/// The closest name by edit distance, when close enough to be a likely typo.
-func nearestName(_ word: String, in names: [String]) -> String? {
+/// The closest name by edit distance, when close enough to be a likely typo (field names here, codes and names
+/// everywhere else through `nearest(_:in:)`). Long inputs (a fuzzer's, say) are not compared: no name is that long.
+public func nearestName(_ word: String, in names: [String]) -> String? {
     guard word.utf8.count <= 256 else { return nil }
     func distance(_ a: [Character], _ b: [Character]) -> Int {
         var row = Array(0...b.count)
