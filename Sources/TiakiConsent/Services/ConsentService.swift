@@ -495,6 +495,7 @@ public struct ConsentService: Sendable {
                 )
             }
             let acknowledged = c.acknowledged[org]
+            let due = Day(number: w.date.number + Int32(ConsentWithdrawn.acknowledgeWithinDays))
             return WithdrawalNotice(
                 consent: c.id,
                 subject: c.subject,
@@ -502,8 +503,8 @@ public struct ConsentService: Sendable {
                 by: w.by,
                 shared: shared,
                 action:
-                    "Consent \(c.id) was withdrawn on \(w.date.plain): stop using what you received under it, and delete what you no longer need. Acknowledge by \(Day(number: w.date.number + Int32(ConsentWithdrawn.acknowledgeWithinDays)).plain).",
-                acknowledgeBy: Day(number: w.date.number + Int32(ConsentWithdrawn.acknowledgeWithinDays)).description,
+                    "Consent \(c.id) was withdrawn on \(w.date.plain): stop using what you received under it, and delete what you no longer need. Acknowledge by \(due.plain).",
+                acknowledgeBy: due.description,
                 status: acknowledged == nil ? .due : .acknowledged,
                 acknowledgement: acknowledged
             )
