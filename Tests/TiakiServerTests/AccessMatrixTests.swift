@@ -312,13 +312,7 @@ struct AccessMatrixTests {
                     let disclosure = try await services.disclosures.record(
                         DisclosureInput(
                             subject: subject,
-                            share: Share(
-                                recipient: "rtlb",
-                                purpose: "referral",
-                                information: ["register-entry"],
-                                channel: "secure-email",
-                                storageRegion: "nz"
-                            ),
+                            share: Cluster.referral,
                             date: "2026-03-01"
                         ),
                         actor: EntryActor(org: "school-a")

@@ -290,19 +290,7 @@ struct EdgeTests {
         try await Cluster.run { cluster, app in
             let subject = try await cluster.child()
             let consent = try await cluster.consent(subject)
-            let disclosure = try await cluster.services.disclosures.record(
-                DisclosureInput(
-                    subject: subject,
-                    share: Share(
-                        recipient: "rtlb",
-                        purpose: "referral",
-                        information: ["register-entry"],
-                        channel: "secure-email",
-                        storageRegion: "nz"
-                    )
-                ),
-                actor: Cluster.schoolA
-            ).index
+            let disclosure = try await cluster.disclose(subject)
             try await app.test(.router) { client in
                 let before = cluster.size
                 var informed = try #require(consentBody.objectValue)
@@ -395,19 +383,7 @@ struct EdgeTests {
     func oneReview() async throws {
         try await Cluster.run { cluster, app in
             let subject = try await cluster.child()
-            let disclosure = try await cluster.services.disclosures.record(
-                DisclosureInput(
-                    subject: subject,
-                    share: Share(
-                        recipient: "rtlb",
-                        purpose: "referral",
-                        information: ["register-entry"],
-                        channel: "secure-email",
-                        storageRegion: "nz"
-                    )
-                ),
-                actor: Cluster.schoolA
-            ).index
+            let disclosure = try await cluster.disclose(subject)
             try await app.test(.router) { client in
                 let first = try await client.execute(
                     uri: "/v1/disclosures/\(disclosure)/review",

@@ -433,19 +433,7 @@ struct FuzzTests {
         try await Cluster.run { cluster, app in
             let subject = try await cluster.child()
             let consent = try await cluster.consent(subject)
-            let disclosure = try await cluster.services.disclosures.record(
-                DisclosureInput(
-                    subject: subject,
-                    share: Share(
-                        recipient: "rtlb",
-                        purpose: "referral",
-                        information: ["register-entry"],
-                        channel: "secure-email",
-                        storageRegion: "nz"
-                    )
-                ),
-                actor: Cluster.schoolA
-            ).index
+            let disclosure = try await cluster.disclose(subject)
             // Each input is `who METHOD uri` on its first line and the body after it.
             let lines = [
                 "auditor GET /v1/ledger/entries?start=0&end=5",

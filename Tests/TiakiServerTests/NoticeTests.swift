@@ -123,13 +123,7 @@ import TiakiModel
         try await Cluster.run { cluster, _ in
             let subject = try await cluster.child()
             let consent = try await cluster.consent(subject)
-            let share = Share(
-                recipient: "rtlb",
-                purpose: "referral",
-                information: ["register-entry"],
-                channel: "secure-email",
-                storageRegion: "nz"
-            )
+            let share = Cluster.referral
             let decision = try await cluster.services.decisions.decideAndRecord(
                 ShareRequest(
                     subject: subject,
@@ -141,15 +135,7 @@ import TiakiModel
                 actor: Cluster.schoolA
             )
             #expect(decision.decision.effect == .permit)
-            _ = try await cluster.services.disclosures.record(
-                DisclosureInput(
-                    subject: subject,
-                    decision: UInt64(decision.recorded.index),
-                    share: share,
-                    date: "2026-03-01"
-                ),
-                actor: Cluster.schoolA
-            )
+            _ = try await cluster.disclose(subject, decision: UInt64(decision.recorded.index), date: "2026-03-01")
             _ = try await cluster.services.consents.withdraw(
                 consent,
                 WithdrawalInput(by: "parent", date: "2026-03-05"),

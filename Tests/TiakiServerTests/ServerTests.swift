@@ -87,6 +87,24 @@ struct Cluster {
         return try #require(subject)
     }
 
+    /// The share most tests make: the register entry to the RTLB service for a referral, by secure email, kept in
+    /// New Zealand.
+    static let referral = Share(
+        recipient: "rtlb",
+        purpose: "referral",
+        information: ["register-entry"],
+        channel: "secure-email",
+        storageRegion: "nz"
+    )
+
+    /// A disclosure of ``referral`` about `subject`, recorded by school-a through the services.
+    func disclose(_ subject: String, decision: UInt64? = nil, date: String? = nil) async throws -> Int {
+        try await services.disclosures.record(
+            DisclosureInput(subject: subject, decision: decision, share: Self.referral, date: date),
+            actor: Self.schoolA
+        ).index
+    }
+
     /// Records `consentBody` for `subject` as school-a, through the services.
     func consent(_ subject: String) async throws -> Int {
         try await services.consents.grant(subject: subject, try consentInput(), actor: Self.schoolA).index
