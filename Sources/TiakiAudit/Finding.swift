@@ -29,6 +29,12 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case disclosureAfterRefusal = "disclosure-after-refusal"
     /// An organisation told of a withdrawal has not acknowledged it within the days allowed.
     case withdrawalNotAcknowledged = "withdrawal-not-acknowledged"
+    /// A recipient owes the whānau an IPP 3A notice and has not sent it (nor has an exception been recorded) in time.
+    case indirectCollectionNoticeOverdue = "indirect-collection-notice-overdue"
+    /// A breach was found and has not been assessed within the policy's hours.
+    case breachAssessmentDue = "breach-assessment-due"
+    /// A breach likely to cause serious harm, and the Commissioner or some whānau not told within the policy's hours.
+    case breachNotificationOverdue = "breach-notification-overdue"
 
     /// What the kind means, in a few words (the command's help lists every kind with it).
     public var meaning: String {
@@ -47,6 +53,9 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .unreadableEntry: "an entry that is not a Tiaki entry"
         case .disclosureAfterRefusal: "shared what the whānau declined, with no consent since that covers it"
         case .withdrawalNotAcknowledged: "a recipient told of a withdrawal has not acknowledged it in time"
+        case .indirectCollectionNoticeOverdue: "a recipient has not sent the whānau its IPP 3A notice in time"
+        case .breachAssessmentDue: "a privacy breach not assessed within the policy's hours"
+        case .breachNotificationOverdue: "a notifiable breach, and the Commissioner or whānau not told in time"
         }
     }
 
@@ -54,10 +63,10 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .disclosureWithoutPermit, .disclosureAfterWithdrawal, .disclosureAfterRetention,
             .disclosureBeyondDecision, .decisionReplayMismatch, .retentionOverdue, .credentialUsedAfterRevocation,
-            .unreadableEntry:
+            .unreadableEntry, .breachAssessmentDue, .breachNotificationOverdue:
             .high
         case .decisionPolicyUnknown, .withdrawalRecipientsToTell, .seriousThreatReviewPending, .disclosureAfterRefusal,
-            .withdrawalNotAcknowledged:
+            .withdrawalNotAcknowledged, .indirectCollectionNoticeOverdue:
             .medium
         case .consentExpiring: .info
         }
@@ -102,8 +111,10 @@ public struct AuditOptions: Sendable {
     public var asOf: Day
     /// Consents whose retention ends within this many days are listed.
     public var expiringWithinDays = 30
-    /// Days a recipient has to acknowledge a withdrawal it was told of.
-    public var acknowledgeWithinDays = ConsentWithdrawn.acknowledgeWithinDays
+    /// How long the duties after a share may take; `nil`: as the newest policy set in the ledger says.
+    public var duties: Duties?
+    /// The moment breach clocks are judged at; `nil`: the end of the audit day (UTC).
+    public var now: Moment?
     /// Only findings raised by entries at or after this time (RFC 3339 or `YYYY-MM-DD`); findings about the state
     /// on the audit day are always listed.
     public var since: String?

@@ -444,8 +444,14 @@ public final class LedgerAudit {
 
     // MARK: Findings about the state on the audit day
 
+    /// The duties the audit judges by: the options', else the newest policy set's in the ledger.
+    private var duties: Duties {
+        options.duties ?? state.currentPolicy.flatMap { policies[$0]?.duties } ?? Duties()
+    }
+
     private func stateFindings() {
         let day = options.asOf
+        let duties = duties
         let horizon = Day(number: day.number + Int32(clamping: options.expiringWithinDays))
         for (disclosure, pending) in awaitingReview.sorted(by: { $0.key < $1.key }) {
             raise(
@@ -461,7 +467,7 @@ public final class LedgerAudit {
         }
         for c in state.consents.values.sorted(by: { $0.id < $1.id }) where !c.notify.isEmpty {
             guard let w = c.withdrawn,
-                day.number > w.date.number + Int32(clamping: options.acknowledgeWithinDays)
+                day > duties.acknowledgementDue(withdrawnOn: w.date)
             else { continue }
             let waiting = c.notify.filter { c.acknowledged[$0] == nil }
             guard !waiting.isEmpty else { continue }
@@ -471,10 +477,52 @@ public final class LedgerAudit {
                     subject: c.subject,
                     indexes: [w.index],
                     summary:
-                        "Consent \(c.id) for child \(c.subject) was withdrawn on \(w.date), and \(waiting.joined(separator: ", ")) \(waiting.count == 1 ? "has" : "have") not acknowledged it within \(options.acknowledgeWithinDays) days. Ask \(waiting.count == 1 ? "it" : "each") to confirm it no longer uses what it received under the consent and has deleted what it no longer needs.",
+                        "Consent \(c.id) for child \(c.subject) was withdrawn on \(w.date), and \(waiting.joined(separator: ", ")) \(waiting.count == 1 ? "has" : "have") not acknowledged it within \(duties.withdrawalAcknowledgeDays) days. Ask \(waiting.count == 1 ? "it" : "each") to confirm it no longer uses what it received under the consent and has deleted what it no longer needs.",
                     recipients: waiting
                 )
             )
+        }
+        for n in state.collectionNotices.values.sorted(by: { $0.disclosure < $1.disclosure })
+        where n.outcome == nil && day > n.dueBy {
+            raise(
+                Finding(
+                    .indirectCollectionNoticeOverdue,
+                    subject: n.subject,
+                    indexes: [UInt64(n.disclosure)],
+                    summary:
+                        "\(n.recipient) received information about child \(n.subject) from \(n.discloser) on \(n.shared) (disclosure \(n.disclosure)) that the whānau had not agreed to share with it, and has not told them it holds it (IPP 3A); the notice was due by \(n.dueBy). Ask \(n.recipient) to send it (or \(n.discloser) to send it on its behalf) and record it, or record an exception with its reason.",
+                    recipients: [n.recipient]
+                )
+            )
+        }
+        let now = options.now ?? Moment(seconds: (Int64(day.number) + 1) * 86_400 - 1)
+        for b in state.breaches.values.sorted(by: { $0.index < $1.index }) {
+            guard let found = Moment(b.found) else { continue }
+            if b.assessment == nil, now > found.adding(hours: duties.breachAssessmentHours) {
+                raise(
+                    Finding(
+                        .breachAssessmentDue,
+                        subject: nil,
+                        indexes: [b.index],
+                        summary:
+                            "Privacy breach \(b.id), found \(found.plainNZ) and touching \(b.affected.count) \(b.affected.count == 1 ? "child" : "children"), has not been assessed within \(duties.breachAssessmentHours) hours. Assess now whether it is likely to cause serious harm (POST /v1/breaches/\(b.id)/assessment)."
+                    )
+                )
+            } else if b.notificationOutstanding, now > found.adding(hours: duties.breachNotificationHours) {
+                var missing: [String] = []
+                if b.commissionerNotified == nil { missing.append("the Privacy Commissioner") }
+                let untold = b.affected.keys.filter { b.noticesSent[$0] == nil }.count
+                if untold > 0 { missing.append("the whānau of \(untold) \(untold == 1 ? "child" : "children")") }
+                raise(
+                    Finding(
+                        .breachNotificationOverdue,
+                        subject: nil,
+                        indexes: [b.index] + (b.assessment.map { [$0.index] } ?? []),
+                        summary:
+                            "Privacy breach \(b.id), found \(found.plainNZ), was assessed as likely to cause serious harm, and \(missing.joined(separator: " and ")) \(missing.count == 1 && untold == 0 ? "has" : "have") not been told within \(duties.breachNotificationHours) hours. Notify them as soon as practicable and record each notification."
+                    )
+                )
+            }
         }
         for subject in state.subjects.values.sorted(by: { $0.registered < $1.registered }) where subject.erased == nil {
             let consents = state.consents(of: subject.id)

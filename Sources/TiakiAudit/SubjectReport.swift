@@ -141,9 +141,43 @@ public struct SubjectReport: Sendable, Codable {
                     ? ""
                     : " A privacy officer was asked to look at it (\(d.flags.map(\.rawValue).joined(separator: ", ")))."
                 let under = d.decision.map { " under decision \($0)" } ?? " without a decision"
+                var notice = ""
+                if let n = d.notice {
+                    notice =
+                        n.due
+                        ? " \(org(d.recipient)) must tell the whānau that it holds this information (IPP 3A)\(n.by.flatMap(Day.init).map { " by \($0.plain)" } ?? "")."
+                        : n.consent.map { " The whānau agreed to this in consent \($0)." } ?? ""
+                }
                 event(
                     "disclosure",
-                    "On \(d.date), \(words(d.information)) was shared with \(org(d.recipient)) for \(words([d.purpose])), by \(words([d.channel]))\(under).\(flags)"
+                    "On \(d.date), \(words(d.information)) was shared with \(org(d.recipient)) for \(words([d.purpose])), by \(words([d.channel]))\(under).\(flags)\(notice)"
+                )
+            case let n as NoticeSent:
+                if let breach = n.breach {
+                    event(
+                        "notice",
+                        "On \(n.date), \(org(entry.actor.org)) told the whānau by \(n.method.rawValue) of privacy breach \(breach)."
+                    )
+                } else {
+                    let behalf =
+                        (n.onBehalfOf ?? []).isEmpty
+                        ? "" : ", on behalf of \((n.onBehalfOf ?? []).map(org).joined(separator: ", "))"
+                    event(
+                        "notice",
+                        "On \(n.date), \(org(entry.actor.org))\(behalf) told the whānau by \(n.method.rawValue) that it holds information shared with it (disclosure \((n.disclosures ?? []).map(String.init).joined(separator: ", ")); IPP 3A)."
+                    )
+                }
+            case let x as NoticeException:
+                let reason = unseal(x.reasonSealed).map { " Reason: \($0)" } ?? ""
+                event(
+                    "notice-exception",
+                    "A privacy officer recorded on \(x.date) that the whānau would not be told of disclosure \(x.disclosure) (IPP 3A), because \(x.code.words).\(reason)"
+                )
+            case let b as BreachRecorded:
+                let mine = b.affected.first { $0.subject == subject }
+                event(
+                    "breach",
+                    "A privacy breach (\(b.breach)) was found on \(Moment(b.found).map(\.plainNZ) ?? b.found) that involved this child's information (\(words(mine?.information ?? []))\(mine.map { ", disclosure \($0.disclosures.map(String.init).joined(separator: ", "))" } ?? ""))."
                 )
             case let r as DisclosureReviewed:
                 event(
@@ -202,20 +236,7 @@ public struct SubjectReport: Sendable, Codable {
 
     /// A self-contained printable page (no scripts, no outside resources).
     public var html: String {
-        func h(_ s: String) -> String {
-            var o = ""
-            for c in s {
-                switch c {
-                case "&": o += "&amp;"
-                case "<": o += "&lt;"
-                case ">": o += "&gt;"
-                case "\"": o += "&quot;"
-                case "'": o += "&#39;"
-                default: o.append(c)
-                }
-            }
-            return o
-        }
+        let h = HTML.escape
         var o = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
@@ -273,6 +294,7 @@ extension SubjectReport {
         subject: String,
         from source: some KeyedEntries,
         scan: ((_ visit: (ConsentEntry) -> Void) throws -> Void)? = nil,
+        also: [UInt64] = [],
         asOf: Day,
         unseal: (Sealed) -> String?
     ) throws -> SubjectReport? {
@@ -286,7 +308,9 @@ extension SubjectReport {
         var entries: [ConsentEntry]
         var organisations: [String: String] = [:]
         var labels: ConsentSummary.Labels = [:]
-        if let indexes = try source.keyedIndexes(subject) {
+        if let keyed = try source.keyedIndexes(subject) {
+            // Entries about several children (breaches) are filed under none; the caller names them.
+            let indexes = keyed.isEmpty ? keyed : Array(Set(keyed + also)).sorted()
             entries = try parse(indexes)
             var ids: Set<String> = []
             for e in entries {
@@ -316,6 +340,8 @@ extension SubjectReport {
                 switch e.body {
                 case let o as OrganisationRegistered: organisations[o.id] = organisations[o.id] ?? o.name
                 case let p as PolicyPublished: policy = p
+                case let b as BreachRecorded where b.affected.contains(where: { $0.subject == subject }):
+                    entries.append(e)
                 default: if e.subject == subject { entries.append(e) }
                 }
             }

@@ -13,6 +13,8 @@ public struct TiakiServices: Sendable {
     public let consents: ConsentService
     public let decisions: DecisionService
     public let disclosures: DisclosureService
+    public let notices: NoticeService
+    public let breaches: BreachService
 
     public var ledger: Ledger { core.ledger }
     public var policy: PolicySet { decisions.policy }
@@ -50,7 +52,10 @@ public struct TiakiServices: Sendable {
         self.subjects = SubjectService(core: core)
         self.consents = ConsentService(core: core)
         self.decisions = decisions
-        self.disclosures = DisclosureService(core: core)
+        let duties = decisions.policy.duties
+        self.notices = NoticeService(core: core, duties: duties)
+        self.disclosures = DisclosureService(core: core, notices: notices)
+        self.breaches = BreachService(core: core, duties: duties)
     }
 
     /// Stops accepting appends, waits for those accepted to commit, and closes the ledger.

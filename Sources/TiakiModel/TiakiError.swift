@@ -15,6 +15,7 @@ public struct TiakiError: Error, Sendable, CustomStringConvertible, Equatable {
             case unknownConsent = "unknown-consent"
             case unknownCredential = "unknown-credential"
             case unknownDisclosure = "unknown-disclosure"
+            case unknownBreach = "unknown-breach"
             case conflict
             case erased
             case tooMany = "too-many"
@@ -45,6 +46,8 @@ public struct TiakiError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let unknownCredential = Code(.unknownCredential)
         /// An entry named as a disclosure is not one.
         public static let unknownDisclosure = Code(.unknownDisclosure)
+        /// No breach in the register has this id.
+        public static let unknownBreach = Code(.unknownBreach)
         /// The request conflicts with what is recorded (withdrawing a consent already withdrawn, a second review).
         public static let conflict = Code(.conflict)
         /// The subject's personal details were erased.

@@ -8,6 +8,7 @@ struct PolicyLoader {
     var problems: [PolicyProblem] = []
     var terms: [Vocabulary.Dimension: [(code: String, label: String)]] = [:]
     var consenters: ConsenterRequirement?
+    var duties: Duties?
     var rules: [Rule] = []
     /// Rules are checked against the vocabulary after every file is read (the vocabulary may come later).
     var pendingCodes: [(file: String, mark: Mark?, code: String, dimension: Vocabulary.Dimension)] = []
@@ -55,15 +56,20 @@ struct PolicyLoader {
         guard case .mapping(let top) = root else {
             problem(
                 root.mark,
-                "a policy file is a mapping with vocabulary, consent and/or rules",
+                "a policy file is a mapping with vocabulary, consent, duties and/or rules",
                 hint: "start the file with one of those keys"
             )
             return
         }
-        for (key, value) in checkedPairs(top, allowed: ["vocabulary", "consent", "rules"], what: "top-level key") {
+        for (key, value) in checkedPairs(
+            top,
+            allowed: ["vocabulary", "consent", "duties", "rules"],
+            what: "top-level key"
+        ) {
             switch key {
             case "vocabulary": loadVocabulary(value)
             case "consent": loadConsent(value)
+            case "duties": loadDuties(value)
             case "rules": loadRules(value)
             default: break
             }
@@ -200,6 +206,66 @@ struct PolicyLoader {
             problem(node.mark, "consent needs any-of: the consenters of whom at least one must agree")
         }
         consenters = requirement
+    }
+
+    // MARK: Duties after a share
+
+    mutating func loadDuties(_ node: Node) {
+        guard case .mapping(let m) = node else {
+            problem(
+                node.mark,
+                "duties is a mapping from a duty to its time",
+                hint: "e.g. collection-notice-working-days: 10"
+            )
+            return
+        }
+        if duties != nil { problem(node.mark, "duties are set in two places; keep one") }
+        var d = Duties()
+        let numbers: [(key: String, unit: String, range: ClosedRange<Int>, set: (inout Duties, Int) -> Void)] = [
+            ("collection-notice-working-days", "working days", 1...60, { $0.collectionNoticeWorkingDays = $1 }),
+            ("withdrawal-acknowledge-days", "days", 1...90, { $0.withdrawalAcknowledgeDays = $1 }),
+            ("breach-assessment-hours", "hours", 1...720, { $0.breachAssessmentHours = $1 }),
+            ("breach-notification-hours", "hours", 1...720, { $0.breachNotificationHours = $1 }),
+            ("renewal-window-days", "days", 1...365, { $0.renewalWindowDays = $1 }),
+        ]
+        for (key, value) in checkedPairs(
+            m,
+            allowed: numbers.map(\.key) + ["non-working-days", "sensitive-information"],
+            what: "duty"
+        ) {
+            if key == "sensitive-information" {
+                let list = stringList(value, what: "sensitive-information")
+                for (i, code) in list.enumerated() {
+                    pendingCodes.append((currentFile, value.array().dropFirst(i).first?.mark, code, .information))
+                }
+                d.sensitiveInformation = list
+                continue
+            }
+            if key == "non-working-days" {
+                for (i, text) in stringList(value, what: "non-working-days").enumerated() {
+                    guard let day = Day(text) else {
+                        problem(
+                            value.array().dropFirst(i).first?.mark ?? value.mark,
+                            "\(text) is not a date",
+                            hint: "write dates as YYYY-MM-DD"
+                        )
+                        continue
+                    }
+                    d.nonWorkingDays.insert(day)
+                }
+                continue
+            }
+            guard let spec = numbers.first(where: { $0.key == key }) else { continue }
+            guard case .scalar = value, let n = value.int, spec.range.contains(n) else {
+                problem(
+                    value.mark,
+                    "\(key) is a whole number of \(spec.unit) from \(spec.range.lowerBound) to \(spec.range.upperBound)"
+                )
+                continue
+            }
+            spec.set(&d, n)
+        }
+        duties = d
     }
 
     mutating func stringList(_ node: Node, what: String) -> [String] {
@@ -636,6 +702,7 @@ struct PolicyLoader {
         return PolicySet(
             vocabulary: vocabulary,
             consenters: consenters,
+            duties: duties ?? Duties(),
             rules: rules,
             files: files,
             digest: PolicySet.digest(of: files)

@@ -94,6 +94,8 @@ enum OperandSpec: Sendable, Hashable {
 public struct PolicySet: Sendable {
     public var vocabulary: Vocabulary
     public var consenters: ConsenterRequirement
+    /// How long the duties after a share may take (`duties:`; the defaults when no file sets them).
+    public var duties: Duties
     public var rules: [Rule]
     /// File name → content, exactly as read.
     public var files: [String: String]

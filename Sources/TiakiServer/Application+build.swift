@@ -104,6 +104,7 @@ func buildRouter(
         router.addRoutes(NoticeController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(DecisionController(services: services, input: input, metrics: metrics).routes, atPath: "/v1")
         router.addRoutes(DisclosureController(services: services, input: input).routes, atPath: "/v1")
+        router.addRoutes(BreachController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(
             AuditController(services: services, dataDirectory: configuration.dataDirectory).routes,
             atPath: "/v1"

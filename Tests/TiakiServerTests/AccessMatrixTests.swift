@@ -39,6 +39,7 @@ struct MatrixFixtures {
     let credential: String
     let nsn: String
     let disclosure: Int
+    let breach: String
 }
 
 struct MatrixRoute: Sendable {
@@ -240,6 +241,93 @@ struct AccessMatrixTests {
             allowed: [.memberOwn: .notFound, .memberEnrolled: .notFound, .memberOther: .notFound]
         ),
         .init(
+            pattern: "post /v1/notices/collections",
+            method: .post,
+            uri: { _ in "/v1/notices/collections" },
+            body: { f in ["disclosures": [.number(Double(f.disclosure))], "method": "email"] },
+            // The disclosure (school-a to the RTLB service, with no decision) owes a notice: the RTLB service sends
+            // it, or school-a on its behalf; to any other organisation there is nothing here.
+            allowed: [.memberOwn: .created, .memberEnrolled: .notFound, .memberOther: .notFound]
+        ),
+        .init(
+            pattern: "post /v1/notices/collections/{disclosure}/exception",
+            method: .post,
+            uri: { f in "/v1/notices/collections/\(f.disclosure)/exception" },
+            body: { _ in ["code": "already-aware", "reason": "The whānau were at the meeting."] },
+            allowed: [.privacyOfficer: .created]
+        ),
+        .init(
+            pattern: "get /v1/notices/collections/{disclosure}/document",
+            method: .get,
+            uri: { f in "/v1/notices/collections/\(f.disclosure)/document?lang=both" },
+            body: { _ in nil },
+            allowed: [.memberOwn: .ok, .memberEnrolled: .notFound, .memberOther: .notFound, .privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "get /v1/breaches",
+            method: .get,
+            uri: { _ in "/v1/breaches" },
+            body: { _ in nil },
+            allowed: [.privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "post /v1/breaches",
+            method: .post,
+            uri: { _ in "/v1/breaches" },
+            body: { f in
+                [
+                    "found": "2026-03-03T10:00:00+13:00", "description": "A report went to the wrong school.",
+                    "disclosures": [.number(Double(f.disclosure))],
+                ]
+            },
+            allowed: [.privacyOfficer: .created]
+        ),
+        .init(
+            pattern: "get /v1/breaches/{breach}",
+            method: .get,
+            uri: { f in "/v1/breaches/\(f.breach)" },
+            body: { _ in nil },
+            allowed: [.privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "get /v1/breaches/{breach}/report",
+            method: .get,
+            uri: { f in "/v1/breaches/\(f.breach)/report" },
+            body: { _ in nil },
+            allowed: [.privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "post /v1/breaches/{breach}/assessment",
+            method: .post,
+            uri: { f in "/v1/breaches/\(f.breach)/assessment" },
+            body: { _ in
+                ["seriousHarm": true, "factors": ["sensitive-information"], "reasons": "Health information."]
+            },
+            allowed: [.privacyOfficer: .created]
+        ),
+        .init(
+            pattern: "post /v1/breaches/{breach}/commissioner",
+            method: .post,
+            uri: { f in "/v1/breaches/\(f.breach)/commissioner" },
+            body: { _ in ["reference": "NU-1234"] },
+            // The breach has not been assessed yet: the privacy officer reaches the check, which refuses.
+            allowed: [.privacyOfficer: .conflict]
+        ),
+        .init(
+            pattern: "get /v1/breaches/{breach}/notices/{subject}",
+            method: .get,
+            uri: { f in "/v1/breaches/\(f.breach)/notices/\(f.subject)?lang=mi&format=text" },
+            body: { _ in nil },
+            allowed: [.privacyOfficer: .ok]
+        ),
+        .init(
+            pattern: "post /v1/breaches/{breach}/notices/{subject}",
+            method: .post,
+            uri: { f in "/v1/breaches/\(f.breach)/notices/\(f.subject)" },
+            body: { _ in ["method": "post", "languages": ["en", "mi"]] },
+            allowed: [.privacyOfficer: .created]
+        ),
+        .init(
             pattern: "post /v1/decisions",
             method: .post,
             uri: { _ in "/v1/decisions" },
@@ -317,12 +405,22 @@ struct AccessMatrixTests {
                         ),
                         actor: EntryActor(org: "school-a")
                     ).index
+                    let breach =
+                        try await services.breaches.record(
+                            BreachInput(
+                                found: "2026-03-02T09:00:00Z",
+                                description: "Sent to the wrong address.",
+                                disclosures: [disclosure]
+                            ),
+                            actor: EntryActor(org: "office")
+                        ).entry.body as? BreachRecorded
                     let fixtures = MatrixFixtures(
                         subject: subject,
                         consent: consent,
                         credential: credential,
                         nsn: nsn,
-                        disclosure: disclosure
+                        disclosure: disclosure,
+                        breach: breach?.breach ?? "b-0"
                     )
                     let expected = route.allowed[caller] ?? (caller == .anonymous ? .unauthorized : .forbidden)
                     let response = try await client.execute(

@@ -18,7 +18,8 @@ struct ProblemTests {
         "invalid": (400, "invalid"), "unknown-field": (400, "unknown-field"),
         "not-in-vocabulary": (400, "not-in-vocabulary"), "unknown-organisation": (400, "unknown-organisation"),
         "unknown-subject": (404, "not-found"), "unknown-consent": (404, "not-found"),
-        "unknown-disclosure": (404, "not-found"), "unknown-credential": (404, "unknown-credential"),
+        "unknown-disclosure": (404, "not-found"), "unknown-breach": (404, "not-found"),
+        "unknown-credential": (404, "unknown-credential"),
         "conflict": (409, "conflict"), "too-many": (409, "too-many"), "erased": (410, "erased"),
         "unavailable": (503, "unavailable"), "internal": (500, "internal"),
     ]

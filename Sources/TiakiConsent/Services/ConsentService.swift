@@ -101,41 +101,6 @@ public struct RefusalInput: Sendable, Codable {
     }
 }
 
-/// A recipient's acknowledgement of a withdrawal: the date (default today).
-public struct AcknowledgementInput: Sendable, Codable {
-    public var date: String?
-
-    public init(date: String? = nil) { self.date = date }
-}
-
-/// A withdrawal, as the organisation told of it sees it.
-public struct WithdrawalNotice: Sendable, Codable {
-    public enum Status: String, Sendable, Codable, CaseIterable {
-        case due
-        case acknowledged
-    }
-
-    /// What was shared with the organisation under the consent.
-    public struct Shared: Sendable, Codable {
-        public var disclosure: Int
-        public var date: String
-        public var information: [String]
-        public var purpose: String
-    }
-
-    public var consent: Int
-    public var subject: String
-    public var withdrawn: String
-    public var by: String
-    public var shared: [Shared]
-    /// What to do, in plain words.
-    public var action: String
-    public var acknowledgeBy: String
-    public var status: Status
-    /// The acknowledgement's ledger index, once given.
-    public var acknowledgement: UInt64?
-}
-
 /// One line of a child's consents list: a consent, or a refusal.
 public struct ConsentListItem: Sendable, Codable {
     public var consent: Int?
@@ -438,77 +403,6 @@ public struct ConsentService: Sendable {
             }
         }
         return recipients
-    }
-
-    /// A recipient's acknowledgement that a consent it received information under was withdrawn
-    /// (`withdrawal.acknowledged`).
-    public func acknowledgeWithdrawal(_ consent: Int, date: String?, actor: EntryActor) async throws -> Recorded {
-        guard let known = core.read({ $0.consents[consent] }) else {
-            throw TiakiError(.unknownConsent, "no consent \(consent)", field: "consent")
-        }
-        return try await core.subjectLock.withLock(known.subject) {
-            guard let current = core.read({ $0.consents[consent] }), let withdrawn = current.withdrawn,
-                current.notify.contains(actor.org)
-            else {
-                // Only an organisation that was told may acknowledge; to anyone else there is nothing here.
-                throw TiakiError(
-                    .unknownConsent,
-                    "no withdrawal of consent \(consent) was sent to \(actor.org)",
-                    field: "consent"
-                )
-            }
-            if current.acknowledged[actor.org] != nil {
-                throw TiakiError(.conflict, "\(actor.org) already acknowledged the withdrawal of consent \(consent)")
-            }
-            let day = try date.map { try core.pastDay($0, field: "date", what: "it was acknowledged") } ?? core.stampDay
-            guard day >= withdrawn.date else {
-                throw TiakiError(
-                    .invalid,
-                    "date \(day.plain) is before the consent was withdrawn (\(withdrawn.date.plain))",
-                    field: "date"
-                )
-            }
-            return try await core.append(
-                ConsentEntry(
-                    actor: actor,
-                    subject: current.subject,
-                    body: WithdrawalAcknowledged(consent: consent, date: day.description)
-                )
-            )
-        }
-    }
-
-    /// The withdrawals `org` was told of, as notices: what was shared and when, what to do, by when, and whether
-    /// it acknowledged.
-    public func withdrawalNotices(for org: String) throws -> [WithdrawalNotice] {
-        let consents = core.read { state in (state.withdrawalNotices[org] ?? []).compactMap { state.consents[$0] } }
-        return try consents.compactMap { c -> WithdrawalNotice? in
-            guard let w = c.withdrawn, let entry = try core.entry(at: w.index),
-                let body = entry.body as? ConsentWithdrawn,
-                let recipient = body.notify?.first(where: { $0.org == org })
-            else { return nil }
-            var shared: [WithdrawalNotice.Shared] = []
-            for index in recipient.disclosures {
-                guard index >= 0, let d = try core.entry(at: UInt64(index))?.body as? DisclosureRecord else { continue }
-                shared.append(
-                    .init(disclosure: index, date: d.date, information: d.share.information, purpose: d.share.purpose)
-                )
-            }
-            let acknowledged = c.acknowledged[org]
-            let due = Day(number: w.date.number + Int32(ConsentWithdrawn.acknowledgeWithinDays))
-            return WithdrawalNotice(
-                consent: c.id,
-                subject: c.subject,
-                withdrawn: w.date.description,
-                by: w.by,
-                shared: shared,
-                action:
-                    "Consent \(c.id) was withdrawn on \(w.date.plain): stop using what you received under it, and delete what you no longer need. Acknowledge by \(due.plain).",
-                acknowledgeBy: due.description,
-                status: acknowledged == nil ? .due : .acknowledged,
-                acknowledgement: acknowledged
-            )
-        }
     }
 
     /// Records that the whānau declined (`consent.refused`).

@@ -102,6 +102,7 @@ public struct DisclosureView: Sendable, Codable {
 /// Disclosures (shares that were made) and their reviews.
 public struct DisclosureService: Sendable {
     let core: LedgerCore
+    let notices: NoticeService
 
     /// Records a disclosure. One without a permit decision behind it, or beyond the decision it names, is still
     /// recorded, with flags saying why a privacy officer must look at it.
@@ -129,6 +130,7 @@ public struct DisclosureService: Sendable {
             }
         }
         var record = DisclosureRecord(decision: nil, share: share, date: day.description)
+        var relied: DecisionRecord?
         if let index = input.decision {
             let decision = try core.entry(at: index).flatMap { $0.body as? DecisionRecord }
             guard let decision, decision.request.subject == subject, let id = Int(exactly: index) else {
@@ -139,6 +141,7 @@ public struct DisclosureService: Sendable {
                 )
             }
             record.decision = id
+            relied = decision
             if decision.effect != .permit { record.flags.append(.decisionDenied) }
             if decision.request.recipient != share.recipient { record.flags.append(.otherRecipient) }
             if decision.request.purpose != share.purpose { record.flags.append(.otherPurpose) }
@@ -149,6 +152,7 @@ public struct DisclosureService: Sendable {
             record.flags.append(.noDecision)
         }
         if let note = input.note { record.noteSealed = try core.seal(note, subject: subject) }
+        record.notice = notices.collectionNoticeDuty(share: share, day: day, decision: relied)
         return try await core.append(ConsentEntry(actor: actor, subject: subject, body: record))
     }
 

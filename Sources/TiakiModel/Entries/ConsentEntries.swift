@@ -174,8 +174,6 @@ public struct ConsentWithdrawn: EntryBody {
     /// The consenter role that withdrew.
     public var by: String
     public var reasonSealed: Sealed?
-    /// Days a recipient has to acknowledge a withdrawal it was told of, before it is a finding.
-    public static let acknowledgeWithinDays = 10
 
     /// Who must be told (absent in early entries, and when nothing was shared under the consent).
     public var notify: [Recipient]?

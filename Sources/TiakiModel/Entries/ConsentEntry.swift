@@ -46,6 +46,11 @@ public enum EntryKinds {
         DecisionRecord.self,
         DisclosureRecord.self,
         DisclosureReviewed.self,
+        NoticeSent.self,
+        NoticeException.self,
+        BreachRecorded.self,
+        BreachAssessed.self,
+        BreachCommissionerNotified.self,
         SubjectErased.self,
     ]
 

@@ -157,13 +157,23 @@ public struct DisclosureRecord: EntryBody {
     /// Why the disclosure needs a privacy officer's attention (no permit decision, or beyond it); empty if none.
     public var flags: [Flag]
     public var noteSealed: Sealed?
+    /// Whether the recipient owes the whānau an IPP 3A notice for what it collected (absent in early entries).
+    public var notice: CollectionNoticeDuty?
 
-    public init(decision: Int?, share: Share, date: String, flags: [Flag] = [], noteSealed: Sealed? = nil) {
+    public init(
+        decision: Int?,
+        share: Share,
+        date: String,
+        flags: [Flag] = [],
+        noteSealed: Sealed? = nil,
+        notice: CollectionNoticeDuty? = nil
+    ) {
         self.decision = decision
         self.share = share
         self.date = date
         self.flags = flags
         self.noteSealed = noteSealed
+        self.notice = notice
     }
 
     /// The disclosure of exactly what `request` asked to share, on its date.
@@ -176,7 +186,7 @@ public struct DisclosureRecord: EntryBody {
         set { share[keyPath: path] = newValue }
     }
 
-    enum CodingKeys: String, CodingKey { case decision, date, flags, noteSealed }
+    enum CodingKeys: String, CodingKey { case decision, date, flags, noteSealed, notice }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -185,6 +195,22 @@ public struct DisclosureRecord: EntryBody {
         date = try c.decode(String.self, forKey: .date)
         flags = try c.decode([Flag].self, forKey: .flags)
         noteSealed = try c.decodeIfPresent(Sealed.self, forKey: .noteSealed)
+        notice = try c.decodeIfPresent(CollectionNoticeDuty.self, forKey: .notice)
+    }
+
+    public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
+        guard let notice, notice.due, let subject = entry.subject, let id = Int(exactly: entry.index),
+            let shared = Day(date), let by = notice.by.flatMap(Day.init)
+        else { return }
+        state.collectionNotices[id] = .init(
+            disclosure: id,
+            subject: subject,
+            recipient: share.recipient,
+            discloser: entry.actor.org,
+            shared: shared,
+            dueBy: by
+        )
+        state.collectionNoticesByOrg[share.recipient, default: []].append(id)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -194,6 +220,7 @@ public struct DisclosureRecord: EntryBody {
         try c.encode(date, forKey: .date)
         try c.encode(flags, forKey: .flags)
         try c.encodeIfPresent(noteSealed, forKey: .noteSealed)
+        try c.encodeIfPresent(notice, forKey: .notice)
     }
 }
 

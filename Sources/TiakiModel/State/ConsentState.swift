@@ -101,6 +101,58 @@ public struct ConsentState: Sendable {
         }
     }
 
+    /// A disclosure whose recipient owes the whānau an IPP 3A notice, and what became of it.
+    public struct CollectionNotice: Sendable, Hashable {
+        public enum Outcome: Sendable, Hashable {
+            /// Sent (`notice.sent`), by the organisation named (the recipient, or one on its behalf).
+            case sent(index: UInt64, by: String)
+            /// An exception recorded by a privacy officer (`notice.exception`).
+            case exception(index: UInt64)
+        }
+
+        public var disclosure: Int
+        public var subject: String
+        public var recipient: String
+        /// The organisation that made the share.
+        public var discloser: String
+        public var shared: Day
+        public var dueBy: Day
+        public var outcome: Outcome?
+    }
+
+    /// A privacy breach and where its duties stand.
+    public struct Breach: Sendable, Hashable {
+        public struct Stamp: Sendable, Hashable {
+            public var index: UInt64
+            /// RFC 3339, UTC.
+            public var time: String
+        }
+
+        public struct Assessment: Sendable, Hashable {
+            public var index: UInt64
+            public var time: String
+            public var seriousHarm: Bool
+        }
+
+        public var id: String
+        public var index: UInt64
+        /// When it was found (RFC 3339, UTC).
+        public var found: String
+        public var recordedBy: String
+        /// Child → the disclosures that carried their information.
+        public var affected: [String: [Int]]
+        public var assessment: Assessment?
+        public var commissionerNotified: Stamp?
+        /// Child → the `notice.sent` entry that told their whānau.
+        public var noticesSent: [String: UInt64] = [:]
+
+        /// Notifiable, and the Commissioner or some whānau not yet told.
+        public var notificationOutstanding: Bool {
+            guard assessment?.seriousHarm == true else { return false }
+            return commissionerNotified == nil || affected.keys.contains { noticesSent[$0] == nil }
+        }
+    }
+
     /// Entries applied so far (the next index expected).
     public internal(set) var size: UInt64 = 0
     public internal(set) var codes = CodeTable()
@@ -116,6 +168,11 @@ public struct ConsentState: Sendable {
     public internal(set) var withdrawalNotices: [String: [Int]] = [:]
     /// Disclosure (ledger index) → the index of its privacy officer's review.
     public internal(set) var reviews: [Int: UInt64] = [:]
+    /// Disclosures whose recipient owes an IPP 3A notice; and, per recipient, those disclosures, oldest first.
+    public internal(set) var collectionNotices: [Int: CollectionNotice] = [:]
+    public internal(set) var collectionNoticesByOrg: [String: [Int]] = [:]
+    /// Breaches by id.
+    public internal(set) var breaches: [String: Breach] = [:]
 
     public init() {}
 
@@ -180,6 +237,8 @@ extension ConsentState: Equatable {
         guard a.size == b.size, a.organisations == b.organisations, a.credentials == b.credentials,
             a.subjects == b.subjects, a.policies == b.policies, a.currentPolicy == b.currentPolicy,
             a.reviews == b.reviews, a.withdrawalNotices == b.withdrawalNotices,
+            a.collectionNotices == b.collectionNotices, a.collectionNoticesByOrg == b.collectionNoticesByOrg,
+            a.breaches == b.breaches,
             a.consents.count == b.consents.count
         else { return false }
         for (id, x) in a.consents {

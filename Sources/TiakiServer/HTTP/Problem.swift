@@ -118,7 +118,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
                 detail: error.message,
                 field: error.field
             )
-        case .unknownSubject, .unknownConsent, .unknownDisclosure: self = .notFound
+        case .unknownSubject, .unknownConsent, .unknownDisclosure, .unknownBreach: self = .notFound
         case .conflict:
             self = Problem(
                 .conflict,
