@@ -310,3 +310,71 @@ struct SimulationTests {
         #expect(bundles[0] == bundles[1])
     }
 }
+
+@Suite("Duties in policy")
+struct DutiesPolicyTests {
+    @Test("Policies/duties.yaml sets the times, the holidays and what is sensitive")
+    func loaded() throws {
+        let duties = try PolicySet.load(directory: policiesPath).duties
+        #expect(duties.collectionNoticeWorkingDays == 10)
+        #expect(duties.withdrawalAcknowledgeDays == 10)
+        #expect(duties.breachAssessmentHours == 72 && duties.breachNotificationHours == 72)
+        #expect(duties.renewalWindowDays == 30)
+        #expect(duties.nonWorkingDays.contains(try #require(Day("2026-12-25"))))
+        #expect(duties.sensitiveInformation.contains("health-disability"))
+    }
+
+    @Test(
+        "bad duties are refused with their place and a hint",
+        arguments: [
+            ("collection-notice-working-days: 10", "collection-notice-working-days: 0", "from 1 to 60"),
+            ("withdrawal-acknowledge-days: 10", "withdrawal-acknowledge-days: ten", "whole number of days"),
+            ("breach-assessment-hours: 72", "breach-asessment-hours: 72", "did you mean breach-assessment-hours?"),
+            ("    - 2026-12-25", "    - 2026-12-32", "2026-12-32 is not a date"),
+            ("    - health-disability", "    - health", "unknown information category code health"),
+        ]
+    )
+    func refused(old: String, new: String, expected: String) throws {
+        let files = try PolicyValidationTests.files(replacing: old, with: new, in: "duties.yaml")
+        do {
+            _ = try PolicySet.parse(files: files)
+            Issue.record("\(new) was accepted")
+        } catch let error as PolicyError {
+            #expect(error.description.contains(expected), "\(error.description)")
+            #expect(error.description.contains("Policies/duties.yaml:"), "\(error.description)")
+        }
+    }
+
+    @Test("without a duties file, the defaults hold")
+    func defaults() throws {
+        var files = try PolicySet.load(directory: policiesPath).files
+        files["duties.yaml"] = nil
+        let set = try PolicySet.parse(files: files)
+        #expect(set.duties == Duties())
+    }
+
+    @Test("working days skip weekends and the policy's holidays")
+    func workingDays() throws {
+        let duties = try PolicySet.load(directory: policiesPath).duties
+        // Monday 2 March 2026: ten working days later is Monday 16 March.
+        #expect(duties.collectionNoticeDue(sharedOn: try #require(Day("2026-03-02"))).description == "2026-03-16")
+        // Wednesday 1 April 2026, across Good Friday and Easter Monday: Friday 17 April.
+        #expect(duties.collectionNoticeDue(sharedOn: try #require(Day("2026-04-01"))).description == "2026-04-17")
+        // A share on a Saturday counts from the Monday.
+        #expect(duties.workingDays(1, after: try #require(Day("2026-03-07"))).description == "2026-03-09")
+    }
+
+    @Test("moments: RFC 3339 with offsets, written in UTC; said in New Zealand time, daylight or not")
+    func moments() throws {
+        let m = try #require(Moment("2026-12-01T09:30:00+13:00"))
+        #expect(m.description == "2026-11-30T20:30:00Z")
+        #expect(m.plainNZ == "1 December 2026, 9:30 am")
+        #expect(m.nzDay.description == "2026-12-01")
+        #expect(try #require(Moment("2026-07-01T00:00Z")).plainNZ == "1 July 2026, 12:00 pm")
+        #expect(Moment("2026-07-01T00:00:00.123456Z")?.description == "2026-07-01T00:00:00Z")
+        #expect(m.adding(hours: 72).description == "2026-12-03T20:30:00Z")
+        for bad in ["2026-12-01", "2026-12-01T25:00:00Z", "2026-12-01T09:30:00", "2026-12-01T09:30:00+1300", "x"] {
+            #expect(Moment(bad) == nil, "\(bad)")
+        }
+    }
+}

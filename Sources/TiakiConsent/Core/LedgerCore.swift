@@ -241,9 +241,11 @@ extension ConsentState {
         while next < size {
             let page = try ledger.entries(in: next..<min(size, next + 4096))
             for bytes in page {
-                // Decisions and disclosures, most of a ledger, change nothing in the projection: count them
-                // without parsing.
-                if let kind = ConsentEntry.kind(ofCanonical: bytes), kind == .decision || kind == .disclosure {
+                // Decisions, and disclosures that owe no IPP 3A notice — most of a ledger — change nothing in the
+                // projection: count them without parsing.
+                if let kind = ConsentEntry.kind(ofCanonical: bytes),
+                    kind == .decision || (kind == .disclosure && !DisclosureRecord.owesNotice(canonical: bytes))
+                {
                     state.count(kind, index: next)
                 } else {
                     var entry = try ConsentEntry(bytes: bytes)

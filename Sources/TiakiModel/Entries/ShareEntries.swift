@@ -198,6 +198,22 @@ public struct DisclosureRecord: EntryBody {
         notice = try c.decodeIfPresent(CollectionNoticeDuty.self, forKey: .notice)
     }
 
+    /// Whether a disclosure's canonical bytes record an IPP 3A notice as due, without parsing them: the only
+    /// unescaped `"due":true` in a disclosure is its notice's (inside a string the quotes would be escaped). A
+    /// replay skips the disclosures that change nothing in the state.
+    public static func owesNotice(canonical bytes: [UInt8]) -> Bool {
+        let pattern: [UInt8] = Array(#""due":true"#.utf8)
+        guard bytes.count >= pattern.count else { return false }
+        var i = 0
+        while i <= bytes.count - pattern.count {
+            if bytes[i] == 0x22, bytes[i + 1] == 0x64, bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
         guard let notice, notice.due, let subject = entry.subject, let id = Int(exactly: entry.index),
             let shared = Day(date), let by = notice.by.flatMap(Day.init)

@@ -118,7 +118,17 @@ public struct Problem: Error, HTTPResponseError, Sendable {
                 detail: error.message,
                 field: error.field
             )
-        case .unknownSubject, .unknownConsent, .unknownDisclosure, .unknownBreach: self = .notFound
+        case .unknownSubject, .unknownConsent: self = .notFound
+        case .unknownDisclosure, .unknownBreach:
+            // The same words whether the entry does not exist or is another organisation's; the field says which
+            // value of the request it was.
+            self = Problem(
+                .notFound,
+                code: "not-found",
+                title: "Not found",
+                detail: error.message,
+                field: error.field
+            )
         case .conflict:
             self = Problem(
                 .conflict,
