@@ -32,13 +32,19 @@ public struct SimulationSummary: Sendable, CustomStringConvertible {
     public var flaggedDisclosures = 0
     public var reviews = 0
     public var erasures = 0
+    public var acknowledgements = 0
+    public var noticesSent = 0
+    public var noticeExceptions = 0
+    public var breaches = 0
 
     public var description: String {
         """
         \(entries) entries: \(organisations) organisations, \(subjects) subjects, \(consents) consents \
         (\(supersessions) replacing earlier ones), \(refusals) refusals, \(withdrawals) withdrawals, \
         \(permits + denials) decisions (\(permits) permitted, \(denials) denied), \(disclosures) disclosures \
-        (\(flaggedDisclosures) flagged, \(reviews) reviewed by the privacy officer), \(erasures) erasures
+        (\(flaggedDisclosures) flagged, \(reviews) reviewed by the privacy officer), \(erasures) erasures, \
+        \(noticesSent) IPP 3A notices sent (\(noticeExceptions) excused), \(acknowledgements) withdrawals \
+        acknowledged, \(breaches) breaches
         """
     }
 }
@@ -54,6 +60,12 @@ public enum ClusterSimulation {
         let id: String
         let kind: String
         let name: String
+        var contact: String { "privacy@\(id).example.nz" }
+        /// The law learning support services collect under.
+        var law: String? {
+            ["rtlb", "ministry-learning-support"].contains(kind)
+                ? "Education and Training Act 2020, ss 34 and 165" : nil
+        }
     }
 
     static let organisations: [Org] = [
@@ -136,7 +148,9 @@ public enum ClusterSimulation {
         let v = policy.vocabulary
         let orgs = organisations.filter { v.contains($0.kind, in: .organisationKind) }
         for org in orgs {
-            _ = try await tiaki.organisations.register(.init(id: org.id, kind: org.kind, name: org.name))
+            _ = try await tiaki.organisations.register(
+                .init(id: org.id, kind: org.kind, name: org.name, contact: org.contact, law: org.law)
+            )
             summary.organisations += 1
         }
         var credentials: [String: String] = [:]
@@ -156,6 +170,11 @@ public enum ClusterSimulation {
         schedule.sort()
         var nextSubject = 0
         let perDayDecisions = max(1, configuration.subjects / 20)
+        // Duties waiting to be done, by the day offset they will be done on: IPP 3A notices (a disclosure, and
+        // whether the privacy officer excuses it instead), withdrawal acknowledgements (a consent and a recipient).
+        var noticesDue: [Int: [(disclosure: Int, recipient: String, excuse: Bool)]] = [:]
+        var acknowledgementsDue: [Int: [(consent: Int, org: String)]] = [:]
+        let office = EntryActor(org: facilitatorOrg.id, credential: privacyOfficer)
 
         for dayOffset in 0..<configuration.days {
             let today = Day(number: configuration.start.number + Int32(dayOffset))
@@ -219,7 +238,7 @@ public enum ClusterSimulation {
                         $0.consents[last].map { $0.withdrawn == nil && $0.supersededBy == nil } ?? false
                     })
                 {
-                    _ = try await tiaki.consents.withdraw(
+                    let withdrawal = try await tiaki.consents.withdraw(
                         last,
                         WithdrawalInput(
                             by: "parent",
@@ -229,6 +248,11 @@ public enum ClusterSimulation {
                         actor: EntryActor(org: subjects[i].org.id, credential: credentials[subjects[i].org.id])
                     )
                     summary.withdrawals += 1
+                    // Recipients told of it acknowledge within a week or so; one in twelve is late.
+                    for r in (withdrawal.entry.body as? ConsentWithdrawn)?.notify ?? [] {
+                        let delay = rng.next() % 12 == 0 ? 12 + Int(rng.next() % 10) : 1 + Int(rng.next() % 7)
+                        acknowledgementsDue[dayOffset + delay, default: []].append((last, r.org))
+                    }
                 }
             }
             if rng.next() % 100 < 8 {
@@ -337,6 +361,15 @@ public enum ClusterSimulation {
                         if let body = r.entry.body as? DisclosureRecord, !body.flags.isEmpty {
                             summary.flaggedDisclosures += 1
                         }
+                        // An IPP 3A notice owed: sent within a few working days, now and then late; one in
+                        // twenty-five excused by the privacy officer (the whānau were at the meeting).
+                        if let body = r.entry.body as? DisclosureRecord, body.notice?.due == true {
+                            let late = rng.next() % 15 == 0
+                            let delay = late ? 15 + Int(rng.next() % 10) : 1 + Int(rng.next() % 8)
+                            noticesDue[dayOffset + delay, default: []].append(
+                                (r.index, body.share.recipient, rng.next() % 25 == 0)
+                            )
+                        }
                         // A serious-threat share is reviewed by the privacy officer, most of the time promptly.
                         if request.seriousThreat == true, rng.next() % 4 != 0 {
                             _ = try await tiaki.disclosures.review(
@@ -370,6 +403,49 @@ public enum ClusterSimulation {
                 }
             }
 
+            // The duties that fall due today.
+            for (disclosure, recipient, excuse) in noticesDue.removeValue(forKey: dayOffset) ?? [] {
+                do {
+                    if excuse {
+                        _ = try await tiaki.notices.recordException(
+                            disclosure,
+                            NoticeExceptionInput(
+                                code: .alreadyAware,
+                                reason: "The whānau were at the meeting where it was shared.",
+                                date: today.description
+                            ),
+                            actor: office
+                        )
+                        summary.noticeExceptions += 1
+                    } else {
+                        _ = try await tiaki.notices.recordSent(
+                            NoticeSentInput(
+                                disclosures: [disclosure],
+                                date: today.description,
+                                method: rng.next() % 3 == 0 ? .post : .email,
+                                languages: rng.next() % 5 == 0 ? ["en", "mi"] : ["en"]
+                            ),
+                            actor: EntryActor(org: recipient, credential: credentials[recipient])
+                        )
+                        summary.noticesSent += 1
+                    }
+                } catch let error as TiakiError where error.code == .erased {
+                    // The child was erased meanwhile: nothing to send to.
+                }
+            }
+            for (consent, org) in acknowledgementsDue.removeValue(forKey: dayOffset) ?? [] {
+                _ = try await tiaki.notices.acknowledgeWithdrawal(
+                    consent,
+                    date: today.description,
+                    actor: EntryActor(org: org, credential: credentials[org])
+                )
+                summary.acknowledgements += 1
+            }
+            // About once a term: a misdirected email, found the next morning, assessed and notified.
+            if dayOffset % 70 == 69 {
+                try await breach(tiaki, today: today, clock: clock, office: office, rng: &rng, summary: &summary)
+            }
+
             // Weekly: erase children whose every consent's retention has ended.
             if dayOffset % 7 == 6 {
                 for i in subjects.indices where !subjects[i].erased && !subjects[i].consents.isEmpty {
@@ -392,6 +468,65 @@ public enum ClusterSimulation {
         summary.entries = tiaki.ledger.checkpoint.size
         await tiaki.close()
         return summary
+    }
+
+    /// A misdirected secure email: the last one sent is found to have gone astray; the privacy officer records
+    /// it, assesses it the same day, and (when it held sensitive information) notifies the Commissioner and the
+    /// whānau.
+    static func breach(
+        _ tiaki: TiakiServices,
+        today: Day,
+        clock: SimulatedClock,
+        office: EntryActor,
+        rng: inout SeededGenerator,
+        summary: inout SimulationSummary
+    ) async throws {
+        let found = Moment(clock.read())
+        let recorded: Recorded
+        do {
+            recorded = try await tiaki.breaches.record(
+                BreachInput(
+                    found: found.description,
+                    description: "The day's secure emails went to a mistyped distribution list.",
+                    channel: "secure-email",
+                    from: today.description,
+                    to: today.description
+                ),
+                actor: office
+            )
+        } catch let error as TiakiError where error.code == .invalid {
+            return  // nothing went by secure email today
+        }
+        summary.breaches += 1
+        guard let b = recorded.entry.body as? BreachRecorded else { return }
+        let sensitive = b.affected.contains { a in
+            a.information.contains { ["health-disability", "behaviour", "specialist-report"].contains($0) }
+        }
+        _ = try await tiaki.breaches.assess(
+            b.breach,
+            BreachAssessmentInput(
+                seriousHarm: sensitive,
+                factors: sensitive ? [.sensitiveInformation, .whoObtained] : [.securityMeasures, .mitigation],
+                reasons: sensitive
+                    ? "Sensitive information about a child reached someone outside the cluster."
+                    : "The recipient deleted it unread and confirmed so in writing."
+            ),
+            actor: office
+        )
+        guard sensitive else { return }
+        _ = try await tiaki.breaches.commissionerNotified(
+            b.breach,
+            CommissionerNotificationInput(reference: "NU-\(today.components.year)-\(1000 + rng.next() % 9000)"),
+            actor: office
+        )
+        for a in b.affected {
+            _ = try await tiaki.breaches.noticeSent(
+                b.breach,
+                subject: a.subject,
+                BreachNoticeInput(date: today.description, method: .phone, languages: ["en", "mi"]),
+                actor: office
+            )
+        }
     }
 
     static func date(_ day: Day, seconds: Int) -> Date {

@@ -149,7 +149,7 @@ struct Samples: AsyncParsableCommand {
 
         print("wrote 9 samples to \(out)")
         try await Scenarios.write(out: out, policies: policies)
-        print("wrote 5 audit scenarios to \(out)/scenarios")
+        print("wrote 8 audit scenarios to \(out)/scenarios")
     }
 
     /// Builds a ledger of `entryCount` entries of simulated cluster activity and exports it.

@@ -43,6 +43,9 @@ enum Scenarios {
             ("disclosure-beyond-scope", { try await $0.disclosureBeyondScope() }),
             ("retention-overdue", { try await $0.retentionOverdue() }),
             ("decision-replay-mismatch", { try await $0.replayMismatch() }),
+            ("collection-notice-overdue", { try await $0.collectionNoticeOverdue() }),
+            ("withdrawal-not-acknowledged", { try await $0.withdrawalNotAcknowledged() }),
+            ("breach-not-notified", { try await $0.breachNotNotified() }),
         ]
         for (n, (name, plant)) in scenarios.enumerated() {
             let data = work + "/" + name
@@ -105,14 +108,20 @@ enum Scenarios {
 
         var day: String { Scenarios.plantDay.description }
 
-        /// A child with a consent in force, and a request that consent covers and the policy permits.
-        func permitted() throws -> (
+        /// A child with a consent in force (on `on`, given by then), and a request that consent covers and the
+        /// policy permits, for that day.
+        func permitted(
+            on: Day = Scenarios.plantDay
+        ) throws -> (
             subject: String, consent: ConsentState.Consent, request: ShareRequest, DecisionRecord
         ) {
             let (candidates, codes, orgs) = tiaki.core.read { s in
                 (
                     s.subjects.values.filter { $0.erased == nil }.sorted { $0.registered < $1.registered }
-                        .flatMap { subject in s.consents(of: subject.id).filter { $0.isCurrent(on: Scenarios.plantDay) }
+                        .flatMap { subject in
+                            s.consents(of: subject.id).filter {
+                                $0.isCurrent(on: Scenarios.plantDay) && $0.informed <= on
+                            }
                         },
                     s.codes, s.organisations.values.sorted { $0.registered < $1.registered }
                 )
@@ -135,7 +144,7 @@ enum Scenarios {
                         channel: channel,
                         storageRegion: region
                     ),
-                    date: day,
+                    date: on.description,
                     requester: home,
                     requesterRole: "member"
                 )
@@ -230,6 +239,93 @@ enum Scenarios {
 
         /// The receipt the whānau were given, when the scenario records a consent.
         var receipt: ConsentReceipt?
+
+        /// A share to a health agency because of a serious threat, on 10 April: reviewed by the privacy officer,
+        /// but the agency never told the whānau (IPP 3A), due ten working days later.
+        func collectionNoticeOverdue() async throws {
+            let (subject, _, base, _) = try permitted(on: Day("2026-04-10") ?? Scenarios.plantDay)
+            var request = base
+            request.recipient = "health-child"
+            request.information = ["health-disability"]
+            request.seriousThreat = true
+            let who = actor(for: subject)
+            let (decision, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: who)
+            guard decision.effect == .permit, decision.consents.isEmpty else {
+                throw TiakiError(.conflict, "the serious-threat share was not permitted as planned")
+            }
+            let disclosure = try await tiaki.disclosures.record(
+                DisclosureInput(
+                    subject: subject,
+                    decision: recorded.receipt.index,
+                    share: request.share,
+                    date: request.date
+                ),
+                actor: who
+            )
+            _ = try await tiaki.disclosures.review(
+                disclosure.receipt.index,
+                ReviewInput(outcome: .justified, date: "2026-04-11", notes: "The threat was real and immediate."),
+                actor: EntryActor(org: "mol-ls")
+            )
+        }
+
+        /// A share on 20 April, the consent withdrawn on 22 April, and the recipient never acknowledges it.
+        func withdrawalNotAcknowledged() async throws {
+            let (subject, consent, request, _) = try permitted(on: Day("2026-04-20") ?? Scenarios.plantDay)
+            let who = actor(for: subject)
+            let (_, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: who)
+            _ = try await tiaki.disclosures.record(
+                DisclosureInput(
+                    subject: subject,
+                    decision: recorded.receipt.index,
+                    share: request.share,
+                    date: request.date
+                ),
+                actor: who
+            )
+            _ = try await tiaki.consents.withdraw(
+                consent.id,
+                WithdrawalInput(by: "parent", date: "2026-04-22"),
+                actor: who
+            )
+        }
+
+        /// A report sent by email to the wrong place on 28 April, found on 1 May at 9 am, assessed the same day as
+        /// likely to cause serious harm, and neither the Commissioner nor the whānau told since.
+        func breachNotNotified() async throws {
+            let (subject, _, request, _) = try permitted(on: Day("2026-04-28") ?? Scenarios.plantDay)
+            let who = actor(for: subject)
+            let (_, recorded) = try await tiaki.decisions.decideAndRecord(request, actor: who)
+            let disclosure = try await tiaki.disclosures.record(
+                DisclosureInput(
+                    subject: subject,
+                    decision: recorded.receipt.index,
+                    share: request.share,
+                    date: request.date
+                ),
+                actor: who
+            )
+            let office = EntryActor(org: "mol-ls")
+            let breach = try await tiaki.breaches.record(
+                BreachInput(
+                    found: "2026-05-01T09:00:00+12:00",
+                    description: "The email with the child's register entry went to a parent of another child.",
+                    disclosures: [disclosure.index]
+                ),
+                actor: office
+            )
+            guard let b = breach.entry.body as? BreachRecorded else { return }
+            _ = try await tiaki.breaches.assess(
+                b.breach,
+                BreachAssessmentInput(
+                    seriousHarm: true,
+                    factors: [.whoObtained, .natureOfHarm],
+                    reasons: "Someone in the child's community now knows the child needs learning support.",
+                    assessed: "2026-05-01T15:00:00+12:00"
+                ),
+                actor: office
+            )
+        }
 
         /// A decision the policy denies, recorded as a permit (as a tampered or buggy client might).
         func replayMismatch() async throws {

@@ -21,7 +21,8 @@ struct Tiaki: AsyncParsableCommand {
         subcommands: [
             Init.self, Serve.self, Org.self, Credential.self, Verify.self, Export.self, Keys.self, Policy.self,
             Decide.self,
-            Simulate.self, Audit.self, Receipt.self, WitnessCommand.self, Monitor.self,
+            Simulate.self, Audit.self, Receipt.self, Notices.self, BreachCommand.self, WitnessCommand.self,
+            Monitor.self,
         ]
     )
 

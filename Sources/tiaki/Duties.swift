@@ -1,0 +1,228 @@
+import ArgumentParser
+import Foundation
+import TiakiAudit
+import TiakiConsent
+import TiakiLedger
+import TiakiModel
+
+/// Runs `body` on the data directory's services, closing them however it ends; a refusal is one line, exit 2.
+func withServices<R>(
+    _ location: DataLocation,
+    command: String,
+    _ body: (TiakiServices) async throws -> R
+) async throws -> R {
+    let services = try await openServices(data: location.data, policies: location.policies, command: command)
+    do {
+        let result = try await body(services)
+        await services.close()
+        return result
+    } catch let error as TiakiError {
+        await services.close()
+        throw Output.fail(command, error.field.map { "\($0): \(error.message)" } ?? error.message)
+    } catch {
+        await services.close()
+        throw error
+    }
+}
+
+/// Where the ledger and the policies are.
+struct DataLocation: ParsableArguments {
+    @Option(help: ArgumentHelp("The data directory (the service must be stopped to write).", valueName: "dir"))
+    var data = "./tiaki-data"
+    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+    var policies = "./Policies"
+}
+
+/// The organisation on whose behalf a command records something.
+func requireOrganisation(_ services: TiakiServices, _ org: String, command: String) throws -> EntryActor {
+    guard services.core.read({ $0.organisations[org] != nil }) else {
+        throw Output.fail(command, "\(org) is not a registered organisation (tiaki org add registers one)")
+    }
+    return EntryActor(org: org)
+}
+
+func write(_ text: String, to out: String?) throws {
+    if let out {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: out))
+    } else {
+        print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+    }
+}
+
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    String(decoding: try CanonicalJSON.encode(try JSONValueEncoder().encode(value)), as: UTF8.self)
+}
+
+struct Notices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notices",
+        abstract: "The duties after a share: IPP 3A notices, withdrawals to acknowledge, consents to renew.",
+        discussion: """
+            An organisation that receives information about a child from someone else owes the whānau a notice \
+            (Privacy Act 2020, IPP 3A), unless the consent relied on named it, the purpose and the information, \
+            or a privacy officer records an exception. The service offers the same at /v1/notices.
+            """,
+        subcommands: [List.self, Document.self, Sent.self, Exception.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What an organisation must act on: notices it owes, withdrawals told to it, consents to renew."
+        )
+        @OptionGroup var location: DataLocation
+        @Option(help: "The organisation.")
+        var org: String
+        @Option(help: "due (what is still to do), done, or all.")
+        var status = "due"
+        @Flag(help: "Print JSON, as GET /v1/notices returns it.")
+        var json = false
+
+        func run() async throws {
+            guard ["due", "done", "all"].contains(status) else {
+                throw Output.fail("notices list", "--status is due, done or all")
+            }
+            try await withServices(location, command: "notices list") { services in
+                _ = try requireOrganisation(services, org, command: "notices list")
+                let today = services.core.today
+                let collections = try services.notices.collectionNotices(for: org, on: today).filter {
+                    status == "all" || ($0.status == .due) == (status == "due")
+                }
+                let withdrawals = try services.notices.withdrawalNotices(for: org).filter {
+                    status == "all" || ($0.status == .due) == (status == "due")
+                }
+                let renewals = status == "done" ? [] : services.notices.renewals(for: org, on: today)
+                if json {
+                    struct Out: Encodable {
+                        var org: String
+                        var asOf: String
+                        var collections: [CollectionNoticeView]
+                        var withdrawals: [WithdrawalNotice]
+                        var renewals: [RenewalReminder]
+                    }
+                    print(
+                        try jsonText(
+                            Out(
+                                org: org,
+                                asOf: today.description,
+                                collections: collections,
+                                withdrawals: withdrawals,
+                                renewals: renewals
+                            )
+                        )
+                    )
+                    return
+                }
+                print(
+                    "\(org), \(today.plain): \(collections.count) IPP 3A notice\(collections.count == 1 ? "" : "s"), \(withdrawals.count) withdrawal\(withdrawals.count == 1 ? "" : "s"), \(renewals.count) renewal\(renewals.count == 1 ? "" : "s")."
+                )
+                for n in collections {
+                    print(
+                        "  notice for disclosure \(n.disclosure) [\(n.status.rawValue)\(n.overdue ? ", overdue" : "")]: \(n.action)"
+                    )
+                }
+                for w in withdrawals {
+                    print("  withdrawal of consent \(w.consent) [\(w.status.rawValue)]: \(w.action)")
+                }
+                for r in renewals { print("  renewal of consent \(r.consent): \(r.action)") }
+            }
+        }
+    }
+
+    struct Document: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The IPP 3A notice for a disclosure, ready to send, in English, te reo Māori or both."
+        )
+        @OptionGroup var location: DataLocation
+        @Option(help: "The disclosure (its ledger index).")
+        var disclosure: Int
+        @Option(help: "en, mi or both.")
+        var lang = "en"
+        @Option(help: "text or html.")
+        var format = "text"
+        @Option(help: ArgumentHelp("Write it to this file instead of standard output.", valueName: "file"))
+        var out: String?
+
+        func run() async throws {
+            guard let languages = DocumentLanguage.choice(lang) else {
+                throw Output.fail("notices document", "--lang is en, mi or both")
+            }
+            guard ["text", "html"].contains(format) else {
+                throw Output.fail("notices document", "--format is text or html")
+            }
+            let document = try await withServices(location, command: "notices document") { services in
+                NoticeDocument.collection(
+                    try services.notices.collectionNoticeFacts(
+                        disclosure,
+                        for: Caller(credential: "cli", org: "tiaki", role: .privacyOfficer)
+                    ),
+                    languages: languages
+                )
+            }
+            try write(format == "html" ? document.html : document.text, to: out)
+        }
+    }
+
+    struct Sent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Record an IPP 3A notice sent to a whānau (notice.sent), for one or more disclosures about a child."
+        )
+        @OptionGroup var location: DataLocation
+        @Option(
+            help: "The organisation that sent it: the recipient, or the one that shared (on the recipient's behalf)."
+        )
+        var org: String
+        @Option(name: .customLong("disclosure"), help: "A disclosure the notice covers (repeat for several).")
+        var disclosures: [Int]
+        @Option(help: "email, post, in-person or phone.")
+        var method: String
+        @Option(help: "The day it was sent (YYYY-MM-DD; default today).")
+        var date: String?
+        @Option(name: .customLong("language"), help: "en or mi (repeat for both; default en).")
+        var languages: [String] = []
+
+        func run() async throws {
+            try await withServices(location, command: "notices sent") { services in
+                let actor = try requireOrganisation(services, org, command: "notices sent")
+                var input = NoticeSentInput(
+                    disclosures: disclosures,
+                    date: date,
+                    method: .email,
+                    languages: languages.isEmpty ? nil : languages
+                )
+                // As given: the service refuses an unknown method in its own words.
+                input.method = method
+                let recorded = try await services.notices.recordSent(input, actor: actor)
+                print(
+                    "Recorded the notice for disclosure \(disclosures.map(String.init).joined(separator: ", ")) as entry \(recorded.index)."
+                )
+            }
+        }
+    }
+
+    struct Exception: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that an IPP 3A notice will not be sent (notice.exception), with the exception and why.",
+            discussion: "Codes: prejudice-to-safety, already-aware, not-reasonably-practicable."
+        )
+        @OptionGroup var location: DataLocation
+        @Option(help: "The privacy officer's organisation.")
+        var org: String
+        @Option(help: "The disclosure (its ledger index).")
+        var disclosure: Int
+        @Option(help: "prejudice-to-safety, already-aware or not-reasonably-practicable.")
+        var code: String
+        @Option(help: "Why it applies (sealed to the child).")
+        var reason: String
+
+        func run() async throws {
+            try await withServices(location, command: "notices exception") { services in
+                let actor = try requireOrganisation(services, org, command: "notices exception")
+                var input = NoticeExceptionInput(code: .alreadyAware, reason: reason)
+                input.code = code
+                let recorded = try await services.notices.recordException(disclosure, input, actor: actor)
+                print("Recorded the exception for disclosure \(disclosure) as entry \(recorded.index).")
+            }
+        }
+    }
+}
