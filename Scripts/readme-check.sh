@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the README's walk-throughs as a new user would paste them: every ```sh block under "A first walk through
-# with curl" and "A simulated cluster year", in order, in one bash with -e -u -o pipefail, so the first command
+# with curl", "A simulated cluster year" and "A privacy officer handles a mis-sent email", in order, in one bash with -e -u -o pipefail, so the first command
 # that fails stops it. Then checks that the answers the README promises were given (a permit, a denial with its
 # reasons, a refused misspelt field, a valid ledger, the policy tests passing).
 #
@@ -15,7 +15,7 @@ python3 - "$configuration" >"$work/walk.sh" <<'PY'
 import re, sys
 configuration = sys.argv[1]
 text = open("README.md", encoding="utf-8").read()
-sections = ["A first walk through with curl", "A simulated cluster year"]
+sections = ["A first walk through with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email"]
 print('trap \'[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true\' EXIT')
 for title in sections:
     match = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## |\Z)", text, re.S | re.M)
@@ -55,6 +55,10 @@ expect 'Exported 1 consent and 0 refusals as fhir-r4' "tiaki export --consents w
 expect '35 passed, 0 failed' "the policy tests pass"
 expect 'PERMIT' "tiaki decide permits the simulated request"
 expect 'DENY' "tiaki decide denies it when the storage is overseas"
+expect 'Privacy breach report' "the breach report prints"
+expect 'He whati matatapu' "each whānau's notice is in te reo Māori too"
+expect '"status":"notified"' "the breach ends notified"
+expect 'no breach findings' "and no breach finding remains"
 [ "$(grep -ac '^VALID: ' "$work/out.log")" -ge 2 ] && echo "  ok: both exports verify" \
     || { echo "  MISSING: both exports verify"; failed=1; }
 [ "$failed" -eq 0 ] && echo "readme-check: the README's walk-throughs ran as written" || exit 1

@@ -74,56 +74,38 @@ struct Notices: AsyncParsableCommand {
         var org: String
         @Option(help: "due (what is still to do), done, or all.")
         var status = "due"
+        @Option(help: "At most this many of each list, the oldest first.")
+        var limit = 100
         @Flag(help: "Print JSON, as GET /v1/notices returns it.")
         var json = false
 
         func run() async throws {
-            guard ["due", "done", "all"].contains(status) else {
+            guard let filter = NoticeFilter(rawValue: status) else {
                 throw Output.fail("notices list", "--status is due, done or all")
             }
             try await withServices(location, command: "notices list") { services in
                 _ = try requireOrganisation(services, org, command: "notices list")
-                let today = services.core.today
-                let collections = try services.notices.collectionNotices(for: org, on: today).filter {
-                    status == "all" || ($0.status == .due) == (status == "due")
-                }
-                let withdrawals = try services.notices.withdrawalNotices(for: org).filter {
-                    status == "all" || ($0.status == .due) == (status == "due")
-                }
-                let renewals = status == "done" ? [] : services.notices.renewals(for: org, on: today)
+                let list = try services.notices.list(for: org, on: services.core.today, filter: filter, limit: limit)
                 if json {
-                    struct Out: Encodable {
-                        var org: String
-                        var asOf: String
-                        var collections: [CollectionNoticeView]
-                        var withdrawals: [WithdrawalNotice]
-                        var renewals: [RenewalReminder]
-                    }
-                    print(
-                        try jsonText(
-                            Out(
-                                org: org,
-                                asOf: today.description,
-                                collections: collections,
-                                withdrawals: withdrawals,
-                                renewals: renewals
-                            )
-                        )
-                    )
+                    print(try jsonText(list))
                     return
                 }
+                func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
                 print(
-                    "\(org), \(today.plain): \(collections.count) IPP 3A notice\(collections.count == 1 ? "" : "s"), \(withdrawals.count) withdrawal\(withdrawals.count == 1 ? "" : "s"), \(renewals.count) renewal\(renewals.count == 1 ? "" : "s")."
+                    "\(org), \(services.core.today.plain): \(count(list.collections.total, "IPP 3A notice")), \(count(list.withdrawals.total, "withdrawal")), \(count(list.renewals.total, "renewal"))."
                 )
-                for n in collections {
+                for n in list.collections.items {
                     print(
                         "  notice for disclosure \(n.disclosure) [\(n.status.rawValue)\(n.overdue ? ", overdue" : "")]: \(n.action)"
                     )
                 }
-                for w in withdrawals {
+                for w in list.withdrawals.items {
                     print("  withdrawal of consent \(w.consent) [\(w.status.rawValue)]: \(w.action)")
                 }
-                for r in renewals { print("  renewal of consent \(r.consent): \(r.action)") }
+                for r in list.renewals.items { print("  renewal of consent \(r.consent): \(r.action)") }
+                let shown = list.collections.items.count + list.withdrawals.items.count + list.renewals.items.count
+                let total = list.collections.total + list.withdrawals.total + list.renewals.total
+                if shown < total { print("  (\(shown) of \(total) shown, the oldest first; --limit shows more)") }
             }
         }
     }

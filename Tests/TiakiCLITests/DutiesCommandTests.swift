@@ -82,12 +82,13 @@ struct DutiesCommandTests {
         #expect(notices.exitCode == 0, "\(notices.stderr)")
         let value = try JSONParser().parse(Array(notices.stdout.utf8))
         #expect(value["org"] == "health-child")
-        if let first = value["collections"]?.arrayValue?.first?["disclosure"]?.integerValue {
-            let document = try TiakiProcess.run(
-                ["notices", "document", "--disclosure", String(first), "--lang", "mi"] + common
-            )
-            #expect(document.stdout.contains("Kei a mātou he pārongo mō tō tamaiti"))
-        }
+        // Seed 7 leaves the child development service one notice (a share made without asking).
+        let first = try #require(value["collections"]?["items"]?.arrayValue?.first?["disclosure"]?.integerValue)
+        let document = try TiakiProcess.run(
+            ["notices", "document", "--disclosure", String(first), "--lang", "mi"] + common
+        )
+        #expect(document.stdout.contains("Kei a mātou he pārongo mō tō tamaiti"))
+        #expect(document.stdout.contains("Child Development Service, privacy@health-child.example.nz"))
         let unknown = try TiakiProcess.run(["notices", "list", "--org", "nobody"] + common)
         #expect(unknown.exitCode == 2 && unknown.stderr.contains("nobody is not a registered organisation"))
     }

@@ -118,11 +118,28 @@ import TiakiModel
                     headers: cluster.headers("rtlb")
                 )
                 #expect(response.status == .ok)
-                let due = try #require(response.json["collections"]?.arrayValue)
+                let due = try #require(response.json["collections"]?["items"]?.arrayValue)
                 #expect(due.compactMap { $0["disclosure"]?.integerValue } == [first, second, otherChild])
                 #expect(due.first?["dueBy"] == "2026-03-16")
                 #expect(due.first?["overdue"] == true)
                 #expect(due.first?["action"]?.stringValue?.contains("IPP 3A") == true)
+                #expect(response.json["collections"]?["total"] == 3)
+                // At most `limit` of each list, the oldest first, with the total.
+                response = try await client.execute(
+                    uri: "/v1/notices?limit=1",
+                    method: .get,
+                    headers: cluster.headers("rtlb")
+                )
+                #expect(response.json["collections"]?["items"]?.arrayValue?.count == 1)
+                #expect(response.json["collections"]?["total"] == 3)
+                for bad in ["limit=0", "limit=1001", "limit=x", "status=acknowledged"] {
+                    response = try await client.execute(
+                        uri: "/v1/notices?\(bad)",
+                        method: .get,
+                        headers: cluster.headers("rtlb")
+                    )
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
 
                 // The notice itself: every item IPP 3A asks for.
                 response = try await client.execute(
@@ -256,13 +273,13 @@ import TiakiModel
                     method: .get,
                     headers: cluster.headers("rtlb")
                 )
-                #expect(response.json["collections"]?.arrayValue?.isEmpty == true)
+                #expect(response.json["collections"]?["items"]?.arrayValue?.isEmpty == true)
                 response = try await client.execute(
                     uri: "/v1/notices?status=done",
                     method: .get,
                     headers: cluster.headers("rtlb")
                 )
-                let done = try #require(response.json["collections"]?.arrayValue)
+                let done = try #require(response.json["collections"]?["items"]?.arrayValue)
                 #expect(done.compactMap { $0["status"]?.stringValue } == ["sent", "sent", "exception"])
                 // The state rebuilt from the ledger is the same.
                 let replayed = try ConsentState.replay(cluster.services.ledger)
@@ -524,12 +541,12 @@ import TiakiModel
             _ = try await cluster.consent(try await cluster.child())  // until 2027-12-31: not yet
             try await app.test(.router) { client in
                 let response = try await client.execute(uri: "/v1/notices", method: .get, headers: cluster.headers("a"))
-                let renewals = try #require(response.json["renewals"]?.arrayValue)
+                let renewals = try #require(response.json["renewals"]?["items"]?.arrayValue)
                 #expect(renewals.compactMap { $0["consent"]?.integerValue } == [soon])
                 #expect(renewals.first?["daysLeft"] == 10)
                 #expect(renewals.first?["action"]?.stringValue?.contains("supersedes \(soon)") == true)
                 let other = try await client.execute(uri: "/v1/notices", method: .get, headers: cluster.headers("b"))
-                #expect(other.json["renewals"]?.arrayValue?.isEmpty == true)
+                #expect(other.json["renewals"]?["items"]?.arrayValue?.isEmpty == true)
             }
         }
     }

@@ -59,12 +59,12 @@ import TiakiModel
 
                 response = try await client.execute(uri: "/v1/notices", method: .get, headers: cluster.headers("rtlb"))
                 #expect(response.status == .ok)
-                let notice = try #require(response.json["withdrawals"]?.arrayValue?.first)
+                let notice = try #require(response.json["withdrawals"]?["items"]?.arrayValue?.first)
                 #expect(notice["consent"]?.integerValue == consent && notice["status"] == "due")
                 #expect(notice["acknowledgeBy"] == "2026-03-15")
                 #expect(notice["shared"]?.arrayValue?.first?["disclosure"]?.integerValue == disclosure)
                 response = try await client.execute(uri: "/v1/notices", method: .get, headers: cluster.headers("b"))
-                #expect(response.json["withdrawals"]?.arrayValue?.isEmpty == true)
+                #expect(response.json["withdrawals"]?["items"]?.arrayValue?.isEmpty == true)
 
                 let acknowledge = "/v1/notices/withdrawals/\(consent)/acknowledge"
                 response = try await client.execute(
@@ -103,13 +103,13 @@ import TiakiModel
                 )
                 #expect(response.status == .conflict)
                 response = try await client.execute(uri: "/v1/notices", method: .get, headers: cluster.headers("rtlb"))
-                #expect(response.json["withdrawals"]?.arrayValue?.isEmpty == true)
+                #expect(response.json["withdrawals"]?["items"]?.arrayValue?.isEmpty == true)
                 response = try await client.execute(
                     uri: "/v1/notices?status=done",
                     method: .get,
                     headers: cluster.headers("rtlb")
                 )
-                #expect(response.json["withdrawals"]?.arrayValue?.first?["status"] == "acknowledged")
+                #expect(response.json["withdrawals"]?["items"]?.arrayValue?.first?["status"] == "acknowledged")
             }
             // The state rebuilt from the ledger holds the same notices and acknowledgement.
             let live = cluster.services.core.snapshot

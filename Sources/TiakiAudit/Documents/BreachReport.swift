@@ -21,7 +21,7 @@ public struct BreachReport: Sendable {
             let to = f.scope.to.flatMap(Day.init)?.plain
             when =
                 switch (from, to) {
-                case (let a?, let b?): "between \(a) and \(b)"
+                case (let a?, let b?): a == b ? "on \(a)" : "between \(a) and \(b)"
                 case (let a?, nil): "from \(a)"
                 case (nil, let b?): "up to \(b)"
                 default: "at any time before it was found"

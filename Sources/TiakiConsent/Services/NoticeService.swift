@@ -60,6 +60,29 @@ public struct CollectionNoticeView: Sendable, Codable {
     public var action: String
 }
 
+/// Which notices to list: those still to act on, those done, or all.
+public enum NoticeFilter: String, Sendable, CaseIterable {
+    case due, done, all
+
+    func keeps(due isDue: Bool) -> Bool { self == .all || (self == .due) == isDue }
+}
+
+/// The first `limit` items of a list, oldest (most urgent) first, and how many there are in all.
+public struct Page<Item: Sendable & Encodable>: Sendable, Encodable {
+    public var items: [Item]
+    public var total: Int
+}
+
+/// Everything an organisation must act on after a share, as `GET /v1/notices` and `tiaki notices list` give it.
+public struct NoticeList: Sendable, Encodable {
+    public var org: String
+    public var asOf: String
+    public var limit: Int
+    public var collections: Page<CollectionNoticeView>
+    public var withdrawals: Page<WithdrawalNotice>
+    public var renewals: Page<RenewalReminder>
+}
+
 /// A consent the school recorded that comes off the register soon: ask the whānau whether to renew it.
 public struct RenewalReminder: Sendable, Codable {
     public var consent: Int
@@ -105,6 +128,19 @@ public struct NoticeService: Sendable {
     let core: LedgerCore
     let duties: Duties
 
+    /// What `org` must act on, on `day`: its IPP 3A notices, the withdrawals it was told of, and (unless only
+    /// what is done is asked for) its consents to renew; at most `limit` of each, oldest first, with totals.
+    public func list(for org: String, on day: Day, filter: NoticeFilter, limit: Int) throws -> NoticeList {
+        NoticeList(
+            org: org,
+            asOf: day.description,
+            limit: limit,
+            collections: try collectionNotices(for: org, on: day, filter: filter, limit: limit),
+            withdrawals: try withdrawalNotices(for: org, filter: filter, limit: limit),
+            renewals: filter == .done ? Page(items: [], total: 0) : renewals(for: org, on: day, limit: limit)
+        )
+    }
+
     // MARK: IPP 3A
 
     /// Whether the recipient of `share` owes the whānau an IPP 3A notice, for a disclosure on `day` relying on
@@ -130,19 +166,21 @@ public struct NoticeService: Sendable {
         return CollectionNoticeDuty(due: true, by: duties.collectionNoticeDue(sharedOn: day).description)
     }
 
-    /// The IPP 3A notices `org` owes (as recipient) or made the share for (it may notify on the recipient's
-    /// behalf), newest last. Reads one entry per notice listed.
+    /// The IPP 3A notices `org` owes as recipient, oldest first: the first `limit` that `filter` keeps, and how
+    /// many it keeps in all. Reads one entry per notice returned, none for the others.
     public func collectionNotices(
         for org: String,
         on day: Day,
-        status: CollectionNoticeView.Status? = nil
-    ) throws
-        -> [CollectionNoticeView]
+        filter: NoticeFilter = .all,
+        limit: Int = .max
+    )
+        throws -> Page<CollectionNoticeView>
     {
-        let notices = core.read { state in
+        let kept = core.read { state in
             (state.collectionNoticesByOrg[org] ?? []).compactMap { state.collectionNotices[$0] }
+                .filter { filter.keeps(due: $0.outcome == nil) }
         }
-        return try notices.compactMap { n -> CollectionNoticeView? in
+        let items = try kept.prefix(max(0, limit)).compactMap { n -> CollectionNoticeView? in
             let s: CollectionNoticeView.Status
             var recorded: UInt64?
             var sentBy: String?
@@ -156,7 +194,6 @@ public struct NoticeService: Sendable {
                 s = .exception
                 recorded = index
             }
-            if let status, status != s { return nil }
             guard let d = try core.entry(at: UInt64(n.disclosure))?.body as? DisclosureRecord else { return nil }
             let overdue = s == .due && day > n.dueBy
             let action =
@@ -178,6 +215,7 @@ public struct NoticeService: Sendable {
                 action: action
             )
         }
+        return Page(items: items, total: kept.count)
     }
 
     /// Records an IPP 3A notice sent to the whānau (`notice.sent`) for disclosures about one child. The sender is
@@ -365,7 +403,7 @@ public struct NoticeService: Sendable {
     // MARK: Renewals
 
     /// The consents `org` recorded that are in force and come off the register within the policy's window.
-    public func renewals(for org: String, on day: Day) -> [RenewalReminder] {
+    public func renewals(for org: String, on day: Day, limit: Int = .max) -> Page<RenewalReminder> {
         let horizon = Day(number: day.number + Int32(clamping: duties.renewalWindowDays))
         let due = core.read { state in
             state.consents.values.filter { c in
@@ -373,7 +411,8 @@ public struct NoticeService: Sendable {
                     && state.subjects[c.subject]?.erased == nil
             }
         }
-        return due.sorted { ($0.retentionUntil, $0.id) < ($1.retentionUntil, $1.id) }.map { c in
+        let items = due.sorted { ($0.retentionUntil, $0.id) < ($1.retentionUntil, $1.id) }.prefix(max(0, limit)).map {
+            c in
             let left = Int(c.retentionUntil.number - day.number)
             return RenewalReminder(
                 consent: c.id,
@@ -384,6 +423,7 @@ public struct NoticeService: Sendable {
                     "Consent \(c.id) for child \(c.subject) comes off the register on \(c.retentionUntil.plain), in \(left) day\(left == 1 ? "" : "s"). Ask the whānau whether to renew it; if they do, record the new consent with supersedes \(c.id)."
             )
         }
+        return Page(items: Array(items), total: due.count)
     }
 
     // MARK: Withdrawals
@@ -427,9 +467,18 @@ public struct NoticeService: Sendable {
 
     /// The withdrawals `org` was told of, as notices: what was shared and when, what to do, by when, and whether
     /// it acknowledged.
-    public func withdrawalNotices(for org: String) throws -> [WithdrawalNotice] {
-        let consents = core.read { state in (state.withdrawalNotices[org] ?? []).compactMap { state.consents[$0] } }
-        return try consents.compactMap { c -> WithdrawalNotice? in
+    public func withdrawalNotices(
+        for org: String,
+        filter: NoticeFilter = .all,
+        limit: Int = .max
+    ) throws
+        -> Page<WithdrawalNotice>
+    {
+        let kept = core.read { state in
+            (state.withdrawalNotices[org] ?? []).compactMap { state.consents[$0] }
+                .filter { filter.keeps(due: $0.acknowledged[org] == nil) }
+        }
+        let items = try kept.prefix(max(0, limit)).compactMap { c -> WithdrawalNotice? in
             guard let w = c.withdrawn, let entry = try core.entry(at: w.index),
                 let body = entry.body as? ConsentWithdrawn,
                 let recipient = body.notify?.first(where: { $0.org == org })
@@ -456,6 +505,7 @@ public struct NoticeService: Sendable {
                 acknowledgement: acknowledged
             )
         }
+        return Page(items: items, total: kept.count)
     }
 
 }

@@ -12,14 +12,6 @@ struct NoticeController: Sendable {
     let services: TiakiServices
     let input: RequestInput
 
-    struct List: Encodable {
-        var org: String
-        var asOf: String
-        var collections: [CollectionNoticeView]
-        var withdrawals: [WithdrawalNotice]
-        var renewals: [RenewalReminder]
-    }
-
     struct Acknowledged: Encodable {
         var consent: Int
         var acknowledged: String
@@ -42,23 +34,18 @@ struct NoticeController: Sendable {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.get("notices") { request, context in
             let caller = try context.require(.member)
-            let query = try Query(request, allowed: ["status"])
-            let status = try query.choice("status", from: ["due", "done", "all"]) ?? "due"
-            let today = services.core.today
-            let collections = try services.notices.collectionNotices(for: caller.org, on: today).filter {
-                status == "all" || ($0.status == .due) == (status == "due")
+            let query = try Query(request, allowed: ["status", "limit"])
+            let status = try query.choice("status", from: NoticeFilter.allCases.map(\.rawValue)) ?? "due"
+            let limit = try query.integer("limit", maximum: 1000).map { Int($0) } ?? 100
+            guard limit >= 1 else {
+                throw Problem.badRequest("limit must be a whole number from 1 to 1000", field: "limit")
             }
-            let withdrawals = try services.notices.withdrawalNotices(for: caller.org).filter {
-                status == "all" || ($0.status == .due) == (status == "due")
-            }
-            let renewals = status == "done" ? [] : services.notices.renewals(for: caller.org, on: today)
             return try Reply.json(
-                List(
-                    org: caller.org,
-                    asOf: today.description,
-                    collections: collections,
-                    withdrawals: withdrawals,
-                    renewals: renewals
+                try services.notices.list(
+                    for: caller.org,
+                    on: services.core.today,
+                    filter: NoticeFilter(rawValue: status) ?? .due,
+                    limit: limit
                 )
             )
         }
