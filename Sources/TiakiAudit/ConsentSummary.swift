@@ -1,3 +1,4 @@
+import Foundation
 public import TiakiModel
 
 /// The seven checklist items of a consent in plain words, one line each, as a receipt and a report show them.
@@ -33,5 +34,64 @@ public enum ConsentSummary {
             "6. How to check and correct it: \(t.accuracy.method) (\(t.accuracy.contact)).",
             "7. If you decline or withdraw: \(t.withdrawal.effect). To withdraw: \(t.withdrawal.how).",
         ]
+    }
+
+    /// The seven items as a report for the whānau writes them: whole sentences, organisations by name, each ending
+    /// in one full stop. (A receipt keeps ``lines(_:labels:)``, which its signature-checked summary was made with.)
+    public static func plainLines(
+        _ t: ConsentTerms,
+        labels: Labels,
+        organisation: (String) -> String
+    ) -> [String] {
+        func words(_ codes: [String], or: Bool = false) -> String {
+            list(codes.map { labels[$0] ?? $0 }, or: or)
+        }
+        var audience: [String] = t.audience.kinds.map { labels[$0] ?? $0 }
+        audience += t.audience.organisations.map(organisation)
+        let until = Day(t.retention.until)?.plain ?? t.retention.until
+        return [
+            "1. Why it is shared: \(words(t.purposes)).",
+            "2. What information: \(words(t.information)).",
+            "3. Who will see it: \(list(audience)).",
+            "4. How it is shared and stored: \(words(t.sharing.channels, or: true)); kept in \(words(t.sharing.storageRegions)). How it is protected: "
+                + sentence(t.sharing.protection),
+            "5. When it comes off the register: \(until)"
+                + (t.retention.event.map { ", or earlier if \(trimmed($0))" } ?? "")
+                + ".",
+            "6. How to check and correct it: " + sentence(t.accuracy.method) + " Contact: "
+                + sentence(t.accuracy.contact),
+            "7. If you decline or withdraw: " + sentence(t.withdrawal.effect) + " To withdraw: "
+                + sentence(t.withdrawal.how),
+        ]
+    }
+
+    /// Free text without its closing full stop and spaces.
+    public static func trimmed(_ text: String) -> String {
+        var t = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        while let last = t.last, last == "." || last == " " { t = t.dropLast() }
+        return String(t)
+    }
+
+    /// Free text as one sentence: a capital first letter and one full stop.
+    public static func sentence(_ text: String) -> String {
+        let t = trimmed(text)
+        guard !t.isEmpty else { return "" }
+        if let last = t.last, "!?".contains(last) { return capitalised(t) }
+        return capitalised(t) + "."
+    }
+
+    public static func capitalised(_ text: String) -> String {
+        guard let first = text.first else { return text }
+        return first.uppercased() + text.dropFirst()
+    }
+
+    /// "a", "a and b", "a, b and c" (or "or").
+    public static func list(_ items: [String], or: Bool = false) -> String {
+        let joiner = or ? " or " : " and "
+        switch items.count {
+        case 0: return ""
+        case 1: return items[0]
+        default: return items.dropLast().joined(separator: "; ") + joiner + (items.last ?? "")
+        }
     }
 }

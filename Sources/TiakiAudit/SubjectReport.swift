@@ -3,41 +3,82 @@ public import TiakiLedger
 public import TiakiModel
 import TiakiPolicy
 
-/// Everything the ledger holds about one child (Privacy Act 2020, IPP 6), in words a whānau can read: each
-/// consent with its seven items, each request to share and its answer, each disclosure, withdrawals, refusals and
-/// erasure. Sealed details (names, notes, reasons) are shown while the child's key exists, and the report says
-/// when they were erased.
+/// Everything the ledger holds about one child (Privacy Act 2020, IPP 6), written for the child's whānau: a summary
+/// (what consent is in force, who has received what), each consent with its seven items, what happened in New
+/// Zealand dates and times, and their rights; the ledger's ids (entries, organisations, rules) are kept for auditors
+/// in an appendix. Sealed details (names, notes, reasons) are shown while the child's key exists, and the report
+/// says when they were erased.
 public struct SubjectReport: Sendable, Codable {
+    /// An organisation as the report names it.
+    public struct Organisation: Sendable, Codable, Hashable {
+        public var name: String
+        public var contact: String?
+
+        public init(name: String, contact: String? = nil) {
+            self.name = name
+            self.contact = contact
+        }
+    }
+
     public struct ConsentItem: Sendable, Codable {
         public var index: UInt64
+        /// Its number in this report (1, 2, …), as the sentences name it.
+        public var number: Int
+        /// The ledger time (UTC), and the day in New Zealand in words.
         public var recorded: String
+        public var recordedOn: String
         public var recordedBy: String
+        public var recordedById: String
         public var items: [String]
         public var agreedBy: [String]
         public var informed: String
         public var text: String
         public var status: String
+        public var current: Bool
         public var supersedes: Int?
     }
 
     public struct Event: Sendable, Codable {
         public var index: UInt64
+        /// The ledger time (UTC), and the same in New Zealand time, in words.
         public var recorded: String
+        public var when: String
         public var by: String
+        public var byId: String
         public var kind: String
         public var sentence: String
         public var reasons: [String]?
+        /// The policy rules behind a decision (for the appendix).
+        public var rules: [String]?
+    }
+
+    /// Who has received information about the child, what, and when (first and last share).
+    public struct Received: Sendable, Codable {
+        public var recipient: String
+        public var recipientId: String
+        public var information: [String]
+        public var first: String
+        public var last: String
     }
 
     public var subject: String
     public var organisation: String?
+    public var organisationId: String?
+    public var contact: String?
     public var birthMonth: String?
     public var name: String?
     public var erased: String?
     public var asOf: String
+    /// A few sentences: what consent is in force now, who has received information.
+    public var summary: [String] = []
+    public var received: [Received] = []
     public var consents: [ConsentItem] = []
-    /// Requests to share, refusals, withdrawals, disclosures, reviews and erasure, in ledger order.
+    /// Requests to share, refusals, withdrawals, disclosures, reviews, notices and erasure, in ledger order.
     public var events: [Event] = []
+    /// The whānau's rights: to see and correct (IPP 6 and 7), whom to contact, the Privacy Commissioner.
+    public var rights: [String] = []
+    /// Organisation ids and names, for the appendix.
+    public var organisationIds: [String: String] = [:]
     /// Every ledger index the report is drawn from.
     public var entries: [UInt64] = []
 
@@ -45,157 +86,278 @@ public struct SubjectReport: Sendable, Codable {
     public init(
         subject: String,
         entries: [ConsentEntry],
-        organisations: [String: String],
+        organisations: [String: Organisation],
         labels: ConsentSummary.Labels,
         asOf: Day,
         unseal: (Sealed) -> String?
     ) {
         self.subject = subject
-        self.asOf = asOf.description
-        func org(_ id: String) -> String { organisations[id].map { "\($0) (\(id))" } ?? id }
-        func words(_ codes: [String]) -> String { codes.map { labels[$0] ?? $0 }.joined(separator: "; ") }
-        var withdrawn: [Int: String] = [:]
-        var superseded: [Int: UInt64] = [:]
+        self.asOf = asOf.plain
+        func org(_ id: String) -> String {
+            let name = organisations[id]?.name ?? id
+            organisationIds[id] = name
+            return name
+        }
+        func words(_ codes: [String]) -> String { ConsentSummary.list(codes.map { labels[$0] ?? $0 }) }
+        func label(_ code: String) -> String { labels[code] ?? code }
+        func day(_ text: String) -> String { Day(text)?.plain ?? text }
+        // Consents are numbered in the report's order; sentences name them by that number.
+        var numbers: [Int: Int] = [:]
+        var withdrawn: [Int: (by: String, date: String)] = [:]
+        var superseded: [Int: Int] = [:]
         for entry in entries {
             switch entry.body {
-            case let w as ConsentWithdrawn:
-                withdrawn[w.consent] = withdrawn[w.consent] ?? "withdrawn on \(w.date) by the \(w.by)"
-            case let t as ConsentTerms: if let old = t.supersedes { superseded[old] = entry.index }
+            case is ConsentTerms: numbers[Int(clamping: entry.index)] = numbers.count + 1
+            case let w as ConsentWithdrawn where withdrawn[w.consent] == nil: withdrawn[w.consent] = (w.by, w.date)
             default: break
             }
+            if let t = entry.body as? ConsentTerms, let old = t.supersedes {
+                superseded[old] = Int(clamping: entry.index)
+            }
         }
+        func consent(_ id: Int) -> String { numbers[id].map { "consent \($0)" } ?? "a consent" }
+        let child = "the child"
+        var disclosureDays: [Int: String] = [:]
+        var received: [String: (information: [String], first: Day, last: Day)] = [:]
+        var receivedOrder: [String] = []
         for entry in entries {
             self.entries.append(entry.index)
-            let by = org(entry.actor.org)
-            func event(_ kind: String, _ sentence: String, reasons: [String]? = nil) {
+            func event(_ kind: String, _ sentence: String, reasons: [String]? = nil, rules: [String]? = nil) {
                 events.append(
                     Event(
                         index: entry.index,
                         recorded: entry.time,
-                        by: by,
+                        when: Moment(entry.time)?.plainNZ ?? entry.time,
+                        by: org(entry.actor.org),
+                        byId: entry.actor.org,
                         kind: kind,
                         sentence: sentence,
-                        reasons: reasons
+                        reasons: reasons,
+                        rules: rules
                     )
                 )
             }
             switch entry.body {
             case let r as SubjectRegistered:
                 organisation = org(r.org)
+                organisationId = r.org
+                contact = organisations[r.org]?.contact
                 birthMonth = r.birthMonth
                 name = r.nameSealed.flatMap(unseal)
             case let t as ConsentTerms:
                 let id = Int(clamping: entry.index)
                 let until = Day(t.retention.until)
-                var status = "in force"
+                var status = "in force until \(until?.plain ?? t.retention.until)"
+                var current = true
                 if let w = withdrawn[id] {
-                    status = w
+                    status = "withdrawn by \(label(w.by)) on \(day(w.date))"
+                    current = false
                 } else if let s = superseded[id] {
-                    status = "replaced by consent \(s)"
+                    status = "replaced by \(consent(s))"
+                    current = false
                 } else if let until, until < asOf {
                     status = "ended on \(until.plain) (came off the register)"
+                    current = false
                 }
+                let language =
+                    t.informed.language == "mi"
+                    ? "te reo Māori" : t.informed.language == "en" ? "English" : t.informed.language
                 consents.append(
                     ConsentItem(
                         index: entry.index,
+                        number: numbers[id] ?? consents.count + 1,
                         recorded: entry.time,
-                        recordedBy: by,
-                        items: ConsentSummary.lines(t, labels: labels),
+                        recordedOn: Moment(entry.time)?.nzDay.plain ?? entry.time,
+                        recordedBy: org(entry.actor.org),
+                        recordedById: entry.actor.org,
+                        items: ConsentSummary.plainLines(t, labels: labels, organisation: org),
                         agreedBy: t.consenters.map { c in
-                            c.nameSealed.flatMap(unseal).map { "\($0) (\(c.role))" } ?? c.role
+                            c.nameSealed.flatMap(unseal).map { "\($0) (\(label(c.role)))" } ?? label(c.role)
                         },
-                        informed:
-                            "told on \(Day(t.informed.date)?.plain ?? t.informed.date) by \(t.informed.method), in \(t.informed.language == "mi" ? "te reo Māori" : t.informed.language == "en" ? "English" : t.informed.language) (notice \(t.informed.noticeVersion))",
+                        informed: ConsentSummary.sentence(
+                            "The whānau were told on \(day(t.informed.date)) (\(ConsentSummary.trimmed(t.informed.method))), in \(language), with notice \(t.informed.noticeVersion)"
+                        ),
                         text: t.text,
                         status: status,
+                        current: current,
                         supersedes: t.supersedes
                     )
                 )
             case let w as ConsentWithdrawn:
-                let reason = w.reasonSealed.flatMap(unseal).map { " Reason given: \($0)." } ?? ""
+                let reason =
+                    w.reasonSealed.flatMap(unseal).map { " The reason given: " + ConsentSummary.sentence($0) } ?? ""
+                let notify = (w.notify ?? []).map { org($0.org) }
                 let told =
-                    (w.notify ?? []).isEmpty
+                    notify.isEmpty
                     ? ""
-                    : " \((w.notify ?? []).map { org($0.org) }.joined(separator: ", ")), which received information under it, \((w.notify ?? []).count == 1 ? "was" : "were") told to stop using it and delete what they no longer need."
-                event("withdrawal", "Consent \(w.consent) was withdrawn on \(w.date) by the \(w.by).\(reason)\(told)")
+                    : " \(ConsentSummary.list(notify)), which received information under it, \(notify.count == 1 ? "was" : "were") told to stop using it and delete what \(notify.count == 1 ? "it no longer needs" : "they no longer need")."
+                event(
+                    "withdrawal",
+                    ConsentSummary.sentence(
+                        "\(ConsentSummary.capitalised(label(w.by))) withdrew \(consent(w.consent)) on \(day(w.date))"
+                    )
+                        + reason + told
+                )
             case let a as WithdrawalAcknowledged:
                 event(
                     "acknowledgement",
-                    "\(org(entry.actor.org)) acknowledged on \(a.date) that consent \(a.consent) was withdrawn: it no longer uses what it received under it."
+                    "\(org(entry.actor.org)) confirmed on \(day(a.date)) that it no longer uses what it received under \(consent(a.consent))."
                 )
             case let r as ConsentRefused:
                 event(
                     "refusal",
-                    "The \(r.by.joined(separator: " and ")) declined, on \(r.date), to share \(words(r.information)) for \(words(r.purposes))."
+                    "\(ConsentSummary.capitalised(ConsentSummary.list(r.by.map(label)))) declined, on \(day(r.date)), to share \(words(r.information)) for \(words(r.purposes))."
                 )
             case let d as DecisionRecord:
                 let q = d.request
                 event(
                     "decision",
-                    "\(org(q.requester)) asked on \(q.date) to share \(words(q.information)) with \(org(q.recipient)) for \(words([q.purpose])). The answer was: \(d.effect == .permit ? "yes, permitted" : "no, not permitted").",
-                    reasons: d.reasons
+                    "\(org(q.requester)) asked to share \(words(q.information)) with \(org(q.recipient)) on \(day(q.date)), for \(words([q.purpose])). \(d.effect == .permit ? "This was allowed." : "This was not allowed.")",
+                    reasons: Self.plainReasons(d.reasons, consent: { numbers[$0].map { "consent \($0)" } }),
+                    rules: d.rules
                 )
             case let d as DisclosureRecord:
-                let flags =
-                    d.flags.isEmpty
-                    ? ""
-                    : " A privacy officer was asked to look at it (\(d.flags.map(\.rawValue).joined(separator: ", ")))."
-                let under = d.decision.map { " under decision \($0)" } ?? " without a decision"
-                var notice = ""
-                if let n = d.notice {
-                    notice =
-                        n.due
-                        ? " \(org(d.recipient)) must tell the whānau that it holds this information (IPP 3A)\(n.by.flatMap(Day.init).map { " by \($0.plain)" } ?? "")."
-                        : n.consent.map { " The whānau agreed to this in consent \($0)." } ?? ""
+                let id = Int(clamping: entry.index)
+                disclosureDays[id] = day(d.date)
+                if let shared = Day(d.date) {
+                    let r = d.share.recipient
+                    if received[r] == nil {
+                        receivedOrder.append(r)
+                        received[r] = ([], shared, shared)
+                    }
+                    for i in d.share.information where received[r]?.information.contains(i) == false {
+                        received[r]?.information.append(i)
+                    }
+                    if var seen = received[r] {
+                        seen.first = min(seen.first, shared)
+                        seen.last = max(seen.last, shared)
+                        received[r] = seen
+                    }
                 }
+                var sentence =
+                    "\(org(entry.actor.org)) shared \(words(d.information)) with \(org(d.recipient)) on \(day(d.date)), for \(words([d.purpose])) (how: \(label(d.channel)))."
+                if !d.flags.isEmpty {
+                    sentence +=
+                        " A privacy officer was asked to look at it, because it was shared \(ConsentSummary.list(d.flags.map(Self.words)))."
+                }
+                if let n = d.notice {
+                    if n.due {
+                        sentence +=
+                            " \(org(d.recipient)) must tell you that it holds this information (Privacy Act 2020, principle 3A)\(n.by.map { " by \(day($0))" } ?? "")."
+                    } else if let c = n.consent {
+                        sentence += " You agreed to this in \(consent(c))."
+                    }
+                }
+                event("disclosure", sentence)
+            case let r as DisclosureReviewed:
                 event(
-                    "disclosure",
-                    "On \(d.date), \(words(d.information)) was shared with \(org(d.recipient)) for \(words([d.purpose])), by \(words([d.channel]))\(under).\(flags)\(notice)"
+                    "review",
+                    "A privacy officer reviewed the share of \(disclosureDays[r.disclosure] ?? "an earlier day") on \(day(r.date)) and found it \(r.outcome == .justified ? "justified" : "not justified")."
                 )
             case let n as NoticeSent:
-                if let breach = n.breach {
+                if n.breach != nil {
                     event(
                         "notice",
-                        "On \(n.date), \(org(entry.actor.org)) told the whānau by \(n.method.rawValue) of privacy breach \(breach)."
+                        "\(org(entry.actor.org)) told you on \(day(n.date)) of a privacy breach that involved \(child)'s information."
                     )
                 } else {
-                    let behalf =
-                        (n.onBehalfOf ?? []).isEmpty
-                        ? "" : ", on behalf of \((n.onBehalfOf ?? []).map(org).joined(separator: ", "))"
+                    let behalf = (n.onBehalfOf ?? []).map(org)
+                    let days = (n.disclosures ?? []).compactMap { disclosureDays[$0] }
                     event(
                         "notice",
-                        "On \(n.date), \(org(entry.actor.org))\(behalf) told the whānau by \(n.method.rawValue) that it holds information shared with it (disclosure \((n.disclosures ?? []).map(String.init).joined(separator: ", ")); IPP 3A)."
+                        "\(org(entry.actor.org))\(behalf.isEmpty ? "" : ", on behalf of \(ConsentSummary.list(behalf)),") told you on \(day(n.date)) that it holds information shared \(days.isEmpty ? "earlier" : "on \(ConsentSummary.list(days))") (Privacy Act 2020, principle 3A)."
                     )
                 }
             case let x as NoticeException:
-                let reason = unseal(x.reasonSealed).map { " Reason: \($0)" } ?? ""
+                let reason = unseal(x.reasonSealed).map { " The reason: " + ConsentSummary.sentence($0) } ?? ""
                 event(
                     "notice-exception",
-                    "A privacy officer recorded on \(x.date) that the whānau would not be told of disclosure \(x.disclosure) (IPP 3A), because \(x.code.words).\(reason)"
+                    "A privacy officer decided on \(day(x.date)) that you would not be told of the share of \(disclosureDays[x.disclosure] ?? "an earlier day"), because \(x.code.words).\(reason)"
                 )
             case let b as BreachRecorded:
                 let mine = b.affected.first { $0.subject == subject }
                 event(
                     "breach",
-                    "A privacy breach (\(b.breach)) was found on \(Moment(b.found).map(\.plainNZ) ?? b.found) that involved this child's information (\(words(mine?.information ?? []))\(mine.map { ", disclosure \($0.disclosures.map(String.init).joined(separator: ", "))" } ?? ""))."
+                    "A privacy breach found on \(Moment(b.found).map(\.plainNZ) ?? b.found) involved \(child)'s information (\(words(mine?.information ?? [])))."
                 )
-            case let r as DisclosureReviewed:
-                event(
-                    "review",
-                    "A privacy officer reviewed disclosure \(r.disclosure) on \(r.date): \(r.outcome.rawValue)."
-                )
-            case let e as SubjectEnrolled:
-                event("enrolment", "\(org(e.org)) enrolled the child on \(String(entry.time.prefix(10))).")
+            case is SubjectEnrolled:
+                event("enrolment", "\(org(entry.actor.org)) enrolled \(child).")
             case let e as SubjectErased:
-                erased = e.date
+                erased = day(e.date)
                 event(
                     "erasure",
-                    "Personal details (name, notes, reasons) were erased on \(e.date) (\(e.reason == .retentionEnded ? "the retention period ended" : "on request")). The record that things happened stays, without them."
+                    "Personal details (name, notes, reasons) were erased on \(day(e.date)) (\(e.reason == .retentionEnded ? "the retention period ended" : "on request")). The record that things happened stays, without them."
                 )
             default:
                 // Organisations, credentials and policy sets are not about the child.
                 break
             }
+        }
+        self.received = receivedOrder.compactMap { id in
+            received[id].map {
+                Received(
+                    recipient: org(id),
+                    recipientId: id,
+                    information: $0.information.map(label),
+                    first: $0.first.plain,
+                    last: $0.last.plain
+                )
+            }
+        }
+        let inForce = consents.filter(\.current)
+        summary.append(
+            inForce.isEmpty
+                ? "No consent is in force now: nothing more is shared with your agreement."
+                : inForce.map { "Consent \($0.number) is \($0.status)." }.joined(separator: " ")
+        )
+        summary.append(
+            self.received.isEmpty
+                ? "No information about \(child) has been shared."
+                : "Information about \(child) has been shared with \(ConsentSummary.list(self.received.map(\.recipient)))."
+        )
+        let school = organisation ?? "the school"
+        rights = [
+            "You may ask to see all the information held about \(child), and ask for it to be corrected (Privacy Act 2020, information privacy principles 6 and 7).",
+            "To ask, or to withdraw a consent, contact \(school)\(contact.map { ": \($0)" } ?? "'s office").",
+            "If you are not satisfied with the answer, you may complain to the Privacy Commissioner: www.privacy.org.nz, 0800 803 909.",
+        ]
+    }
+
+    /// A decision's reasons as a whānau reads them: the rule each names is the appendix's; a rule that did not
+    /// apply explains nothing to them; consents are named by their number in the report.
+    static func plainReasons(_ reasons: [String], consent: (Int) -> String?) -> [String] {
+        reasons.compactMap { reason -> String? in
+            if reason.hasPrefix("Rule "), reason.contains(" does not apply") { return nil }
+            if reason == "Not permitted: no rule allows this share." { return nil }
+            var r = reason
+            for prefix in ["Permitted by rule ", "Forbidden by rule "] where r.hasPrefix(prefix) {
+                if let colon = r.range(of: ": ") {
+                    r = (prefix.hasPrefix("Permitted") ? "Why: " : "Why not: ") + r[colon.upperBound...]
+                }
+            }
+            // "consent 35" (a ledger index) → "consent 1" (its number here).
+            var out = ""
+            var rest = Substring(r)
+            while let m = rest.range(of: "onsent ") {
+                out += rest[..<m.upperBound]
+                rest = rest[m.upperBound...]
+                let digits = rest.prefix { $0.isNumber }
+                if let n = Int(digits), let named = consent(n) {
+                    out += named.dropFirst("consent ".count)
+                    rest = rest.dropFirst(digits.count)
+                }
+            }
+            return out + rest
+        }
+    }
+
+    static func words(_ flag: DisclosureRecord.Flag) -> String {
+        switch flag {
+        case .noDecision: "without asking first"
+        case .decisionDenied: "although the answer was no"
+        case .otherRecipient: "with another organisation than was asked about"
+        case .otherPurpose: "for another purpose than was asked about"
+        case .moreInformation: "with more information than was asked about"
         }
     }
 
@@ -207,84 +369,153 @@ public struct SubjectReport: Sendable, Codable {
         return bytes
     }
 
+    /// "Aroha", or "the child" when the name is not held.
+    var childName: String { name ?? "the child" }
+
     public var text: String {
-        var out = "He pūrongo mō te tamaiti · Report about a child\n"
-        out += "Child \(subject)"
-        if let name { out += " (\(name))" }
-        out += "\n"
-        if let organisation { out += "Registered by \(organisation)" }
-        if let birthMonth { out += ", born \(birthMonth)" }
-        out += ". Report as of \(asOf); drawn from \(entries.count) ledger entries.\n"
+        var out = "He pūrongo mō te tamaiti · Report about a child\n\n"
+        out += ConsentSummary.capitalised(childName)
+        if let organisation { out += ", registered by \(organisation)" }
+        if let birthMonth, let born = Day.parseMonth(birthMonth) {
+            out += ", born \(Day.monthName(born.month)) \(born.year)"
+        }
+        out += ". This report is as of \(asOf).\n"
         if let erased {
             out += "Personal details were erased on \(erased): names, notes and reasons can no longer be read.\n"
+        }
+        out += "\nHe whakarāpopototanga · Summary\n"
+        for line in summary { out += "  \(line)\n" }
+        for r in received {
+            out +=
+                "  \(r.recipient) received \(ConsentSummary.list(r.information)) (\(r.first == r.last ? r.first : "\(r.first) to \(r.last)")).\n"
         }
         out += "\nNgā whakaaetanga · Consents\n"
         if consents.isEmpty { out += "  None recorded.\n" }
         for c in consents {
-            out += "\n  Consent \(c.index), recorded \(c.recorded) by \(c.recordedBy): \(c.status).\n"
-            out += "  Agreed by: \(c.agreedBy.joined(separator: ", ")); \(c.informed).\n"
+            out += "\n  Consent \(c.number), recorded on \(c.recordedOn) by \(c.recordedBy): \(c.status).\n"
+            out += "  Agreed by \(ConsentSummary.list(c.agreedBy)). \(c.informed)\n"
             for item in c.items { out += "    \(item)\n" }
         }
         out += "\nNgā mahi · What happened\n"
         if events.isEmpty { out += "  Nothing else recorded.\n" }
         for e in events {
-            out += "  [\(e.index)] \(e.recorded) (\(e.by)): \(e.sentence)\n"
+            out += "  \(e.when): \(e.sentence)\n"
             for r in e.reasons ?? [] { out += "      \(r)\n" }
+        }
+        out += "\nŌu mōtika · Your rights\n"
+        for r in rights { out += "  \(r)\n" }
+        out += "\nFor auditors: the ledger entries behind this report\n"
+        out += "  Child \(subject)"
+        if !organisationIds.isEmpty {
+            out +=
+                "; organisations: "
+                + organisationIds.sorted { $0.key < $1.key }.map { "\($0.value) = \($0.key)" }.joined(separator: ", ")
+        }
+        out += ".\n"
+        for c in consents { out += "  Consent \(c.number) = entry \(c.index), \(c.recorded).\n" }
+        for e in events {
+            out += "  entry \(e.index)  \(e.recorded)  \(e.kind)  \(e.byId)"
+            if let rules = e.rules, !rules.isEmpty { out += "  rules \(rules.joined(separator: ", "))" }
+            out += "\n"
         }
         return out
     }
 
-    /// A self-contained printable page (no scripts, no outside resources).
-    public var html: String {
+    /// The styles of the printable report, served by the service as a stylesheet (the CSP allows only its own)
+    /// and written inline into a file made by `tiaki audit subject --format html`.
+    public static let stylesheet = """
+        body{font-family:Georgia,serif;max-width:46em;margin:2em auto;padding:0 1em;line-height:1.45;color:#111}
+        h1,h2,h3{font-family:Helvetica,Arial,sans-serif;line-height:1.2}h2 span,h1 span{font-weight:normal}
+        .consent{border:1px solid #767676;padding:.5em 1em;margin:1em 0;break-inside:avoid}
+        .meta{color:#3b3b3b;font-size:.9em}li{margin:.25em 0}
+        .appendix{font-size:.85em;color:#3b3b3b;border-top:1px solid #767676;margin-top:2em}
+        .appendix td,.appendix th{text-align:left;padding:.1em .6em .1em 0;vertical-align:top}
+        @media print{body{margin:0;max-width:none}.appendix{break-before:page}}
+
+        """
+
+    /// A printable page (no scripts, no outside resources): the styles inline, or linked from `stylesheetURL`.
+    public func html(stylesheetURL: String? = nil) -> String {
         let h = HTML.escape
+        let style =
+            stylesheetURL.map { "<link rel=\"stylesheet\" href=\"\(h($0))\">" }
+            ?? "<style>\n\(Self.stylesheet)</style>"
         var o = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
-            <title>Report about child \(h(subject))</title>
-            <style>
-            body{font-family:Georgia,serif;max-width:46em;margin:2em auto;line-height:1.45;color:#111}
-            h1,h2{font-family:Helvetica,Arial,sans-serif}h2 span{font-weight:normal;color:#555}
-            .consent{border:1px solid #999;padding:.5em 1em;margin:1em 0;break-inside:avoid}
-            .meta{color:#444;font-size:.9em}li{margin:.2em 0}
-            @media print{body{margin:0}}
-            </style></head><body>
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Report about \(h(childName))</title>
+            \(style)
+            </head><body>
             <h1><span lang="mi">He pūrongo mō te tamaiti</span> · Report about a child</h1>
 
             """
-        o += "<p>Child <strong>\(h(subject))</strong>"
-        if let name { o += " (\(h(name)))" }
+        o += "<p><strong>\(h(ConsentSummary.capitalised(childName)))</strong>"
         if let organisation { o += ", registered by \(h(organisation))" }
-        if let birthMonth { o += ", born \(h(birthMonth))" }
-        o += ". Report as of \(h(asOf)), drawn from \(entries.count) ledger entries.</p>\n"
+        if let birthMonth, let born = Day.parseMonth(birthMonth) {
+            o += ", born \(h(Day.monthName(born.month))) \(born.year)"
+        }
+        o += ". This report is as of \(h(asOf)).</p>\n"
         if let erased {
             o +=
                 "<p><strong>Personal details were erased on \(h(erased)).</strong> Names, notes and reasons can no longer be read.</p>\n"
         }
-        o += "<h2><span lang=\"mi\">Ngā whakaaetanga</span> · Consents</h2>\n"
+        o += "<h2><span lang=\"mi\">He whakarāpopototanga</span> · Summary</h2>\n<ul>\n"
+        for line in summary { o += "<li>\(h(line))</li>\n" }
+        for r in received {
+            o +=
+                "<li>\(h(r.recipient)) received \(h(ConsentSummary.list(r.information))) (\(h(r.first == r.last ? r.first : "\(r.first) to \(r.last)"))).</li>\n"
+        }
+        o += "</ul>\n<h2><span lang=\"mi\">Ngā whakaaetanga</span> · Consents</h2>\n"
         if consents.isEmpty { o += "<p>None recorded.</p>\n" }
         for c in consents {
-            o += "<div class=\"consent\"><h3>Consent \(c.index): \(h(c.status))</h3>\n"
+            o += "<section class=\"consent\"><h3>Consent \(c.number): \(h(c.status))</h3>\n"
             o +=
-                "<p class=\"meta\">Recorded \(h(c.recorded)) by \(h(c.recordedBy)). Agreed by \(h(c.agreedBy.joined(separator: ", "))); \(h(c.informed)).</p>\n<ol>\n"
+                "<p class=\"meta\">Recorded on \(h(c.recordedOn)) by \(h(c.recordedBy)). Agreed by \(h(ConsentSummary.list(c.agreedBy))). \(h(c.informed))</p>\n<ol>\n"
             for item in c.items {
                 let text = item.drop { $0 != " " }.dropFirst()
                 o += "<li>\(h(String(text)))</li>\n"
             }
-            o += "</ol>\n<p class=\"meta\">What you were shown: “\(h(c.text))”</p></div>\n"
+            o += "</ol>\n<p class=\"meta\">What you were shown: “\(h(c.text))”</p></section>\n"
         }
         o += "<h2><span lang=\"mi\">Ngā mahi</span> · What happened</h2>\n<ul>\n"
         for e in events {
-            o += "<li><span class=\"meta\">\(h(e.recorded)), entry \(e.index), \(h(e.by)):</span> \(h(e.sentence))"
+            o += "<li><span class=\"meta\">\(h(e.when)):</span> \(h(e.sentence))"
             if let reasons = e.reasons, !reasons.isEmpty {
                 o += "<ul>" + reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>"
             }
             o += "</li>\n"
         }
         if events.isEmpty { o += "<li>Nothing else recorded.</li>\n" }
+        o += "</ul>\n<h2><span lang=\"mi\">Ōu mōtika</span> · Your rights</h2>\n"
+        for r in rights { o += "<p>\(h(r))</p>\n" }
+        o += "<section class=\"appendix\"><h2>For auditors: the ledger entries behind this report</h2>\n"
         o +=
-            "</ul>\n<p class=\"meta\">Every line above is an entry in a signed ledger; ask for a receipt or the entry numbers to check it.</p>\n</body></html>\n"
+            "<p>Child \(h(subject)). Every line is an entry in a signed ledger; <code>tiaki verify</code> checks it.</p>\n"
+        if !organisationIds.isEmpty {
+            o +=
+                "<p>Organisations: "
+                + organisationIds.sorted { $0.key < $1.key }.map { "\(h($0.value)) = \(h($0.key))" }.joined(
+                    separator: ", "
+                )
+                + ".</p>\n"
+        }
+        o += "<table><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Recorded (UTC)</th>"
+        o += "<th scope=\"col\">Kind</th><th scope=\"col\">By</th><th scope=\"col\">Rules</th></tr></thead><tbody>\n"
+        for c in consents {
+            o +=
+                "<tr><td>\(c.index)</td><td>\(h(c.recorded))</td><td>consent \(c.number)</td><td>\(h(c.recordedById))</td><td></td></tr>\n"
+        }
+        for e in events {
+            o +=
+                "<tr><td>\(e.index)</td><td>\(h(e.recorded))</td><td>\(h(e.kind))</td><td>\(h(e.byId))</td><td>\(h((e.rules ?? []).joined(separator: ", ")))</td></tr>\n"
+        }
+        o += "</tbody></table></section>\n</body></html>\n"
         return o
     }
+
+    /// The page with its styles inline.
+    public var html: String { html() }
 }
 
 extension SubjectReport {
@@ -306,7 +537,7 @@ extension SubjectReport {
             }
         }
         var entries: [ConsentEntry]
-        var organisations: [String: String] = [:]
+        var organisations: [String: Organisation] = [:]
         var labels: ConsentSummary.Labels = [:]
         if let keyed = try source.keyedIndexes(subject) {
             // Entries about several children (breaches) are filed under none; the caller names them.
@@ -326,7 +557,7 @@ extension SubjectReport {
                 guard let first = try source.keyedIndexes("org:" + id)?.first,
                     let o = try parse([first]).first?.body as? OrganisationRegistered
                 else { continue }
-                organisations[id] = o.name
+                organisations[id] = Organisation(name: o.name, contact: o.contact)
             }
             if let last = try source.keyedIndexes("policy")?.last,
                 let p = try parse([last]).first?.body as? PolicyPublished
@@ -338,7 +569,8 @@ extension SubjectReport {
             var policy: PolicyPublished?
             try scan { e in
                 switch e.body {
-                case let o as OrganisationRegistered: organisations[o.id] = organisations[o.id] ?? o.name
+                case let o as OrganisationRegistered:
+                    organisations[o.id] = organisations[o.id] ?? Organisation(name: o.name, contact: o.contact)
                 case let p as PolicyPublished: policy = p
                 case let b as BreachRecorded where b.affected.contains(where: { $0.subject == subject }):
                     entries.append(e)

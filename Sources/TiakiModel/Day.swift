@@ -92,6 +92,9 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
         "November", "December",
     ]
 
+    /// The month's English name (1 January … 12 December).
+    public static func monthName(_ month: Int) -> String { monthNames[max(1, min(12, month)) - 1] }
+
     static func spell(_ day: Day) -> String {
         let (y, m, d) = day.components
         return "\(d) \(monthNames[m - 1]) \(y)"

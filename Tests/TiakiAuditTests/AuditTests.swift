@@ -293,11 +293,11 @@ struct ReportTests {
             #expect(indexed.name == "Aroha Smith")
             #expect(indexed.consents.count == 1)
             #expect(indexed.consents[0].items.count == 7)
-            #expect(indexed.consents[0].status == "withdrawn on 2026-04-01 by the parent")
-            #expect(indexed.consents[0].agreedBy == ["Mere Smith (parent)"])
+            #expect(indexed.consents[0].status == "withdrawn by a parent on 1 April 2026")
+            #expect(indexed.consents[0].agreedBy == ["Mere Smith (a parent)"])
             #expect(indexed.events.map(\.kind) == ["decision", "decision", "withdrawal"])
-            #expect(indexed.events[1].sentence.contains("no, not permitted"))
-            #expect(indexed.text.contains("we moved"))
+            #expect(indexed.events[1].sentence.contains("This was not allowed."))
+            #expect(indexed.text.contains("The reason given: We moved."))
             #expect(!indexed.text.contains("Walker"), "nothing about another child")
             #expect(indexed.html.hasPrefix("<!doctype html>") && !indexed.html.contains("<script"))
 
@@ -311,11 +311,130 @@ struct ReportTests {
             )
             #expect(after.erased != nil)
             #expect(after.name == nil)
-            #expect(!after.text.contains("Aroha") && !after.text.contains("Mere") && !after.text.contains("we moved"))
+            #expect(!after.text.contains("Aroha") && !after.text.contains("Mere") && !after.text.contains("moved"))
             #expect(after.text.contains("Personal details were erased on"))
             #expect(
                 try SubjectReport.load(subject: "s-nobody", from: f.services.ledger, asOf: day, unseal: unseal) == nil
             )
+        }
+    }
+
+    @Test("the report reads as a parent would want: New Zealand dates in words, names not ids, whole sentences")
+    func plainWords() async throws {
+        try await AuditFixture.run { f in
+            let services = f.services
+            _ = try await services.organisations.register(
+                .init(id: "kowhai", kind: "school", name: "Kōwhai School", contact: "the school office, 09 555 0101")
+            )
+            _ = try await services.organisations.register(.init(id: "rtlb-north", kind: "rtlb", name: "RTLB North"))
+            let school = EntryActor(org: "kowhai")
+            let child = try #require(
+                try await services.subjects.register(
+                    SubjectInput(birthMonth: "2012-06", name: "Aroha Smith"),
+                    actor: school
+                ).entry.subject
+            )
+            let consent = try await services.consents.grant(
+                subject: child,
+                ConsentInput(
+                    purposes: ["referral"],
+                    information: ["register-entry", "specialist-report"],
+                    audience: .init(kinds: ["rtlb"]),
+                    sharing: .init(
+                        channels: ["secure-email", "in-person"],
+                        storageRegions: ["nz"],
+                        protection: "Shared only by secure email or in person."
+                    ),
+                    retention: .init(until: "2027-12-31"),
+                    accuracy: .init(contact: "the learning support coordinator", method: "Ask to see it."),
+                    withdrawal: .init(effect: "Support continues; they are told.", how: "Tell the school."),
+                    consenters: [
+                        .init(role: "parent", name: "Mere Smith"), .init(role: "young-person", name: "Aroha"),
+                    ],
+                    informed: .init(date: "2026-03-22", noticeVersion: "v1", language: "en", method: "meeting"),
+                    text: "We would like to share Aroha's register entry and reports with the RTLB service."
+                ),
+                actor: school
+            ).index
+            func ask(_ purpose: String, channel: String = "in-person", information: [String]) -> ShareRequest {
+                ShareRequest(
+                    subject: child,
+                    share: Share(
+                        recipient: "rtlb-north",
+                        purpose: purpose,
+                        information: information,
+                        channel: channel,
+                        storageRegion: "nz"
+                    ),
+                    date: "2026-03-23",
+                    requester: "kowhai",
+                    requesterRole: "member"
+                )
+            }
+            let permitted = ask("referral", information: ["specialist-report"])
+            let (yes, recorded) = try await f.decisions.decideAndRecord(permitted, actor: school)
+            #expect(yes.effect == .permit)
+            _ = try await services.disclosures.record(
+                DisclosureInput(
+                    subject: child,
+                    decision: recorded.receipt.index,
+                    share: permitted.share,
+                    date: "2026-03-23"
+                ),
+                actor: school
+            )
+            let (no, _) = try await f.decisions.decideAndRecord(
+                ask("transition", information: ["register-entry"]),
+                actor: school
+            )
+            #expect(no.effect == .deny)
+            let asOf = try #require(Day("2026-04-01"))
+            let report = try #require(
+                try SubjectReport.load(
+                    subject: child,
+                    from: services.ledger,
+                    asOf: asOf,
+                    unseal: { try? services.core.unseal($0, subject: child) }
+                )
+            )
+            for (name, document) in [("text", report.text), ("html", report.html)] {
+                let parts = document.components(separatedBy: "For auditors")
+                #expect(parts.count == 2, "\(name): the ids are in an appendix")
+                let body = parts[0]
+                // Dates and times in New Zealand words: an entry made on the morning of 23 March in New Zealand
+                // is the 22nd in UTC.
+                #expect(!body.contains("T2") && !body.contains(".000Z") && !body.contains("2026-03"), "\(name)")
+                #expect(body.contains("23 March 2026"), "\(name)")
+                // No internal ids before the appendix; each organisation named once, by its name.
+                for id in [child, "kowhai", "rtlb-north", "permit-with-consent", "rule "] {
+                    #expect(!body.contains(id), "\(name) shows \(id)")
+                }
+                #expect(body.range(of: #"entry [0-9]"#, options: .regularExpression) == nil, "\(name)")
+                #expect(!body.contains("Kōwhai School: Kōwhai School"), "\(name)")
+                #expect(body.contains("Kōwhai School asked to share"), "\(name)")
+                // A denial ends with what the whānau need, not a rule that did not apply.
+                #expect(!body.contains("does not apply") && !body.contains("it is not the case that"), "\(name)")
+                // Text joined properly.
+                for fault in [
+                    "protected by Shared", "..", "by in person", "reports from specialists was shared",
+                    "Agreed by Parent", "(parent)", ", young-person",
+                ] {
+                    #expect(!body.contains(fault), "\(name) has \(fault)")
+                }
+                #expect(body.contains("How it is protected: Shared only by secure email or in person."), "\(name)")
+                #expect(body.contains("Mere Smith (a parent) and Aroha (the young person themselves)"), "\(name)")
+                #expect(body.contains("(how: in person, at a meeting)"), "\(name)")
+                // The summary first, the rights last.
+                #expect(body.contains("Consent 1 is in force until 31 December 2027."), "\(name)")
+                #expect(body.contains("RTLB North received reports from specialists (23 March 2026)"), "\(name)")
+                #expect(body.contains("principles 6 and 7"), "\(name)")
+                #expect(body.contains("contact Kōwhai School: the school office, 09 555 0101"), "\(name)")
+                #expect(body.contains("complain to the Privacy Commissioner"), "\(name)")
+                // The appendix keeps what an auditor needs.
+                #expect(parts[1].contains(child) && parts[1].contains("permit-with-consent"), "\(name)")
+                #expect(parts[1].contains("Kōwhai School = kowhai"), "\(name)")
+            }
+            #expect(report.consents.first?.index == UInt64(consent))
         }
     }
 

@@ -241,6 +241,13 @@ struct AccessMatrixTests {
             allowed: [.memberOwn: .notFound, .memberEnrolled: .notFound, .memberOther: .notFound]
         ),
         .init(
+            pattern: "get /v1/assets/report.css",
+            method: .get,
+            uri: { _ in "/v1/assets/report.css" },
+            body: { _ in nil },
+            allowed: everyone
+        ),
+        .init(
             pattern: "post /v1/notices/collections",
             method: .post,
             uri: { _ in "/v1/notices/collections" },

@@ -516,8 +516,11 @@ import TiakiModel
                     headers: cluster.headers("privacy")
                 )
                 let text = String(buffer: response.body)
-                #expect(text.contains("A privacy breach (\(id)) was found on 5 March 2026"))
-                #expect(text.contains("of privacy breach \(id)"))
+                #expect(
+                    text.contains("A privacy breach found on 5 March 2026, 9:00 am involved the child's information")
+                )
+                #expect(text.contains("told you on \(cluster.services.core.today.plain) of a privacy breach"))
+                #expect(text.contains("breach  office"), "the appendix names the breach entry")
                 #expect(try ConsentState.replay(cluster.services.ledger) == cluster.services.core.snapshot)
             }
         }
@@ -547,6 +550,33 @@ import TiakiModel
                 #expect(renewals.first?["action"]?.stringValue?.contains("supersedes \(soon)") == true)
                 let other = try await client.execute(uri: "/v1/notices", method: .get, headers: cluster.headers("b"))
                 #expect(other.json["renewals"]?["items"]?.arrayValue?.isEmpty == true)
+            }
+        }
+    }
+}
+
+@Suite struct ReportPageTests {
+    @Test("the child's report as a page links the styles Tiaki serves, which the strict CSP allows; no inline style")
+    func styled() async throws {
+        try await Cluster.run { cluster, app in
+            let subject = try await cluster.child()
+            _ = try await cluster.consent(subject)
+            try await app.test(.router) { client in
+                let page = try await client.execute(
+                    uri: "/v1/subjects/\(subject)/report?format=html",
+                    method: .get,
+                    headers: cluster.headers("privacy")
+                )
+                let html = String(buffer: page.body)
+                #expect(html.contains("<link rel=\"stylesheet\" href=\"/v1/assets/report.css\">"))
+                #expect(!html.contains("<style") && !html.contains("style=") && !html.contains("<script"))
+                let csp = try #require(page.headers[HTTPField.Name("Content-Security-Policy")!])
+                #expect(csp.contains("style-src 'self'") && csp.contains("default-src 'none'"))
+                #expect(!csp.contains("unsafe-inline"))
+                let css = try await client.execute(uri: "/v1/assets/report.css", method: .get)
+                #expect(css.status == .ok)
+                #expect(css.headers[.contentType] == "text/css; charset=utf-8")
+                #expect(String(buffer: css.body).contains("@media print"))
             }
         }
     }

@@ -502,6 +502,7 @@ struct OpenAPITests {
             let isPublic = [
                 "get /healthz", "get /metrics", "get /v1/openapi.yaml", "get /v1/ledger/checkpoint",
                 "get /v1/ledger/vkey", "get /v1/vocabulary", "get /v1/vocabulary/{dimension}",
+                "get /v1/assets/report.css",
             ]
             .contains(pattern)
             if !isPublic {

@@ -35,7 +35,11 @@ struct AuditController: Sendable {
             )
         else { throw Problem.notFound }
         switch format {
-        case "html": return Reply.text(report.html, contentType: "text/html; charset=utf-8")
+        case "html":
+            return Reply.text(
+                report.html(stylesheetURL: "/v1/assets/report.css"),
+                contentType: "text/html; charset=utf-8"
+            )
         case "text": return Reply.text(report.text)
         default: return Reply.json(bytes: try report.json())
         }

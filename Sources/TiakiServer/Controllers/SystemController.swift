@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import TiakiAudit
 import TiakiConsent
 import TiakiLedger
 
@@ -33,6 +34,10 @@ struct SystemController: Sendable {
             )
         }
         routes.get("v1/openapi.yaml") { _, _ in Reply.text(OpenAPIDocument.text, contentType: "application/yaml") }
+        // The report's styles, from Tiaki itself: the CSP allows no inline styles and nothing from elsewhere.
+        routes.get("v1/assets/report.css") { _, _ in
+            Reply.text(SubjectReport.stylesheet, contentType: "text/css; charset=utf-8")
+        }
         return routes
     }
 }

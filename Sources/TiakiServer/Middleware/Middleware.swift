@@ -11,7 +11,10 @@ import TiakiModel
 enum SecurityHeaders {
     static let fields: [(HTTPField.Name, String)] = [
         ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
-        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"), ("Cache-Control", "no-store"),
+        (
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ), ("Cache-Control", "no-store"),
     ].compactMap { name, value in HTTPField.Name(name).map { ($0, value) } }
 
     static func apply(to headers: inout HTTPFields, tls: Bool) {
