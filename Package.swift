@@ -33,6 +33,7 @@ let package = Package(
         // Already in the graph through Hummingbird; named so the server can answer HTTP parse errors itself.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // A generic verifiable log: canonical JSON, RFC 9162 Merkle tree, C2SP checkpoints, SQLite store.
@@ -85,10 +86,26 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // The pages people use, served by `tiaki serve` beside the API: templates, sessions, forms.
+        .target(
+            name: "TiakiWeb",
+            dependencies: [
+                "TiakiAudit",
+                "TiakiConsent",
+                "TiakiModel",
+                "TiakiLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
         // The HTTP service: one buildApplication shared by `tiaki serve` and the tests.
         .target(
             name: "TiakiServer",
             dependencies: [
+                "TiakiWeb",
                 "TiakiAudit",
                 "TiakiPolicy",
                 "TiakiConsent",
@@ -218,6 +235,7 @@ let package = Package(
             name: "TiakiServerTests",
             dependencies: [
                 "TiakiServer",
+                "TiakiWeb",
                 "TiakiPolicy",
                 "TiakiConsent",
                 "TiakiModel",

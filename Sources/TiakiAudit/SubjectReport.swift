@@ -325,7 +325,7 @@ public struct SubjectReport: Sendable, Codable {
 
     /// A decision's reasons as a whānau reads them: the rule each names is the appendix's; a rule that did not
     /// apply explains nothing to them; consents are named by their number in the report.
-    static func plainReasons(_ reasons: [String], consent: (Int) -> String?) -> [String] {
+    public static func plainReasons(_ reasons: [String], consent: (Int) -> String?) -> [String] {
         reasons.compactMap { reason -> String? in
             if reason.hasPrefix("Rule "), reason.contains(" does not apply") { return nil }
             if reason == "Not permitted: no rule allows this share." { return nil }
@@ -447,9 +447,17 @@ public struct SubjectReport: Sendable, Codable {
             <title>Report about \(h(childName))</title>
             \(style)
             </head><body>
-            <h1><span lang="mi">He pūrongo mō te tamaiti</span> · Report about a child</h1>
 
             """
+        o += htmlBody
+        o += "</body></html>\n"
+        return o
+    }
+
+    /// The page's content without its head: for a page that draws its own frame around it.
+    public var htmlBody: String {
+        let h = HTML.escape
+        var o = "<h1><span lang=\"mi\">He pūrongo mō te tamaiti</span> · Report about a child</h1>\n"
         o += "<p><strong>\(h(ConsentSummary.capitalised(childName)))</strong>"
         if let organisation { o += ", registered by \(h(organisation))" }
         if let birthMonth, let born = Day.parseMonth(birthMonth) {
@@ -510,7 +518,7 @@ public struct SubjectReport: Sendable, Codable {
             o +=
                 "<tr><td>\(e.index)</td><td>\(h(e.recorded))</td><td>\(h(e.kind))</td><td>\(h(e.byId))</td><td>\(h((e.rules ?? []).joined(separator: ", ")))</td></tr>\n"
         }
-        o += "</tbody></table></section>\n</body></html>\n"
+        o += "</tbody></table></section>\n"
         return o
     }
 

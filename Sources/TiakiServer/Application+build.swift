@@ -8,6 +8,7 @@ public import TiakiConsent
 public import TiakiLedger
 import TiakiModel
 import TiakiPolicy
+import TiakiWeb
 
 /// How the service runs: where its data and policies are, where it listens, and its limits.
 public struct ServerConfiguration: Sendable {
@@ -94,7 +95,24 @@ func buildRouter(
 ) -> Router<TiakiRequestContext> {
     let metrics = ServiceMetrics()
     let input = RequestInput(bodyLimit: configuration.bodyLimit)
+    let limiter = FailedAuthenticationLimiter(
+        limit: configuration.failedAuthenticationLimit,
+        window: configuration.failedAuthenticationWindow
+    )
+    // The pages share the API's sign-in limiter: a wrong credential counts the same wherever it is typed.
+    let pages = WebPages<TiakiRequestContext>(
+        services: services,
+        sessions: SessionStore(),
+        guardian: SignInGuard(
+            retryAfter: { limiter.retryAfter($0) },
+            failed: { limiter.recordFailure($0) }
+        ),
+        dataDirectory: configuration.dataDirectory,
+        secureCookies: configuration.tlsCertificate != nil,
+        source: { $0.source }
+    )
     func addRoutes(to router: Router<TiakiRequestContext>) {
+        router.addRoutes(pages.routes)
         router.addRoutes(SystemController(services: services, metrics: metrics).routes)
         router.addRoutes(LedgerController(services: services, cosigning: cosigning).routes, atPath: "/v1/ledger")
         router.addRoutes(AdminController(services: services, input: input).routes, atPath: "/v1")
@@ -123,14 +141,7 @@ func buildRouter(
         )
     )
     router.add(
-        middleware: AuthenticationMiddleware(
-            credentials: services.credentials,
-            limiter: FailedAuthenticationLimiter(
-                limit: configuration.failedAuthenticationLimit,
-                window: configuration.failedAuthenticationWindow
-            ),
-            logger: logger
-        )
+        middleware: AuthenticationMiddleware(credentials: services.credentials, limiter: limiter, logger: logger)
     )
     addRoutes(to: router)
     return router

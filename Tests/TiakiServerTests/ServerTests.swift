@@ -115,8 +115,12 @@ struct Cluster {
         var configuration = ServerConfiguration()
         configuration.dataDirectory = path
         let router = buildRouter(services: services, configuration: configuration, logger: Logger(label: "test"))
+        // The API's routes; the pages at / (TiakiWeb) are not the API and are not in its document.
         return Set(
-            router.routes.map { route in
+            router.routes.filter { route in
+                let path = route.path.description
+                return path.hasPrefix("/v1") || path == "/healthz" || path == "/metrics"
+            }.map { route in
                 let parts = route.path.description.split(separator: "/").map {
                     $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
                 }
