@@ -18,6 +18,7 @@ enum Assets {
         legend{font-size:1.15rem;padding:0}
         fieldset{border:1px solid var(--line);padding:1rem;margin:1.25rem 0}
         input,select,textarea{font:inherit;padding:.4rem;border:2px solid var(--ink);max-width:100%}
+        input:not([type=checkbox]),textarea{width:100%;max-width:36rem}
         input[type=checkbox]{width:1.4rem;height:1.4rem;margin-right:.5rem;vertical-align:middle}
         .choice{margin:.4rem 0;display:flex;align-items:center}.choice label{display:inline;font-weight:400}
         .hint{color:var(--muted);margin:.2rem 0}

@@ -173,12 +173,20 @@ extension WebPages {
                 "value": values[name] ?? "", "date": date, "hint": maybe(hint),
             ]
         }
+        func group(_ items: [[String: Any]], legend: String? = nil) -> [String: Any] {
+            ["choices": items, "legend": maybe(legend)]
+        }
+        // Item 4 has two groups of choices: each its own fieldset, so that a screen reader names the group.
         let specs: [(String, [[String: Any]], [[String: Any]])] = [
-            ("purposes", choices(.purpose, "purposes"), []),
-            ("information", choices(.information, "information"), []),
-            ("audience", choices(.organisationKind, "audience.kinds"), []),
+            ("purposes", [group(choices(.purpose, "purposes"))], []),
+            ("information", [group(choices(.information, "information"))], []),
+            ("audience", [group(choices(.organisationKind, "audience.kinds"))], []),
             (
-                "sharing", choices(.channel, "sharing.channels") + choices(.storageRegion, "sharing.storageRegions"),
+                "sharing",
+                [
+                    group(choices(.channel, "sharing.channels"), legend: w["sharedBy"]),
+                    group(choices(.storageRegion, "sharing.storageRegions"), legend: w["keptIn"]),
+                ],
                 [text("sharing.protection", "protection")]
             ),
             ("retention", [], [text("retention.until", "until", date: true), text("retention.event", "event")]),
@@ -189,7 +197,7 @@ extension WebPages {
             let problem = errors.first { $0.anchor == "f-" + spec.0 }
             return [
                 "number": n + 1, "anchor": "f-" + spec.0, "question": w["q.\(spec.0)"] ?? spec.0,
-                "choices": spec.1, "hasChoices": !spec.1.isEmpty, "texts": spec.2,
+                "groups": spec.1, "texts": spec.2,
                 "error": maybe(problem.map { "\($0.field): \($0.message)" }),
             ]
         }

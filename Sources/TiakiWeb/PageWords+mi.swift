@@ -91,6 +91,7 @@ extension PageWords {
         "forbidden": "Kāore e taea e tō tūranga te whakamahi i tēnei whārangi.",
         "consentGiven": "Whakaaetanga i homai i te",
         "consentFromSchool": "He whakaaetanga i tuhia e tētahi atu whakahaere",
+        "sharedBy": "Ka pēhea te tuku", "keptIn": "Ka puritia ki hea",
         "home": "Kāinga", "signInAgain": "Takiuru",
     ]
 }

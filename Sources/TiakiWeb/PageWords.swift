@@ -85,6 +85,7 @@ enum PageWords {
         "notFoundTitle": "Not found", "notFound": "There is nothing here, or it is not yours to see.",
         "forbiddenTitle": "Not for your role", "forbidden": "Your role cannot use this page.",
         "consentGiven": "Consent given on", "consentFromSchool": "A consent another organisation recorded",
+        "sharedBy": "How it is shared", "keptIn": "Where it is kept",
         "home": "Home", "signInAgain": "Sign in",
     ]
 }

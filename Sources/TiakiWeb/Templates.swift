@@ -109,7 +109,7 @@ enum Templates {
         <input type="hidden" name="csrf" value="{{csrf}}">
         {{#items}}<fieldset id="{{anchor}}" class="item{{#error}} has-error{{/error}}"><legend>{{number}}. {{question}}</legend>
         {{#error}}<p class="field-error" id="{{anchor}}-error"><span class="visually-hidden">{{w.error}}: </span>{{error}}</p>{{/error}}
-        {{#hasChoices}}<div class="choices">{{#choices}}<div class="choice"><input type="checkbox" id="{{id}}" name="{{name}}" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/choices}}</div>{{/hasChoices}}
+        {{#groups}}{{#legend}}<fieldset class="group"><legend>{{legend}}</legend>{{/legend}}<div class="choices">{{#choices}}<div class="choice"><input type="checkbox" id="{{id}}" name="{{name}}" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/choices}}</div>{{#legend}}</fieldset>{{/legend}}{{/groups}}
         {{#texts}}<div class="field"><label for="{{id}}">{{label}}</label>{{#hint}}<p class="hint">{{hint}}</p>{{/hint}}<input id="{{id}}" name="{{name}}" value="{{value}}"{{#date}} type="date"{{/date}}></div>{{/texts}}
         </fieldset>{{/items}}
         <fieldset id="f-consenters" class="item{{#consentersError}} has-error{{/consentersError}}"><legend>{{w.whoAgreed}}</legend>
@@ -165,7 +165,7 @@ enum Templates {
         \(errors)
         <form method="post" action="/children/{{subject}}/share">
         <input type="hidden" name="csrf" value="{{csrf}}">
-        {{#selects}}<div class="field" id="{{anchor}}"><label for="{{id}}">{{label}}</label>{{#error}}<p class="field-error">{{error}}</p>{{/error}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select></div>{{/selects}}
+        {{#selects}}<div class="field"><label for="{{id}}">{{label}}</label>{{#error}}<p class="field-error">{{error}}</p>{{/error}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select></div>{{/selects}}
         <fieldset id="f-information"><legend>{{w.information}}</legend>{{#informationError}}<p class="field-error">{{informationError}}</p>{{/informationError}}
         <div class="choices">{{#information}}<div class="choice"><input type="checkbox" id="{{id}}" name="information" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/information}}</div></fieldset>
         <div class="choice"><input type="checkbox" id="f-serious" name="seriousThreat" value="yes"><label for="f-serious">{{w.seriousThreat}}</label></div>
