@@ -203,6 +203,15 @@ extension WebPages {
         }
     }
 
+    /// The seven items' fieldsets; a blank form's from the cache.
+    func itemsHTML(_ viewer: Viewer, values: Form, errors: [FieldError]) -> String {
+        func make() -> String {
+            fragment("consentItems", viewer, ["items": consentItems(viewer.w, values: values, errors: errors)])
+        }
+        guard values.fields.isEmpty, errors.isEmpty else { return make() }
+        return fragments.value("consent-items|\(viewer.language)", make)
+    }
+
     func consentForm(
         _ viewer: Viewer,
         subject id: String,
@@ -224,7 +233,8 @@ extension WebPages {
             title: w["consentTitle"] ?? "",
             status: status,
             [
-                "subject": subject.id, "items": consentItems(w, values: values, errors: errors), "adultRoles": adult,
+                "subject": subject.id, "itemsHTML": itemsHTML(viewer, values: values, errors: errors),
+                "adultRoles": adult,
                 "v": [
                     "consenterName": values["consenterName"] ?? "", "youngPerson": values["youngPerson"] != nil,
                     "youngPersonName": values["youngPersonName"] ?? "",
@@ -485,40 +495,49 @@ extension WebPages {
             ]
         }
         let chosen = Set(values.all("information"))
+        func make() -> String {
+            fragment(
+                "shareFields",
+                viewer,
+                [
+                    "selects": [
+                        select(
+                            "purpose",
+                            viewer.w["purpose"] ?? "",
+                            v.codes(.purpose).map { ($0, v.label($0, in: .purpose)) }
+                        ),
+                        select("recipient", viewer.w["recipient"] ?? "", orgs.map { ($0.id, $0.name) }),
+                        select(
+                            "channel",
+                            viewer.w["q.sharing"] ?? "",
+                            v.codes(.channel).map { ($0, v.label($0, in: .channel)) }
+                        ),
+                        select(
+                            "storageRegion",
+                            "—",
+                            v.codes(.storageRegion).map { ($0, v.label($0, in: .storageRegion)) }
+                        ),
+                    ],
+                    "information": v.codes(.information).map {
+                        [
+                            "id": "i-\($0)", "code": $0, "label": v.label($0, in: .information),
+                            "checked": chosen.contains($0),
+                        ]
+                    },
+                    "informationError": maybe(errors.first { $0.anchor == "f-information" }.map(\.message)),
+                ]
+            )
+        }
+        // A blank form's choices are the same for every child of the school while the organisations stay the same.
+        let fields =
+            values.fields.isEmpty && errors.isEmpty
+            ? fragments.value("share-fields|\(viewer.language)|\(orgs.count)|\(caller.org)", make) : make()
         return render(
             viewer,
             "share",
             title: viewer.w["shareTitle"] ?? "",
             status: status,
-            [
-                "subject": subject.id,
-                "selects": [
-                    select(
-                        "purpose",
-                        viewer.w["purpose"] ?? "",
-                        v.codes(.purpose).map { ($0, v.label($0, in: .purpose)) }
-                    ),
-                    select("recipient", viewer.w["recipient"] ?? "", orgs.map { ($0.id, $0.name) }),
-                    select(
-                        "channel",
-                        viewer.w["q.sharing"] ?? "",
-                        v.codes(.channel).map { ($0, v.label($0, in: .channel)) }
-                    ),
-                    select(
-                        "storageRegion",
-                        "—",
-                        v.codes(.storageRegion).map { ($0, v.label($0, in: .storageRegion)) }
-                    ),
-                ],
-                "information": v.codes(.information).map {
-                    [
-                        "id": "i-\($0)", "code": $0, "label": v.label($0, in: .information),
-                        "checked": chosen.contains($0),
-                    ]
-                },
-                "informationError": maybe(errors.first { $0.anchor == "f-information" }.map(\.message)),
-                "hasErrors": !errors.isEmpty, "errors": errors.map(\.values),
-            ]
+            ["subject": subject.id, "fieldsHTML": fields, "hasErrors": !errors.isEmpty, "errors": errors.map(\.values)]
         )
     }
 

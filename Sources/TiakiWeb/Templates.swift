@@ -5,7 +5,7 @@ enum Templates {
         "layout": layout, "signin": signin, "home": home, "find": find, "register": register, "child": child,
         "consent": consent, "sheet": sheet, "receipt": receipt, "share": share, "answer": answer,
         "findings": findings, "coverage": coverage, "ledger": ledger, "admin": admin, "message": message,
-        "report": report,
+        "report": report, "consentItems": consentItems, "shareFields": shareFields,
     ]
 
     static let layout = """
@@ -107,11 +107,7 @@ enum Templates {
         \(errors)
         <form method="post" action="/children/{{subject}}/consents">
         <input type="hidden" name="csrf" value="{{csrf}}">
-        {{#items}}<fieldset id="{{anchor}}" class="item{{#error}} has-error{{/error}}"><legend>{{number}}. {{question}}</legend>
-        {{#error}}<p class="field-error" id="{{anchor}}-error"><span class="visually-hidden">{{w.error}}: </span>{{error}}</p>{{/error}}
-        {{#groups}}{{#legend}}<fieldset class="group"><legend>{{legend}}</legend>{{/legend}}<div class="choices">{{#choices}}<div class="choice"><input type="checkbox" id="{{id}}" name="{{name}}" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/choices}}</div>{{#legend}}</fieldset>{{/legend}}{{/groups}}
-        {{#texts}}<div class="field"><label for="{{id}}">{{label}}</label>{{#hint}}<p class="hint">{{hint}}</p>{{/hint}}<input id="{{id}}" name="{{name}}" value="{{value}}"{{#date}} type="date"{{/date}}></div>{{/texts}}
-        </fieldset>{{/items}}
+        {{{itemsHTML}}}
         <fieldset id="f-consenters" class="item{{#consentersError}} has-error{{/consentersError}}"><legend>{{w.whoAgreed}}</legend>
         {{#consentersError}}<p class="field-error">{{consentersError}}</p>{{/consentersError}}
         <div class="field"><label for="f-consenter-role">{{w.agreedAs}}</label><select id="f-consenter-role" name="consenterRole">{{#adultRoles}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/adultRoles}}</select></div>
@@ -165,9 +161,7 @@ enum Templates {
         \(errors)
         <form method="post" action="/children/{{subject}}/share">
         <input type="hidden" name="csrf" value="{{csrf}}">
-        {{#selects}}<div class="field"><label for="{{id}}">{{label}}</label>{{#error}}<p class="field-error">{{error}}</p>{{/error}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select></div>{{/selects}}
-        <fieldset id="f-information"><legend>{{w.information}}</legend>{{#informationError}}<p class="field-error">{{informationError}}</p>{{/informationError}}
-        <div class="choices">{{#information}}<div class="choice"><input type="checkbox" id="{{id}}" name="information" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/information}}</div></fieldset>
+        {{{fieldsHTML}}}
         <div class="choice"><input type="checkbox" id="f-serious" name="seriousThreat" value="yes"><label for="f-serious">{{w.seriousThreat}}</label></div>
         <button type="submit">{{w.ask}}</button>
         </form>
@@ -234,5 +228,22 @@ enum Templates {
     static let report = """
         {{{reportBody}}}
         <p class="no-print"><a class="button" href="/children/{{subject}}/report.html" download="report-{{subject}}.html">{{w.downloadReport}}</a></p>
+        """
+
+    /// The seven checklist items' fieldsets, rendered apart: a blank form's are the same for every child and
+    /// cached per language.
+    static let consentItems = """
+        {{#items}}<fieldset id="{{anchor}}" class="item{{#error}} has-error{{/error}}"><legend>{{number}}. {{question}}</legend>
+        {{#error}}<p class="field-error" id="{{anchor}}-error"><span class="visually-hidden">{{w.error}}: </span>{{error}}</p>{{/error}}
+        {{#groups}}{{#legend}}<fieldset class="group"><legend>{{legend}}</legend>{{/legend}}<div class="choices">{{#choices}}<div class="choice"><input type="checkbox" id="{{id}}" name="{{name}}" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/choices}}</div>{{#legend}}</fieldset>{{/legend}}{{/groups}}
+        {{#texts}}<div class="field"><label for="{{id}}">{{label}}</label>{{#hint}}<p class="hint">{{hint}}</p>{{/hint}}<input id="{{id}}" name="{{name}}" value="{{value}}"{{#date}} type="date"{{/date}}></div>{{/texts}}
+        </fieldset>{{/items}}
+        """
+
+    /// The share form's choices, rendered apart and cached per language while the organisations stay the same.
+    static let shareFields = """
+        {{#selects}}<div class="field"><label for="{{id}}">{{label}}</label>{{#error}}<p class="field-error">{{error}}</p>{{/error}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select></div>{{/selects}}
+        <fieldset id="f-information"><legend>{{w.information}}</legend>{{#informationError}}<p class="field-error">{{informationError}}</p>{{/informationError}}
+        <div class="choices">{{#information}}<div class="choice"><input type="checkbox" id="{{id}}" name="information" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/information}}</div></fieldset>
         """
 }

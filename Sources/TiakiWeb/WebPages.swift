@@ -3,6 +3,7 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 import Mustache
+import Synchronization
 import TiakiAudit
 public import TiakiConsent
 import TiakiLedger
@@ -17,6 +18,18 @@ public struct SignInGuard: Sendable {
     public init(retryAfter: @escaping @Sendable (String) -> Int?, failed: @escaping @Sendable (String) -> Void) {
         self.retryAfter = retryAfter
         self.failed = failed
+    }
+}
+
+/// Fragments rendered once and kept, by a key that names everything they depend on.
+final class FragmentCache: Sendable {
+    private let cache = Mutex<[String: String]>([:])
+
+    func value(_ key: String, _ make: () -> String) -> String {
+        if let hit = cache.withLock({ $0[key] }) { return hit }
+        let made = make()
+        cache.withLock { $0[key] = made }
+        return made
     }
 }
 
@@ -41,6 +54,8 @@ public struct WebPages<Context: RequestContext>: Sendable {
     let source: @Sendable (Context) -> String
     let library: MustacheLibrary
     let bodyLimit = 64 * 1024
+    /// Rendered fragments that are the same for every reader of a language (a blank form's choices).
+    let fragments = FragmentCache()
 
     public init(
         services: TiakiServices,
@@ -242,6 +257,13 @@ public struct WebPages<Context: RequestContext>: Sendable {
             throw PageError.staleForm
         }
         return form
+    }
+
+    /// A fragment template rendered with the reader's words.
+    func fragment(_ template: String, _ viewer: Viewer, _ values: [String: Any]) -> String {
+        var values = values
+        values["w"] = viewer.w
+        return library.render(values, withTemplate: template) ?? ""
     }
 
     func render(

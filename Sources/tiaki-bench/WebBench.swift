@@ -78,7 +78,14 @@ struct WebBench: AsyncParsableCommand {
         let script = work + "/pages.lua"
         try Self.lua(sessions: sessions, paths: paths).write(toFile: script, atomically: true, encoding: .utf8)
         note("driving 16 sessions over \(paths.count) pages for \(seconds) s …")
+        let before = Self.histogram(try capture(curl, ["-s", base + "/metrics"]))
         let output = try capture(wrk, ["-t2", "-c16", "-d\(seconds)s", "--latency", "-s", script, base + "/"])
+        let after = Self.histogram(try capture(curl, ["-s", base + "/metrics"]))
+        // The server's own time per page (its request-duration histogram over the run): the bucket bound that
+        // holds the median and the 99th percentile.
+        let served = zip(after, before).map { (bound: $0.0.bound, count: $0.0.count - $0.1.count) }
+        let serverP50 = Self.bound(0.5, served)
+        let serverP99 = Self.bound(0.99, served)
         kill(server, SIGTERM)
         var status: Int32 = 0
         waitpid(server, &status, 0)
@@ -93,6 +100,8 @@ struct WebBench: AsyncParsableCommand {
                 "pageP99Milliseconds": .number((p99 * 1000).rounded() / 1000),
                 "largestPageBytes": .number(Double(largest)),
                 "non2xxResponses": .number(errors),
+                "serverP50AtMostMilliseconds": .number(serverP50 * 1000),
+                "serverP99AtMostMilliseconds": .number(serverP99 * 1000),
             ]
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
@@ -100,9 +109,34 @@ struct WebBench: AsyncParsableCommand {
             print(String(format: "  pages per second   %.0f", rate))
             print(String(format: "  latency            p50 %.2f ms   p99 %.2f ms", p50, p99))
             print("  largest page       \(largest) bytes")
+            print(
+                String(
+                    format: "  server-side        p50 at most %.1f ms   p99 at most %.1f ms   (histogram buckets)",
+                    serverP50 * 1000,
+                    serverP99 * 1000
+                )
+            )
             print("  non-2xx responses  \(Int(errors))")
         }
         if errors > 0 { note(output) }
+    }
+
+    /// The cumulative buckets of `tiaki_http_request_duration_seconds` in a /metrics page.
+    static func histogram(_ metrics: String) -> [(bound: Double, count: Double)] {
+        metrics.split(separator: "\n").compactMap { line -> (Double, Double)? in
+            let prefix = "tiaki_http_request_duration_seconds_bucket{le=\""
+            guard line.hasPrefix(prefix), let close = line.range(of: "\"}"), let space = line.lastIndex(of: " ")
+            else { return nil }
+            let le = line[line.index(line.startIndex, offsetBy: prefix.count)..<close.lowerBound]
+            guard let count = Double(line[line.index(after: space)...]) else { return nil }
+            return (le == "+Inf" ? .infinity : Double(le) ?? .infinity, count)
+        }
+    }
+
+    /// The smallest bucket bound at or below which `fraction` of the counted requests fall.
+    static func bound(_ fraction: Double, _ buckets: [(bound: Double, count: Double)]) -> Double {
+        guard let total = buckets.last?.count, total > 0 else { return 0 }
+        return buckets.first { $0.count >= fraction * total }?.bound ?? .infinity
     }
 
     static func value(of name: String, in html: String) -> String? {
