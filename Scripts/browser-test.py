@@ -186,6 +186,7 @@ expect("No, do not share" in driver.page_source and "withdrawn" in driver.page_s
        "asked again, the answer is no, because the consent was withdrawn")
 audit("the answer (denied)")
 shot("09-denied")
+visit("/notices", "notices (school)")
 sign_out()
 
 # The privacy officer: findings, and the child's report, which says the recipient was told.
@@ -197,6 +198,8 @@ expect("were told to stop using it" in driver.page_source or "was told to stop u
        "the report says the recipient was told of the withdrawal")
 expect("Your rights" in driver.page_source, "the report closes with the whānau's rights")
 shot("11-report")
+visit("/breaches", "the breach register")
+shot("16-breaches")
 sign_out()
 
 # Another school: the child is not found. Then the facilitator, auditor and admin pages.

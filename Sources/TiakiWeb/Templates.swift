@@ -5,7 +5,8 @@ enum Templates {
         "layout": layout, "signin": signin, "home": home, "find": find, "register": register, "child": child,
         "consent": consent, "sheet": sheet, "receipt": receipt, "share": share, "answer": answer,
         "findings": findings, "coverage": coverage, "ledger": ledger, "admin": admin, "message": message,
-        "report": report, "consentItems": consentItems, "shareFields": shareFields,
+        "report": report, "consentItems": consentItems, "shareFields": shareFields, "notices": notices,
+        "breaches": breaches, "breach": breach,
     ]
 
     static let layout = """
@@ -245,5 +246,65 @@ enum Templates {
         {{#selects}}<div class="field"><label for="{{id}}">{{label}}</label>{{#error}}<p class="field-error">{{error}}</p>{{/error}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select></div>{{/selects}}
         <fieldset id="f-information"><legend>{{w.information}}</legend>{{#informationError}}<p class="field-error">{{informationError}}</p>{{/informationError}}
         <div class="choices">{{#information}}<div class="choice"><input type="checkbox" id="{{id}}" name="information" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/information}}</div></fieldset>
+        """
+
+    static let notices = """
+        <h1>{{w.noticesTitle}}</h1>
+        <h2>{{w.collectionNotices}} ({{collectionsTotal}})</h2>
+        <p>{{w.collectionNoticesIntro}}</p>
+        {{^hasCollections}}<p>{{w.nothingDue}}</p>{{/hasCollections}}
+        {{#collections}}<section class="card"><p>{{action}}</p>
+        <p><a href="/notices/collections/{{disclosure}}?lang=both">{{w.noticeDocument}}</a></p>
+        <form method="post" action="/notices/collections/{{disclosure}}/sent" class="inline-fields">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="m-{{disclosure}}">{{w.sentBy}}</label><select id="m-{{disclosure}}" name="method"><option value="email">email</option><option value="post">post</option><option value="in-person">in person</option><option value="phone">phone</option></select>
+        <button type="submit">{{w.recordSent}}</button></form></section>{{/collections}}
+        <h2>{{w.withdrawalNotices}} ({{withdrawalsTotal}})</h2>
+        {{^hasWithdrawals}}<p>{{w.nothingDue}}</p>{{/hasWithdrawals}}
+        {{#withdrawals}}<section class="card"><p>{{action}}</p>
+        <form method="post" action="/notices/withdrawals/{{consent}}/acknowledge"><input type="hidden" name="csrf" value="{{csrf}}">
+        <button type="submit">{{w.acknowledge}}</button></form></section>{{/withdrawals}}
+        <h2>{{w.renewals}} ({{renewalsTotal}})</h2>
+        {{^hasRenewals}}<p>{{w.nothingDue}}</p>{{/hasRenewals}}
+        <ul>{{#renewals}}<li>{{action}} <a href="/children/{{subject}}">{{w.theChild}}</a></li>{{/renewals}}</ul>
+        """
+
+    static let breaches = """
+        <h1>{{w.breachesTitle}}</h1>
+        {{^hasBreaches}}<p>{{w.noBreaches}}</p>{{/hasBreaches}}
+        {{#hasBreaches}}<table><caption class="visually-hidden">{{w.breachesTitle}}</caption><thead><tr><th scope="col">{{w.breach}}</th><th scope="col">{{w.found}}</th><th scope="col">{{w.children}}</th><th scope="col">{{w.status}}</th></tr></thead><tbody>
+        {{#breaches}}<tr><td><a href="/breaches/{{breach}}">{{breach}}</a></td><td>{{found}}</td><td>{{children}}</td><td>{{status}}{{#overdue}} — <strong>{{w.overdue}}</strong>{{/overdue}}</td></tr>{{/breaches}}</tbody></table>{{/hasBreaches}}
+        <h2>{{w.recordBreach}}</h2>
+        \(errors)
+        <form method="post" action="/breaches"><input type="hidden" name="csrf" value="{{csrf}}">
+        <div class="field"><label for="f-found">{{w.foundAt}}</label><p class="hint" id="found-hint">{{w.foundHint}}</p><input id="f-found" name="found" value="{{v.found}}" aria-describedby="found-hint"></div>
+        <div class="field"><label for="f-description">{{w.whatHappened}}</label><textarea id="f-description" name="description" rows="4">{{v.description}}</textarea></div>
+        <div class="field"><label for="f-recipient">{{w.breachRecipient}}</label><select id="f-recipient" name="recipient"><option value="">—</option>{{#orgs}}<option value="{{id}}">{{name}}</option>{{/orgs}}</select></div>
+        <div class="field"><label for="f-from">{{w.from}}</label><input type="date" id="f-from" name="from" value="{{v.from}}"></div>
+        <div class="field"><label for="f-to">{{w.to}}</label><input type="date" id="f-to" name="to" value="{{v.to}}"></div>
+        <button type="submit">{{w.recordBreach}}</button></form>
+        """
+
+    static let breach = """
+        <h1>{{w.breach}} {{f.breach}}</h1>
+        \(errors)
+        <p>{{statusLine}}</p>
+        <p>{{f.description}}</p>
+        <p><a href="/breaches/{{f.breach}}/report">{{w.breachReport}}</a></p>
+        <h2>{{w.children}} ({{childCount}})</h2>
+        <ul>{{#children}}<li>{{label}} · {{information}}{{#sensitive}} — <strong>{{sensitive}}</strong>{{/sensitive}} · <a href="/breaches/{{breach}}/notices/{{subject}}?lang=both">{{w.noticeDocument}}</a>
+        {{#sent}} · {{w.told}}{{/sent}}{{^sent}}<form method="post" action="/breaches/{{breach}}/notice-{{subject}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">{{w.recordSent}}<span class="visually-hidden"> {{label}}</span></button></form>{{/sent}}</li>{{/children}}</ul>
+        {{^assessed}}<h2>{{w.assess}}</h2>
+        <form method="post" action="/breaches/{{f.breach}}/assessment"><input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset id="f-seriousHarm"><legend>{{w.seriousHarmQuestion}}</legend>
+        <div class="choice"><input type="radio" id="sh-yes" name="seriousHarm" value="yes"><label for="sh-yes">{{w.yesNotifiable}}</label></div>
+        <div class="choice"><input type="radio" id="sh-no" name="seriousHarm" value="no"><label for="sh-no">{{w.noNotNotifiable}}</label></div></fieldset>
+        <fieldset id="f-factors"><legend>{{w.factors}}</legend><div class="choices">{{#factors}}<div class="choice"><input type="checkbox" id="fa-{{code}}" name="factors" value="{{code}}"><label for="fa-{{code}}">{{label}}</label></div>{{/factors}}</div></fieldset>
+        <div class="field"><label for="f-reasons">{{w.reasons}}</label><textarea id="f-reasons" name="reasons" rows="3"></textarea></div>
+        <button type="submit">{{w.recordAssessment}}</button></form>{{/assessed}}
+        {{#notifiable}}{{^commissioner}}<h2>{{w.commissioner}}</h2>
+        <form method="post" action="/breaches/{{f.breach}}/commissioner"><input type="hidden" name="csrf" value="{{csrf}}">
+        <div class="field"><label for="f-reference">{{w.reference}}</label><input id="f-reference" name="reference"></div>
+        <button type="submit">{{w.recordCommissioner}}</button></form>{{/commissioner}}{{/notifiable}}
         """
 }

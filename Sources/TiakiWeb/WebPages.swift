@@ -156,6 +156,39 @@ public struct WebPages<Context: RequestContext>: Sendable {
             }
         }
         routes.get("findings") { request, context in try await page(request, context) { try await findings($1) } }
+        routes.get("notices") { request, context in try await page(request, context) { try notices($1) } }
+        routes.get("notices/collections/:disclosure") { request, context in
+            try await page(request, context) { try noticeDocument($0, $1, try Self.index(context, "disclosure")) }
+        }
+        routes.post("notices/collections/:disclosure/sent") { request, context in
+            try await page(request, context) { try await noticeSent($0, $1, try Self.index(context, "disclosure")) }
+        }
+        routes.post("notices/withdrawals/:consent/acknowledge") { request, context in
+            try await page(request, context) { try await acknowledge($0, $1, try Self.index(context, "consent")) }
+        }
+        routes.get("breaches") { request, context in
+            try await page(request, context) { _, v in try breaches(v, values: Form(""), errors: []) }
+        }
+        routes.post("breaches") { request, context in
+            try await page(request, context) { try await recordBreach($0, $1) }
+        }
+        routes.get("breaches/:breach") { request, context in
+            try await page(request, context) { _, v in try breach(v, try Self.parameter(context, "breach"), errors: [])
+            }
+        }
+        routes.get("breaches/:breach/report") { request, context in
+            try await page(request, context) { _, v in try breachReport(v, try Self.parameter(context, "breach")) }
+        }
+        routes.post("breaches/:breach/:step") { request, context in
+            try await page(request, context) {
+                try await breachStep($0, $1, try Self.parameter(context, "breach"), try Self.parameter(context, "step"))
+            }
+        }
+        routes.get("breaches/:breach/notices/:subject") { request, context in
+            try await page(request, context) { r, v in
+                try breachNotice(r, v, try Self.parameter(context, "breach"), try Self.parameter(context, "subject"))
+            }
+        }
         routes.get("coverage") { request, context in try await page(request, context) { try coverage($1) } }
         routes.get("ledger") { request, context in try await page(request, context) { try ledger($1) } }
         routes.get("admin") { request, context in
@@ -300,9 +333,9 @@ public struct WebPages<Context: RequestContext>: Sendable {
     func navigation(_ caller: Caller, _ w: [String: String]) -> [[String: String]] {
         let items: [(String, String)] =
             switch caller.role {
-            case .member: [("/children", "find")]
+            case .member: [("/children", "find"), ("/notices", "notices")]
             case .facilitator: [("/coverage", "coverage")]
-            case .privacyOfficer: [("/findings", "findings")]
+            case .privacyOfficer: [("/findings", "findings"), ("/breaches", "breaches")]
             case .auditor: [("/ledger", "ledger")]
             case .admin: [("/admin", "admin")]
             }

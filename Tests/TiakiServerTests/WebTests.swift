@@ -344,6 +344,92 @@ let consentFields: [(String, String)] = [
         #expect(store.find(ended.id) == nil)
     }
 
+    @Test(
+        "the duties on pages: a recipient's notices, the notice itself, recorded sent; the breach register, step by step"
+    )
+    func duties() async throws {
+        try await DutiesTests.run { cluster, app in
+            let subject = try await cluster.child()
+            let disclosure = try await cluster.disclose(subject, date: "2026-03-02")
+            try await app.test(.router) { client in
+                var rtlb = FormBrowser()
+                _ = try await rtlb.signIn(client, token: cluster.tokens["rtlb"] ?? "")
+                var page = try await rtlb.get(client, "/notices")
+                #expect(page.html.contains("(IPP 3A), by 16 March 2026"))
+                let csrf = FormBrowser.csrf(page)
+                let document = try await rtlb.get(client, "/notices/collections/\(disclosure)?lang=both")
+                #expect(document.html.contains("We hold information about your child"))
+                #expect(document.html.contains("Kei a mātou he pārongo mō tō tamaiti"))
+                var response = try await rtlb.post(
+                    client,
+                    "/notices/collections/\(disclosure)/sent",
+                    [("csrf", csrf), ("method", "pigeon")]
+                )
+                #expect(response.status == .badRequest && response.html.contains("method must be one of"))
+                response = try await rtlb.post(
+                    client,
+                    "/notices/collections/\(disclosure)/sent",
+                    [("csrf", csrf), ("method", "post")]
+                )
+                #expect(response.status == .seeOther)
+                page = try await rtlb.get(client, "/notices")
+                #expect(page.html.contains("Notices you owe whānau (IPP 3A) (0)"))
+                // Another school cannot read or record it.
+                var other = FormBrowser()
+                _ = try await other.signIn(client, token: cluster.tokens["b"] ?? "")
+                #expect(try await other.get(client, "/notices/collections/\(disclosure)").status == .notFound)
+
+                var officer = FormBrowser()
+                _ = try await officer.signIn(client, token: cluster.tokens["privacy"] ?? "")
+                page = try await officer.get(client, "/breaches")
+                let token = FormBrowser.csrf(page)
+                let size = cluster.size
+                response = try await officer.post(
+                    client,
+                    "/breaches",
+                    [("csrf", token), ("found", "2026-03-05T09:00:00+13:00"), ("description", "Lost.")]
+                )
+                #expect(response.status == .badRequest && response.html.contains("href=\"#f-recipient\""))
+                #expect(cluster.size == size)
+                response = try await officer.post(
+                    client,
+                    "/breaches",
+                    [
+                        ("csrf", token), ("found", "2026-03-05T09:00:00+13:00"),
+                        ("description", "A referral went to the wrong address."), ("recipient", "rtlb"),
+                        ("from", "2026-03-01"), ("to", "2026-03-03"),
+                    ]
+                )
+                #expect(response.status == .seeOther)
+                let path = try #require(response.headers[.location])
+                response = try await officer.post(client, path + "/assessment", [("csrf", token), ("reasons", "x")])
+                #expect(response.status == .badRequest && response.html.contains("seriousHarm"))
+                response = try await officer.post(
+                    client,
+                    path + "/assessment",
+                    [
+                        ("csrf", token), ("seriousHarm", "yes"), ("factors", "who-obtained"),
+                        ("reasons", "A stranger holds it."),
+                    ]
+                )
+                #expect(response.status == .seeOther)
+                response = try await officer.post(
+                    client,
+                    path + "/commissioner",
+                    [("csrf", token), ("reference", "NU-1")]
+                )
+                #expect(response.status == .seeOther)
+                response = try await officer.post(client, path + "/notice-\(subject)", [("csrf", token)])
+                #expect(response.status == .seeOther)
+                page = try await officer.get(client, "/breaches")
+                #expect(page.html.contains("notified"))
+                page = try await officer.get(client, path + "/report")
+                #expect(page.html.contains("Privacy breach report") && page.html.contains("reference NU-1"))
+                #expect(try await rtlb.get(client, "/breaches").status == .forbidden)
+            }
+        }
+    }
+
     @Test("both languages have every word; the te reo words are marked as not yet reviewed")
     func words() throws {
         #expect(Set(PageWords.en.keys) == Set(PageWords.mi.keys))

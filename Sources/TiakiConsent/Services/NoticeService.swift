@@ -177,9 +177,14 @@ public struct NoticeService: Sendable {
         throws -> Page<CollectionNoticeView>
     {
         let kept = core.read { state in
-            (state.collectionNoticesByOrg[org] ?? []).compactMap { state.collectionNotices[$0] }
-                .filter { filter.keeps(due: $0.outcome == nil) }
+            filter == .due
+                ? (state.collectionNoticesDue[org] ?? []).prefix(max(0, limit)).compactMap {
+                    state.collectionNotices[$0]
+                }
+                : (state.collectionNoticesByOrg[org] ?? []).compactMap { state.collectionNotices[$0] }
+                    .filter { filter.keeps(due: $0.outcome == nil) }
         }
+        let total = filter == .due ? core.read { $0.collectionNoticesDue[org]?.count ?? 0 } : kept.count
         let items = try kept.prefix(max(0, limit)).compactMap { n -> CollectionNoticeView? in
             let s: CollectionNoticeView.Status
             var recorded: UInt64?
@@ -215,7 +220,7 @@ public struct NoticeService: Sendable {
                 action: action
             )
         }
-        return Page(items: items, total: kept.count)
+        return Page(items: items, total: total)
     }
 
     /// Records an IPP 3A notice sent to the whānau (`notice.sent`) for disclosures about one child. The sender is
@@ -406,9 +411,13 @@ public struct NoticeService: Sendable {
     public func renewals(for org: String, on day: Day, limit: Int = .max) -> Page<RenewalReminder> {
         let horizon = Day(number: day.number + Int32(clamping: duties.renewalWindowDays))
         let due = core.read { state in
-            state.consents.values.filter { c in
-                c.recordedBy == org && c.isCurrent(on: day) && c.retentionUntil <= horizon
-                    && state.subjects[c.subject]?.erased == nil
+            (day.number...horizon.number).flatMap { n in
+                (state.consentsByRetention[Day(number: n)] ?? []).compactMap { id -> ConsentState.Consent? in
+                    guard let c = state.consents[id], c.recordedBy == org, c.isCurrent(on: day),
+                        state.subjects[c.subject]?.erased == nil
+                    else { return nil }
+                    return c
+                }
             }
         }
         let items = due.sorted { ($0.retentionUntil, $0.id) < ($1.retentionUntil, $1.id) }.prefix(max(0, limit)).map {
@@ -474,9 +483,14 @@ public struct NoticeService: Sendable {
     ) throws
         -> Page<WithdrawalNotice>
     {
-        let kept = core.read { state in
-            (state.withdrawalNotices[org] ?? []).compactMap { state.consents[$0] }
+        let (kept, total) = core.read { state -> ([ConsentState.Consent], Int) in
+            if filter == .due {
+                let due = state.withdrawalsDue[org] ?? []
+                return (due.prefix(max(0, limit)).compactMap { state.consents[$0] }, due.count)
+            }
+            let all = (state.withdrawalNotices[org] ?? []).compactMap { state.consents[$0] }
                 .filter { filter.keeps(due: $0.acknowledged[org] == nil) }
+            return (all, all.count)
         }
         let items = try kept.prefix(max(0, limit)).compactMap { c -> WithdrawalNotice? in
             guard let w = c.withdrawn, let entry = try core.entry(at: w.index),
@@ -505,7 +519,7 @@ public struct NoticeService: Sendable {
                 acknowledgement: acknowledged
             )
         }
-        return Page(items: items, total: kept.count)
+        return Page(items: items, total: total)
     }
 
 }

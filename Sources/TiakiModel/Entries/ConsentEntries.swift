@@ -147,6 +147,7 @@ public struct ConsentTerms: EntryBody {
             let consent = state.compile(self, id: id, subject: subject, recordedBy: entry.actor.org, time: entry.time)
         else { return }
         state.consents[id] = consent
+        state.consentsByRetention[consent.retentionUntil, default: []].append(id)
         state.subjects[subject]?.consents.append(id)
         if let old = supersedes, state.consents[old]?.subject == subject, state.consents[old]?.supersededBy == nil {
             state.consents[old]?.supersededBy = id
@@ -192,6 +193,7 @@ public struct ConsentWithdrawn: EntryBody {
         for recipient in notify ?? [] where state.consents[consent]?.notify.contains(recipient.org) == false {
             state.consents[consent]?.notify.append(recipient.org)
             state.withdrawalNotices[recipient.org, default: []].append(consent)
+            state.withdrawalsDue[recipient.org, default: []].append(consent)
         }
     }
 }
@@ -214,6 +216,7 @@ public struct WithdrawalAcknowledged: EntryBody {
             state.consents[consent]?.acknowledged[entry.actor.org] == nil
         else { return }
         state.consents[consent]?.acknowledged[entry.actor.org] = entry.index
+        state.withdrawalsDue[entry.actor.org]?.removeAll { $0 == consent }
     }
 }
 

@@ -64,6 +64,7 @@ public struct NoticeSent: EntryBody {
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
         for d in disclosures ?? [] where state.collectionNotices[d]?.outcome == nil {
             state.collectionNotices[d]?.outcome = .sent(index: entry.index, by: entry.actor.org)
+            state.settleCollectionNotice(d)
         }
         if let breach, let subject = entry.subject, state.breaches[breach]?.affected[subject] != nil,
             state.breaches[breach]?.noticesSent[subject] == nil
@@ -110,6 +111,7 @@ public struct NoticeException: EntryBody {
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {
         if state.collectionNotices[disclosure]?.outcome == nil {
             state.collectionNotices[disclosure]?.outcome = .exception(index: entry.index)
+            state.settleCollectionNotice(disclosure)
         }
     }
 }

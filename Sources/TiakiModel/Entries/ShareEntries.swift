@@ -227,6 +227,7 @@ public struct DisclosureRecord: EntryBody {
             dueBy: by
         )
         state.collectionNoticesByOrg[share.recipient, default: []].append(id)
+        state.collectionNoticesDue[share.recipient, default: []].append(id)
     }
 
     public func encode(to encoder: any Encoder) throws {

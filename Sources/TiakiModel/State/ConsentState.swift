@@ -173,6 +173,17 @@ public struct ConsentState: Sendable {
     public internal(set) var collectionNoticesByOrg: [String: [Int]] = [:]
     /// Breaches by id.
     public internal(set) var breaches: [String: Breach] = [:]
+    /// What is still to do, per organisation, oldest first, so that a list of what is due reads only that: the
+    /// withdrawals it has not acknowledged, and the IPP 3A notices not yet sent or excused.
+    public internal(set) var withdrawalsDue: [String: [Int]] = [:]
+    public internal(set) var collectionNoticesDue: [String: [Int]] = [:]
+    /// Consents by the day their retention ends, so that the ones ending soon are found without a scan.
+    public internal(set) var consentsByRetention: [Day: [Int]] = [:]
+
+    mutating func settleCollectionNotice(_ disclosure: Int) {
+        guard let recipient = collectionNotices[disclosure]?.recipient else { return }
+        collectionNoticesDue[recipient]?.removeAll { $0 == disclosure }
+    }
 
     public init() {}
 
@@ -238,7 +249,8 @@ extension ConsentState: Equatable {
             a.subjects == b.subjects, a.policies == b.policies, a.currentPolicy == b.currentPolicy,
             a.reviews == b.reviews, a.withdrawalNotices == b.withdrawalNotices,
             a.collectionNotices == b.collectionNotices, a.collectionNoticesByOrg == b.collectionNoticesByOrg,
-            a.breaches == b.breaches,
+            a.breaches == b.breaches, a.withdrawalsDue == b.withdrawalsDue,
+            a.collectionNoticesDue == b.collectionNoticesDue, a.consentsByRetention == b.consentsByRetention,
             a.consents.count == b.consents.count
         else { return false }
         for (id, x) in a.consents {
