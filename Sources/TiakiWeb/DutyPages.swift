@@ -12,7 +12,12 @@ extension WebPages {
 
     func notices(_ viewer: Viewer) throws -> Response {
         let caller = try viewer.require(.member)
-        let list = try services.notices.list(for: caller.org, on: services.core.today, filter: .due, limit: 100)
+        let list = try services.notices.list(
+            for: caller.org,
+            on: services.core.today,
+            filter: .due,
+            limit: NoticeList.defaultLimit
+        )
         let csrf = viewer.session?.csrf ?? ""
         return render(
             viewer,

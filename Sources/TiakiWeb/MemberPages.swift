@@ -132,7 +132,7 @@ extension WebPages {
                 "purpose": labels[d.record.purpose] ?? d.record.purpose,
             ]
         }
-        let name = caller.role == .member ? try childName(subject.id) : nil
+        let name = caller.role == .member ? try services.subjects.name(of: subject.id) : nil
         let born = Day.parseMonth(subject.birthMonth).map { "\(Day.monthName($0.month)) \($0.year)" } ?? ""
         return render(
             viewer,
@@ -144,13 +144,6 @@ extension WebPages {
                 "hasDisclosures": !disclosures.isEmpty, "privacy": caller.role == .privacyOfficer,
             ]
         )
-    }
-
-    func childName(_ subject: String) throws -> String? {
-        guard let index = try services.ledger.indexes(forKey: subject).first,
-            let r = try services.core.entry(at: index)?.body as? SubjectRegistered
-        else { return nil }
-        return try r.nameSealed.flatMap { try services.core.unseal($0, subject: subject) }
     }
 
     // MARK: Recording a consent

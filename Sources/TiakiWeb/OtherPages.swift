@@ -14,7 +14,7 @@ extension WebPages {
         let caller = try viewer.require(.privacyOfficer)
         let subject = try services.subject(id, visibleTo: caller)
         let core = services.core
-        let breaches = core.read { s in s.breaches.values.filter { $0.affected[subject.id] != nil }.map(\.index) }
+        let breaches = services.subjects.breachEntries(of: subject.id)
         guard
             let report = try SubjectReport.load(
                 subject: subject.id,

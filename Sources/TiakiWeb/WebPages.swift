@@ -94,7 +94,16 @@ public struct WebPages<Context: RequestContext>: Sendable {
         routes.get("language") { request, _ in
             let query = Form(request.uri.query ?? "")
             let to = query["to"] == "mi" ? "mi" : "en"
-            let back = query["back"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? "/"
+            // Back to a page of this site only: a path, of the characters a path and query use here.
+            let back =
+                query["back"].flatMap { path -> String? in
+                    let allowed = path.utf8.allSatisfy {
+                        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+                            || "/?=&-_.%".utf8.contains($0)
+                    }
+                    return allowed && path.hasPrefix("/") && !path.hasPrefix("//") && path.utf8.count <= 512
+                        ? path : nil
+                } ?? "/"
             var response = Self.redirect(back)
             response.headers.append(
                 HTTPField(name: .setCookie, value: "tiaki_lang=\(to); Path=/; SameSite=Strict; Max-Age=31536000")

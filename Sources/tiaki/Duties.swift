@@ -75,7 +75,7 @@ struct Notices: AsyncParsableCommand {
         @Option(help: "due (what is still to do), done, or all.")
         var status = "due"
         @Option(help: "At most this many of each list, the oldest first.")
-        var limit = 100
+        var limit = NoticeList.defaultLimit
         @Flag(help: "Print JSON, as GET /v1/notices returns it.")
         var json = false
 

@@ -310,6 +310,14 @@ let consentFields: [(String, String)] = [
                         }
                     }
                 }
+                // Choosing a language goes back to a page of this site only.
+                for back in ["//evil.example/x", "https://evil.example/", "/ok%0D%0ASet-Cookie:x=1"] {
+                    let response = try await client.execute(
+                        uri: "/language?to=mi&back=\(FormBrowser.encode(back))",
+                        method: .get
+                    )
+                    #expect(response.status == .seeOther && response.headers[.location] == "/", "\(back)")
+                }
                 let css = try await client.execute(uri: "/assets/tiaki.css", method: .get)
                 #expect(css.headers[.contentType] == "text/css; charset=utf-8")
                 // A value with markup is escaped.

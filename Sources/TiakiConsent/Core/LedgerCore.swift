@@ -148,6 +148,19 @@ public final class LedgerCore: Sendable {
         return entry
     }
 
+    /// Committed entries, parsed, read in one transaction (a list's page reads its entries at once); `nil` for one
+    /// that cannot be read. Every index must be below the ledger's size.
+    public func entries(at indexes: [UInt64]) throws -> [UInt64: ConsentEntry] {
+        guard !indexes.isEmpty else { return [:] }
+        var out: [UInt64: ConsentEntry] = [:]
+        for (index, bytes) in zip(indexes, try ledger.entries(at: indexes)) {
+            guard var entry = try? ConsentEntry(bytes: bytes) else { continue }
+            entry.index = index
+            out[index] = entry
+        }
+        return out
+    }
+
     // MARK: Checks shared by the services
 
     /// The subject, or why it cannot be acted on (unknown, or erased).

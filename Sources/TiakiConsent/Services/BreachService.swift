@@ -446,7 +446,7 @@ public struct BreachService: Sendable {
         var information: [String] = []
         var recipientIds: [String] = []
         for a in recorded.affected {
-            let name = try NoticeService(core: core, duties: duties).subjectName(a.subject)
+            let name = try SubjectService(core: core).name(of: a.subject)
             children.append(
                 .init(
                     subject: a.subject,

@@ -75,6 +75,9 @@ public struct Page<Item: Sendable & Encodable>: Sendable, Encodable {
 
 /// Everything an organisation must act on after a share, as `GET /v1/notices` and `tiaki notices list` give it.
 public struct NoticeList: Sendable, Encodable {
+    /// How many of each list a page shows unless asked for more: the oldest, most urgent first.
+    public static let defaultLimit = 25
+
     public var org: String
     public var asOf: String
     public var limit: Int
@@ -185,7 +188,9 @@ public struct NoticeService: Sendable {
                     .filter { filter.keeps(due: $0.outcome == nil) }
         }
         let total = filter == .due ? core.read { $0.collectionNoticesDue[org]?.count ?? 0 } : kept.count
-        let items = try kept.prefix(max(0, limit)).compactMap { n -> CollectionNoticeView? in
+        let page = Array(kept.prefix(max(0, limit)))
+        let entries = try core.entries(at: page.compactMap { UInt64(exactly: $0.disclosure) })
+        let items = page.compactMap { n -> CollectionNoticeView? in
             let s: CollectionNoticeView.Status
             var recorded: UInt64?
             var sentBy: String?
@@ -199,7 +204,9 @@ public struct NoticeService: Sendable {
                 s = .exception
                 recorded = index
             }
-            guard let d = try core.entry(at: UInt64(n.disclosure))?.body as? DisclosureRecord else { return nil }
+            guard let i = UInt64(exactly: n.disclosure), let d = entries[i]?.body as? DisclosureRecord else {
+                return nil
+            }
             let overdue = s == .due && day > n.dueBy
             let action =
                 s == .due
@@ -382,7 +389,7 @@ public struct NoticeService: Sendable {
             )
         }
         let (recipient, source) = core.read { s in (s.organisations[owed.recipient], s.organisations[owed.discloser]) }
-        let name = try subjectName(owed.subject)
+        let name = try SubjectService(core: core).name(of: owed.subject)
         return CollectionNoticeFacts(
             disclosure: disclosure,
             subject: owed.subject,
@@ -396,13 +403,6 @@ public struct NoticeService: Sendable {
             source: NoticeOrganisation(source, id: owed.discloser),
             dueBy: owed.dueBy.description
         )
-    }
-
-    func subjectName(_ subject: String) throws -> String? {
-        guard let index = try core.ledger.indexes(forKey: subject).first,
-            let r = try core.entry(at: index)?.body as? SubjectRegistered
-        else { return nil }
-        return try r.nameSealed.flatMap { try core.unseal($0, subject: subject) }
     }
 
     // MARK: Renewals
@@ -492,14 +492,24 @@ public struct NoticeService: Sendable {
                 .filter { filter.keeps(due: $0.acknowledged[org] == nil) }
             return (all, all.count)
         }
-        let items = try kept.prefix(max(0, limit)).compactMap { c -> WithdrawalNotice? in
-            guard let w = c.withdrawn, let entry = try core.entry(at: w.index),
-                let body = entry.body as? ConsentWithdrawn,
+        let page = Array(kept.prefix(max(0, limit)))
+        // One read for the page's withdrawals, one for the disclosures they name.
+        let withdrawals = try core.entries(at: page.compactMap { $0.withdrawn?.index })
+        let named = page.compactMap { c in
+            c.withdrawn.flatMap { (withdrawals[$0.index]?.body as? ConsentWithdrawn)?.notify?.first { $0.org == org } }
+        }
+        let disclosures = try core.entries(
+            at: Array(Set(named.flatMap(\.disclosures).compactMap { UInt64(exactly: $0) })).sorted()
+        )
+        let items = page.compactMap { c -> WithdrawalNotice? in
+            guard let w = c.withdrawn, let body = withdrawals[w.index]?.body as? ConsentWithdrawn,
                 let recipient = body.notify?.first(where: { $0.org == org })
             else { return nil }
             var shared: [WithdrawalNotice.Shared] = []
             for index in recipient.disclosures {
-                guard index >= 0, let d = try core.entry(at: UInt64(index))?.body as? DisclosureRecord else { continue }
+                guard let i = UInt64(exactly: index), let d = disclosures[i]?.body as? DisclosureRecord else {
+                    continue
+                }
                 shared.append(
                     .init(disclosure: index, date: d.date, information: d.share.information, purpose: d.share.purpose)
                 )

@@ -1,4 +1,5 @@
 import Foundation
+import TiakiLedger
 public import TiakiModel
 
 /// What a school gives to register a child: identifiers for lookup (kept out of the ledger), the birth month the
@@ -214,6 +215,20 @@ public struct SubjectService: Sendable {
 
     /// The subject as the state holds it.
     public func subject(_ id: String) -> ConsentState.Subject? { core.read { $0.subjects[id] } }
+
+    /// The child's name as the organisation that registered them gave it, while the vault holds their key.
+    public func name(of subject: String) throws -> String? {
+        guard let index = try core.ledger.indexes(forKey: subject).first,
+            let r = try core.entry(at: index)?.body as? SubjectRegistered
+        else { return nil }
+        return try r.nameSealed.flatMap { try core.unseal($0, subject: subject) }
+    }
+
+    /// The breaches that touched the child (their `breach.recorded` entries): filed under no child, they are
+    /// found from the register and added to the child's report.
+    public func breachEntries(of subject: String) -> [UInt64] {
+        core.read { s in s.breaches.values.filter { $0.affected[subject] != nil }.map(\.index).sorted() }
+    }
 }
 
 extension SubjectVault.Identifier {

@@ -24,7 +24,7 @@ struct AuditController: Sendable {
         let format = try query.choice("format", from: ["json", "html", "text"]) ?? "json"
         let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
         let core = services.core
-        let breaches = core.read { s in s.breaches.values.filter { $0.affected[subject.id] != nil }.map(\.index) }
+        let breaches = services.subjects.breachEntries(of: subject.id)
         guard
             let report = try SubjectReport.load(
                 subject: subject.id,

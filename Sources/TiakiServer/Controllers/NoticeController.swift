@@ -36,7 +36,7 @@ struct NoticeController: Sendable {
             let caller = try context.require(.member)
             let query = try Query(request, allowed: ["status", "limit"])
             let status = try query.choice("status", from: NoticeFilter.allCases.map(\.rawValue)) ?? "due"
-            let limit = try query.integer("limit", maximum: 1000).map { Int($0) } ?? 100
+            let limit = try query.integer("limit", maximum: 1000).map { Int($0) } ?? NoticeList.defaultLimit
             guard limit >= 1 else {
                 throw Problem.badRequest("limit must be a whole number from 1 to 1000", field: "limit")
             }
