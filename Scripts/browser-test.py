@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = os.environ["TIAKI_URL"]
@@ -69,10 +69,20 @@ def audit(name):
 
 
 def go(element):
-    """Clicks a link or a submit button and waits for the next page to replace this one."""
+    """Clicks a link or a submit button and waits for the next page to replace this one, and to be loaded."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(old))
+
+    def replaced(_):
+        # Chrome reports a replaced page's element as stale, or as not belonging to the document: both mean gone.
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, 15).until(replaced)
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def shot(name):
