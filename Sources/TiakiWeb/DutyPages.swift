@@ -88,16 +88,7 @@ extension WebPages {
     }
 
     func problem(_ viewer: Viewer, _ text: String, back: String) -> Response {
-        render(
-            viewer,
-            "message",
-            title: viewer.w["thereIsAProblem"] ?? "",
-            status: .badRequest,
-            [
-                "heading": viewer.w["thereIsAProblem"] ?? "", "text": text,
-                "link": ["href": back, "label": viewer.w["home"] ?? ""],
-            ]
-        )
+        message(viewer, headingKey: "thereIsAProblem", text: text, status: .badRequest, link: (back, "home"))
     }
 
     // MARK: The breach register

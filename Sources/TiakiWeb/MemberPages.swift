@@ -452,15 +452,12 @@ extension WebPages {
                 actor: caller.actor
             )
         } catch let error as TiakiError where error.code == .conflict || error.code == .invalid {
-            return render(
+            return message(
                 viewer,
-                "message",
-                title: viewer.w["thereIsAProblem"] ?? "",
+                headingKey: "thereIsAProblem",
+                text: error.message,
                 status: .badRequest,
-                [
-                    "heading": viewer.w["thereIsAProblem"] ?? "", "text": error.message,
-                    "link": ["href": "/children/\(view.subject)", "label": viewer.w["backToChild"] ?? ""],
-                ]
+                link: ("/children/\(view.subject)", "backToChild")
             )
         }
         return Self.redirect("/children/\(view.subject)")

@@ -253,38 +253,11 @@ public struct WebPages<Context: RequestContext>: Sendable {
                 if expired { response.headers.append(HTTPField(name: .setCookie, value: clearSession)) }
                 return response
             case .notFound:
-                return render(
-                    viewer,
-                    "message",
-                    title: viewer.w["notFoundTitle"] ?? "",
-                    status: .notFound,
-                    [
-                        "heading": viewer.w["notFoundTitle"] ?? "", "text": viewer.w["notFound"] ?? "",
-                        "link": ["href": "/", "label": viewer.w["home"] ?? ""],
-                    ]
-                )
+                return message(viewer, headingKey: "notFoundTitle", textKey: "notFound", status: .notFound)
             case .forbidden:
-                return render(
-                    viewer,
-                    "message",
-                    title: viewer.w["forbiddenTitle"] ?? "",
-                    status: .forbidden,
-                    [
-                        "heading": viewer.w["forbiddenTitle"] ?? "", "text": viewer.w["forbidden"] ?? "",
-                        "link": ["href": "/", "label": viewer.w["home"] ?? ""],
-                    ]
-                )
+                return message(viewer, headingKey: "forbiddenTitle", textKey: "forbidden", status: .forbidden)
             case .staleForm:
-                return render(
-                    viewer,
-                    "message",
-                    title: viewer.w["thereIsAProblem"] ?? "",
-                    status: .forbidden,
-                    [
-                        "heading": viewer.w["thereIsAProblem"] ?? "", "text": viewer.w["staleForm"] ?? "",
-                        "link": ["href": "/", "label": viewer.w["home"] ?? ""],
-                    ]
-                )
+                return message(viewer, headingKey: "thereIsAProblem", textKey: "staleForm", status: .forbidden)
             }
         } catch let error as TiakiError where error.code == .unknownSubject || error.code == .unknownConsent {
             return try await page(request, context, public: true) { _, _ in throw PageError.notFound }
@@ -336,6 +309,28 @@ public struct WebPages<Context: RequestContext>: Sendable {
             status: status,
             headers: [.contentType: "text/html; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+
+    /// A page that only says something: a heading, a sentence (`text`, or the words under `textKey`), and a link.
+    func message(
+        _ viewer: Viewer,
+        headingKey: String,
+        textKey: String? = nil,
+        text: String? = nil,
+        status: HTTPResponse.Status,
+        link: (href: String, labelKey: String) = ("/", "home")
+    ) -> Response {
+        let w = viewer.w
+        return render(
+            viewer,
+            "message",
+            title: w[headingKey] ?? "",
+            status: status,
+            [
+                "heading": w[headingKey] ?? "", "text": text ?? textKey.flatMap { w[$0] } ?? "",
+                "link": ["href": link.href, "label": w[link.labelKey] ?? ""],
+            ]
         )
     }
 
@@ -447,14 +442,12 @@ public struct WebPages<Context: RequestContext>: Sendable {
         if let session = viewer.session { sessions.end(session.id) }
         var out = viewer
         out.session = nil
-        var response = render(
+        var response = message(
             out,
-            "message",
-            title: out.w["signedOutTitle"] ?? "",
-            [
-                "heading": out.w["signedOutTitle"] ?? "", "text": out.w["signedOut"] ?? "",
-                "link": ["href": "/sign-in", "label": out.w["signInAgain"] ?? ""],
-            ]
+            headingKey: "signedOutTitle",
+            textKey: "signedOut",
+            status: .ok,
+            link: ("/sign-in", "signInAgain")
         )
         response.headers.append(HTTPField(name: .setCookie, value: clearSession))
         return response
