@@ -43,10 +43,22 @@ public struct Vocabulary: Sendable, Equatable {
     /// Code → label, per dimension, in the order the policy lists them.
     public private(set) var terms: [Dimension: [(code: String, label: String)]]
     private var labels: [Dimension: [String: String]]
+    /// Labels in other languages (`mi`: te reo Māori): language → dimension → code → label. A code without one
+    /// is shown with its English label.
+    public private(set) var translations: [String: [Dimension: [String: String]]]
 
-    public init(_ terms: [Dimension: [(code: String, label: String)]]) {
+    public init(
+        _ terms: [Dimension: [(code: String, label: String)]],
+        translations: [String: [Dimension: [String: String]]] = [:]
+    ) {
         self.terms = terms
         self.labels = terms.mapValues { Dictionary($0.map { ($0.code, $0.label) }, uniquingKeysWith: { a, _ in a }) }
+        self.translations = translations
+    }
+
+    /// The plain words for a code in `language` (`en`, `mi`), or in English when the vocabulary has none in it.
+    public func label(_ code: String, in dimension: Dimension, language: String) -> String {
+        translations[language]?[dimension]?[code] ?? label(code, in: dimension)
     }
 
     public func contains(_ code: String, in dimension: Dimension) -> Bool {
@@ -60,7 +72,9 @@ public struct Vocabulary: Sendable, Equatable {
 
     public func codes(_ dimension: Dimension) -> [String] { terms[dimension]?.map(\.code) ?? [] }
 
-    public static func == (a: Vocabulary, b: Vocabulary) -> Bool { a.labels == b.labels }
+    public static func == (a: Vocabulary, b: Vocabulary) -> Bool {
+        a.labels == b.labels && a.translations == b.translations
+    }
 }
 
 /// A set of codes of one dimension as a bitmask, for constant-time coverage checks.

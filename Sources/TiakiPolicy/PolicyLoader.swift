@@ -7,6 +7,7 @@ struct PolicyLoader {
     let directory: String
     var problems: [PolicyProblem] = []
     var terms: [Vocabulary.Dimension: [(code: String, label: String)]] = [:]
+    var translations: [String: [Vocabulary.Dimension: [String: String]]] = [:]
     var consenters: ConsenterRequirement?
     var duties: Duties?
     var rules: [Rule] = []
@@ -147,8 +148,23 @@ struct PolicyLoader {
                     )
                     continue
                 }
-                guard let label = l.string, !label.isEmpty else {
-                    problem(l.mark, "code \(code) needs a plain-language label")
+                // A label is the English words, or a mapping of language to words: `en` (required) and `mi`.
+                var label = l.string
+                if case .mapping(let languages) = l {
+                    for (language, words) in checkedPairs(languages, allowed: ["en", "mi"], what: "label language") {
+                        guard let text = words.string, !text.isEmpty else {
+                            problem(words.mark, "code \(code)'s \(language) label is empty")
+                            continue
+                        }
+                        if language == "en" {
+                            label = text
+                        } else {
+                            translations[language, default: [:]][dimension, default: [:]][code] = text
+                        }
+                    }
+                }
+                guard let label, !label.isEmpty else {
+                    problem(l.mark, "code \(code) needs a plain-language label (a string, or en: and mi:)")
                     continue
                 }
                 if list.contains(where: { $0.code == code }) { problem(c.mark, "code \(code) appears twice") }
@@ -650,7 +666,7 @@ struct PolicyLoader {
     }
 
     mutating func finish(files: [String: String]) -> PolicySet? {
-        let vocabulary = Vocabulary(terms)
+        let vocabulary = Vocabulary(terms, translations: translations)
         for dimension in Vocabulary.Dimension.allCases where terms[dimension] == nil {
             problems.append(
                 PolicyProblem(

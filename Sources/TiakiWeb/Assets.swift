@@ -18,12 +18,14 @@ enum Assets {
         legend{font-size:1.15rem;padding:0}
         fieldset{border:1px solid var(--line);padding:1rem;margin:1.25rem 0}
         input,select,textarea{font:inherit;padding:.4rem;border:2px solid var(--ink);max-width:100%}
-        input:not([type=checkbox]),textarea{width:100%;max-width:36rem}
+        input:not([type=checkbox]):not([type=radio]),textarea{width:100%;max-width:36rem}
         input[type=checkbox]{width:1.4rem;height:1.4rem;margin-right:.5rem;vertical-align:middle}
         .choice{margin:.4rem 0;display:flex;align-items:center}.choice label{display:inline;font-weight:400}
         .hint{color:var(--muted);margin:.2rem 0}
         button,.button{font:inherit;font-weight:600;background:var(--accent);color:#fff;border:2px solid var(--accent);padding:.5rem 1rem;cursor:pointer;text-decoration:none;display:inline-block}
         button.secondary,.button.secondary{background:#fff;color:var(--accent)}
+        button.danger{background:var(--error);border-color:var(--error)}
+        input[type=radio]{width:1.4rem;height:1.4rem;margin-right:.5rem;vertical-align:middle}
         button.link{background:none;border:none;color:var(--accent);text-decoration:underline;padding:0;font-weight:400}
         .buttons{display:flex;gap:1rem;flex-wrap:wrap;margin:1.5rem 0}
         form.inline{display:inline}

@@ -92,9 +92,9 @@ extension WebPages {
         let caller = try viewer.require(.member, .privacyOfficer, .facilitator)
         let subject = try services.subject(id, visibleTo: caller)
         let w = viewer.w
-        let labels = ConsentSummary.labels(services.core.vocabulary)
+        let labels = ConsentSummary.labels(services.core.vocabulary, language: viewer.language)
         let consenters = services.core.vocabulary.codes(.consenter).map {
-            ["code": $0, "label": services.core.vocabulary.label($0, in: .consenter)]
+            ["code": $0, "label": services.core.vocabulary.label($0, in: .consenter, language: viewer.language)]
         }
         var consents: [[String: Any]] = []
         for item in try services.consents.list(subject: subject.id, for: caller) {
@@ -108,7 +108,12 @@ extension WebPages {
                 if let view = try services.consents.view(id, for: caller) {
                     entry["title"] =
                         "\(w["consentGiven"] ?? "") \(Day(view.terms.informed.date)?.plain ?? view.terms.informed.date)"
-                    let lines = ConsentSummary.plainLines(view.terms, labels: labels, organisation: organisationName)
+                    let lines = ConsentSummary.plainLines(
+                        view.terms,
+                        labels: labels,
+                        organisation: organisationName,
+                        words: viewer.documentWords
+                    )
                     entry["items"] = lines.map { String($0.drop { $0 != " " }.dropFirst()) }
                     entry["hasItems"] = true
                     entry["receipt"] = caller.role == .member
@@ -125,11 +130,27 @@ extension WebPages {
             }
             consents.append(entry)
         }
-        let disclosures = try services.disclosures.list(subject: subject.id, for: caller).map { d -> [String: String] in
+        let decisionViews = try services.decisions.list(subject: subject.id, for: caller)
+        let seriousThreat = Set(decisionViews.filter { $0.record.request.seriousThreat == true }.map(\.decision))
+        let disclosures = try services.disclosures.list(subject: subject.id, for: caller).map { d -> [String: Any] in
             [
-                "date": Day(d.record.date)?.plain ?? d.record.date, "recipient": organisationName(d.record.recipient),
+                "id": d.disclosure, "date": Day(d.record.date)?.plain ?? d.record.date,
+                "recipient": organisationName(d.record.recipient),
                 "information": ConsentSummary.list(d.record.information.map { labels[$0] ?? $0 }),
                 "purpose": labels[d.record.purpose] ?? d.record.purpose,
+                "reviewed": maybe(
+                    d.reviewed.map { w[$0 == .justified ? "outcomeJustified" : "outcomeNotJustified"] ?? "" }
+                ),
+                "needsReview": !d.record.flags.isEmpty
+                    || d.record.decision.map { seriousThreat.contains(UInt64($0)) } == true,
+            ]
+        }
+        let decisions = decisionViews.reversed().map { d -> [String: Any] in
+            [
+                "date": Day(d.record.request.date)?.plain ?? d.record.request.date,
+                "question": question(d.record.request.share, labels),
+                "answer": w[d.record.effect == .permit ? "permitted" : "notPermitted"] ?? d.record.effect.rawValue,
+                "reasons": SubjectReport.plainReasons(d.record.reasons, consent: { _ in nil }),
             ]
         }
         let name = caller.role == .member ? try services.subjects.name(of: subject.id) : nil
@@ -142,6 +163,7 @@ extension WebPages {
                 "subject": subject.id, "heading": name ?? (w["theChild"] ?? "").capitalized, "born": born,
                 "consents": consents, "hasConsents": !consents.isEmpty, "disclosures": disclosures,
                 "hasDisclosures": !disclosures.isEmpty, "privacy": caller.role == .privacyOfficer,
+                "member": caller.role == .member, "decisions": decisions, "hasDecisions": !decisions.isEmpty,
             ]
         )
     }
@@ -149,13 +171,15 @@ extension WebPages {
     // MARK: Recording a consent
 
     /// The seven items in the checklist's order: each its question, the vocabulary's choices, its text fields.
-    func consentItems(_ w: [String: String], values: Form, errors: [FieldError]) -> [[String: Any]] {
+    func consentItems(_ viewer: Viewer, values: Form, errors: [FieldError]) -> [[String: Any]] {
+        let w = viewer.w
         let v = services.core.vocabulary
         func choices(_ d: Vocabulary.Dimension, _ name: String) -> [[String: Any]] {
             let chosen = Set(values.all(name))
             return v.codes(d).map { code in
                 [
-                    "id": "c-\(name)-\(code)", "name": name, "code": code, "label": v.label(code, in: d),
+                    "id": "c-\(name)-\(code)", "name": name, "code": code,
+                    "label": v.label(code, in: d, language: viewer.language),
                     "checked": chosen.contains(code),
                 ]
             }
@@ -199,7 +223,7 @@ extension WebPages {
     /// The seven items' fieldsets; a blank form's from the cache.
     func itemsHTML(_ viewer: Viewer, values: Form, errors: [FieldError]) -> String {
         func make() -> String {
-            fragment("consentItems", viewer, ["items": consentItems(viewer.w, values: values, errors: errors)])
+            fragment("consentItems", viewer, ["items": consentItems(viewer, values: values, errors: errors)])
         }
         guard values.fields.isEmpty, errors.isEmpty else { return make() }
         return fragments.value("consent-items|\(viewer.language)", make)
@@ -217,7 +241,10 @@ extension WebPages {
         let w = viewer.w
         let chosenRole = values["consenterRole"] ?? "parent"
         let adult = services.core.vocabulary.codes(.consenter).filter { $0 != "young-person" }.map {
-            ["code": $0, "label": services.core.vocabulary.label($0, in: .consenter), "selected": $0 == chosenRole]
+            [
+                "code": $0, "label": services.core.vocabulary.label($0, in: .consenter, language: viewer.language),
+                "selected": $0 == chosenRole,
+            ]
         }
         let today = services.core.today.description
         return render(
@@ -333,7 +360,6 @@ extension WebPages {
     /// Māori or both, with the school's contact; the form's answers carried so that the consent can be recorded.
     func sheet(_ viewer: Viewer, subject: String, input: ConsentInput, form: Form, action: String) throws -> Response {
         let caller = try viewer.require(.member)
-        let labels = ConsentSummary.labels(services.core.vocabulary)
         let languages: [String] =
             switch action {
             case "sheet-mi": ["mi"]
@@ -354,11 +380,14 @@ extension WebPages {
             informed: input.informed,
             text: input.text
         )
-        let answers = ConsentSummary.plainLines(terms, labels: labels, organisation: organisationName).map {
-            String($0.drop { $0 != ":" }.dropFirst().drop { $0 == " " })
-        }
         let parts = languages.map { language -> [String: Any] in
             let w = PageWords.words(language)
+            let answers = ConsentSummary.plainLines(
+                terms,
+                labels: ConsentSummary.labels(services.core.vocabulary, language: language),
+                organisation: organisationName,
+                words: NoticeWords.words(language == "mi" ? .mi : .en)
+            ).map { String($0.drop { $0 != ":" }.dropFirst().drop { $0 == " " }) }
             return [
                 "lang": language, "title": w["sheetTitle"] ?? "", "intro": w["sheetIntro"] ?? "",
                 "items": PageWords.items.enumerated().map { n, item in
@@ -494,23 +523,26 @@ extension WebPages {
                         select(
                             "purpose",
                             viewer.w["purpose"] ?? "",
-                            v.codes(.purpose).map { ($0, v.label($0, in: .purpose)) }
+                            v.codes(.purpose).map { ($0, v.label($0, in: .purpose, language: viewer.language)) }
                         ),
                         select("recipient", viewer.w["recipient"] ?? "", orgs.map { ($0.id, $0.name) }),
                         select(
                             "channel",
                             viewer.w["q.sharing"] ?? "",
-                            v.codes(.channel).map { ($0, v.label($0, in: .channel)) }
+                            v.codes(.channel).map { ($0, v.label($0, in: .channel, language: viewer.language)) }
                         ),
                         select(
                             "storageRegion",
                             "—",
-                            v.codes(.storageRegion).map { ($0, v.label($0, in: .storageRegion)) }
+                            v.codes(.storageRegion).map {
+                                ($0, v.label($0, in: .storageRegion, language: viewer.language))
+                            }
                         ),
                     ],
                     "information": v.codes(.information).map {
                         [
-                            "id": "i-\($0)", "code": $0, "label": v.label($0, in: .information),
+                            "id": "i-\($0)", "code": $0,
+                            "label": v.label($0, in: .information, language: viewer.language),
                             "checked": chosen.contains($0),
                         ]
                     },
@@ -561,15 +593,13 @@ extension WebPages {
                 try services.decisions.request(input, caller: caller),
                 actor: caller.actor
             )
-            let labels = ConsentSummary.labels(services.core.vocabulary)
-            let question =
-                "\(ConsentSummary.list(share.information.map { labels[$0] ?? $0 })) → \(organisationName(share.recipient)), \(labels[share.purpose] ?? share.purpose)"
+            let labels = ConsentSummary.labels(services.core.vocabulary, language: viewer.language)
             return render(
                 viewer,
                 "answer",
                 title: viewer.w[decision.effect == .permit ? "permitted" : "notPermitted"] ?? "",
                 [
-                    "permit": decision.effect == .permit, "question": question,
+                    "permit": decision.effect == .permit, "question": question(share, labels),
                     "reasons": SubjectReport.plainReasons(decision.reasons, consent: { _ in nil }),
                     "obligations": decision.obligations.map(\.detail), "hasObligations": !decision.obligations.isEmpty,
                     "decision": recorded.index, "subject": subject.id,
@@ -587,6 +617,12 @@ extension WebPages {
                 status: .badRequest
             )
         }
+    }
+
+    /// A request to share in one line: what, to whom, why.
+    func question(_ share: Share, _ labels: ConsentSummary.Labels) -> String {
+        "\(ConsentSummary.list(share.information.map { labels[$0] ?? $0 })) → \(organisationName(share.recipient)), "
+            + (labels[share.purpose] ?? share.purpose)
     }
 
     /// Records the share that was made, exactly as the permit decided it.

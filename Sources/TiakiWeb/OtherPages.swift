@@ -110,7 +110,7 @@ extension WebPages {
             "coverage",
             title: viewer.w["coverageTitle"] ?? "",
             [
-                "purposes": purposes.map { v.label($0, in: .purpose) }, "rows": rows,
+                "purposes": purposes.map { v.label($0, in: .purpose, language: viewer.language) }, "rows": rows,
             ]
         )
     }
@@ -126,6 +126,7 @@ extension WebPages {
             title: viewer.w["ledgerTitle"] ?? "",
             [
                 "size": checkpoint.size, "checkpoint": checkpoint.text, "vkey": services.ledger.verifier.vkey,
+                "folder": "tiaki-export-\(checkpoint.size)",
             ]
         )
     }
@@ -136,6 +137,7 @@ extension WebPages {
         _ viewer: Viewer,
         token: String?,
         errors: [FieldError],
+        values: Form = Form(""),
         status: HTTPResponse.Status = .ok
     ) throws
         -> Response
@@ -158,6 +160,16 @@ extension WebPages {
             status: status,
             [
                 "orgs": orgs, "credentials": credentials, "roles": Role.allCases.map(\.rawValue),
+                "kinds": services.core.vocabulary.codes(.organisationKind).map {
+                    [
+                        "code": $0, "selected": values["kind"] == $0,
+                        "label": services.core.vocabulary.label($0, in: .organisationKind, language: viewer.language),
+                    ] as [String: Any]
+                },
+                "v": [
+                    "id": values["id"] ?? "", "name": values["name"] ?? "", "contact": values["contact"] ?? "",
+                    "law": values["law"] ?? "",
+                ],
                 "newToken": maybe(token), "hasErrors": !errors.isEmpty, "errors": errors.map(\.values),
             ]
         )
@@ -177,6 +189,32 @@ extension WebPages {
                 token: nil,
                 errors: [FieldError(field: error.field ?? "org", message: error.message)],
                 status: .badRequest
+            )
+        }
+    }
+
+    func registerOrganisation(_ request: Request, _ viewer: Viewer) async throws -> Response {
+        let caller = try viewer.require(.admin)
+        let form = try await form(request, viewer)
+        do {
+            _ = try await services.organisations.register(
+                OrganisationInput(
+                    id: form["id"] ?? "",
+                    kind: form["kind"] ?? "",
+                    name: form["name"] ?? "",
+                    contact: form["contact"],
+                    law: form["law"]
+                ),
+                actor: caller.actor
+            )
+            return Self.redirect("/admin")
+        } catch let error as TiakiError where error.code != .unavailable && error.code != .internal {
+            return try admin(
+                viewer,
+                token: nil,
+                errors: [FieldError(field: error.field ?? "id", message: error.message)],
+                values: form,
+                status: error.code == .conflict ? .conflict : .badRequest
             )
         }
     }

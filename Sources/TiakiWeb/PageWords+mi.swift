@@ -115,6 +115,41 @@ extension PageWords {
         "factors": "Ngā mea i whakaarohia (Te Ture Tūmataiti, wāhanga 113)", "reasons": "Te take",
         "recordAssessment": "Tuhia te aromatawai", "commissioner": "Te Mana Mātāpono Matatapu",
         "reference": "Te tohutoro i homai", "recordCommissioner": "Tuhia te whakamōhiotanga",
+        "recordRefusal": "Tuhia kua whakakāhore te whānau", "refusalTitle": "Kua whakakāhore te whānau",
+        "refusalIntro":
+            "Tuhia te mea i pātaihia ki te whānau, ā, i whakakāhoretia e rātou, kia mōhio ai te hunga katoa ka huaki i te whārangi o tēnei tamaiti.",
+        "askedPurposes": "I pātaihia rātou kia whakaae mō te take", "askedInformation": "Ngā pārongo",
+        "declinedBy": "Nā wai i whakakāhore", "refusalReason": "Tā rātou take, mēnā i hoatu",
+        "sealedHint": "Ka hīrangia: ko te hunga anake e āhei ana ki te kite i ngā taipitopito o te tamaiti ka pānui.",
+        "recordRefusalButton": "Tuhia kua whakakāhore rātou",
+        "decisions": "Ngā tono kia tuku", "noDecisions": "Kāore anō kia tono tētahi kia tuku.", "answer": "Whakautu",
+        "review": "Arotake", "needsReview": "Me arotake e tētahi āpiha tūmataiti", "reviewed": "Kua arotakea",
+        "outcomeJustified": "He tika", "outcomeNotJustified": "Kāore i tika",
+        "reviewNotes": "Ngā tuhipoka", "recordReview": "Tuhia te arotake",
+        "erase": "Ūkuia ngā taipitopito whaiaro o te tamaiti",
+        "eraseTitle": "Me ūkui ngā taipitopito whaiaro o tēnei tamaiti?",
+        "eraseWhat": "Ka aha",
+        "eraseWill1":
+            "Ka whakakorehia te ingoa o te tamaiti, tana NSN me ngā tohutoro ā-kura, me te kī e hīra ana i ngā take me ngā tuhipoka mōna. Kāore e taea e tētahi te pānui anō: e Tiaki, e te kaitātari kaute rānei.",
+        "eraseWill2":
+            "Ka puritia e te pukapuka kaute ia whakaaetanga, whakatau, tukunga hoki, i raro i te tohu tuakiri o te tamaiti anake, kia kitea tonutia te mea i pā.",
+        "eraseWill3": "Kāore e taea te tuhi i tētahi atu mea mō tēnei tamaiti.",
+        "eraseWill4": "Kāore e taea te whakahoki.",
+        "eraseReason": "Te take", "reason.retention-ended": "Kua tangohia ōna pārongo i te rēhita",
+        "reason.request": "I tono te whānau", "eraseConfirm": "E mārama ana ahau kāore e taea te whakahoki",
+        "eraseButton": "Ūkuia ngā taipitopito whaiaro", "erasedTitle": "Kua ūkuia",
+        "erased":
+            "Kua ūkuia ngā taipitopito whaiaro o te tamaiti. Ka puritia e te pukapuka kaute te pūkete i raro i tōna tohu tuakiri.",
+        "mustConfirm": "tohua te pouaka hei whakaū",
+        "exportTitle": "Tikiake te pūkei kaweake", "downloadExport": "Tikiake te pūkei kaweake (.tar)",
+        "exportIntro":
+            "He pūranga kotahi o ia tāurunga tae noa ki te tohu haina hou rawa, me ngā tohu haina me te kī. Wetekina, ka manatoko ai ki te kī kei a koe:",
+        "registerOrg": "Rēhitatia he whakahaere", "orgId": "Tōna tohu",
+        "orgIdHint": "He pū iti, he mati, he - anake, hei tauira school-kowhai", "orgName": "Tōna ingoa",
+        "orgContact": "He wāhitau e taea ai te tuhi atu", "orgLaw": "Te ture e kohi ai ia i ngā pārongo, mēnā he ture",
+        "tooLargeTitle": "He nui rawa te puka",
+        "tooLarge":
+            "He nui ake taua puka i tā Tiaki e whakaae ai (64 KB). Whakapotohia te kōrero roa rawa, ka ngana anō.",
         "home": "Kāinga", "signInAgain": "Takiuru",
     ]
 }

@@ -105,6 +105,38 @@ enum PageWords {
         "factors": "What weighed (Privacy Act, section 113)", "reasons": "Why",
         "recordAssessment": "Record the assessment", "commissioner": "The Privacy Commissioner",
         "reference": "The reference the Commissioner gave", "recordCommissioner": "Record the notification",
+        "recordRefusal": "Record that the whānau declined", "refusalTitle": "The whānau declined",
+        "refusalIntro":
+            "Record what the whānau were asked and said no to, so that everyone who opens this child's page knows.",
+        "askedPurposes": "What they were asked to agree to: why", "askedInformation": "What information",
+        "declinedBy": "Who declined", "refusalReason": "Their reason, if they gave one",
+        "sealedHint": "Kept sealed: only people who may see the child's details can read it.",
+        "recordRefusalButton": "Record that they declined",
+        "decisions": "Requests to share", "noDecisions": "Nobody has asked to share yet.", "answer": "Answer",
+        "review": "Review", "needsReview": "Needs a privacy officer's review", "reviewed": "Reviewed",
+        "outcomeJustified": "Justified", "outcomeNotJustified": "Not justified",
+        "reviewNotes": "Notes", "recordReview": "Record the review",
+        "erase": "Erase the child's personal details", "eraseTitle": "Erase this child's personal details?",
+        "eraseWhat": "What will happen",
+        "eraseWill1":
+            "The child's name, NSN and local references, and the key that seals the reasons and notes recorded about them, are destroyed. Nobody can read them again: not Tiaki, not an auditor.",
+        "eraseWill2":
+            "The ledger keeps every consent, decision and share as they were, under the child's subject id only, so that it still proves what happened.",
+        "eraseWill3": "Nothing more can be recorded for this child.",
+        "eraseWill4": "This cannot be undone.",
+        "eraseReason": "Why", "reason.retention-ended": "Their information has come off the register",
+        "reason.request": "The whānau asked for it", "eraseConfirm": "I understand that this cannot be undone",
+        "eraseButton": "Erase the personal details", "erasedTitle": "Erased",
+        "erased": "The child's personal details were erased. The ledger keeps the record under their subject id.",
+        "mustConfirm": "tick the box to confirm",
+        "exportTitle": "Download the export bundle", "downloadExport": "Download the export bundle (.tar)",
+        "exportIntro":
+            "One archive of every entry up to the newest checkpoint, with the checkpoints and the key. Unpack it and verify it with the key you hold:",
+        "registerOrg": "Register an organisation", "orgId": "Its id",
+        "orgIdHint": "Lower-case letters, digits and -, for example school-kowhai", "orgName": "Its name",
+        "orgContact": "An address people can write to", "orgLaw": "The law it collects information under, if any",
+        "tooLargeTitle": "The form is too large",
+        "tooLarge": "That form is larger than Tiaki accepts (64 KB). Shorten the longest text and try again.",
         "home": "Home", "signInAgain": "Sign in",
     ]
 }

@@ -6,7 +6,7 @@ enum Templates {
         "consent": consent, "sheet": sheet, "receipt": receipt, "share": share, "answer": answer,
         "findings": findings, "coverage": coverage, "ledger": ledger, "admin": admin, "message": message,
         "report": report, "consentItems": consentItems, "shareFields": shareFields, "notices": notices,
-        "breaches": breaches, "breach": breach,
+        "breaches": breaches, "breach": breach, "refusal": refusal, "erase": erase,
     ]
 
     static let layout = """
@@ -83,7 +83,9 @@ enum Templates {
         <ul class="actions">
         <li><a class="button" href="/children/{{subject}}/consents/new">{{w.recordConsent}}</a></li>
         <li><a class="button" href="/children/{{subject}}/share">{{w.mayWeShare}}</a></li>
-        {{#privacy}}<li><a class="button" href="/children/{{subject}}/report">{{w.report}}</a></li>{{/privacy}}
+        {{#member}}<li><a class="button secondary" href="/children/{{subject}}/refusals/new">{{w.recordRefusal}}</a></li>{{/member}}
+        {{#privacy}}<li><a class="button" href="/children/{{subject}}/report">{{w.report}}</a></li>
+        <li><a class="button secondary" href="/children/{{subject}}/erase">{{w.erase}}</a></li>{{/privacy}}
         </ul>
         <h2>{{w.consents}}</h2>
         {{^hasConsents}}<p>{{w.noConsents}}</p>{{/hasConsents}}
@@ -98,8 +100,18 @@ enum Templates {
         </section>{{/consents}}
         <h2>{{w.disclosures}}</h2>
         {{^hasDisclosures}}<p>{{w.noDisclosures}}</p>{{/hasDisclosures}}
-        {{#hasDisclosures}}<table><caption class="visually-hidden">{{w.disclosures}}</caption><thead><tr><th scope="col">{{w.date}}</th><th scope="col">{{w.recipient}}</th><th scope="col">{{w.information}}</th><th scope="col">{{w.purpose}}</th></tr></thead><tbody>
-        {{#disclosures}}<tr><td>{{date}}</td><td>{{recipient}}</td><td>{{information}}</td><td>{{purpose}}</td></tr>{{/disclosures}}</tbody></table>{{/hasDisclosures}}
+        {{#hasDisclosures}}<table><caption class="visually-hidden">{{w.disclosures}}</caption><thead><tr><th scope="col">{{w.date}}</th><th scope="col">{{w.recipient}}</th><th scope="col">{{w.information}}</th><th scope="col">{{w.purpose}}</th>{{#privacy}}<th scope="col">{{w.review}}</th>{{/privacy}}</tr></thead><tbody>
+        {{#disclosures}}<tr id="d-{{id}}"><td>{{date}}</td><td>{{recipient}}</td><td>{{information}}</td><td>{{purpose}}</td>{{#privacy}}<td>{{#reviewed}}{{w.reviewed}}: {{reviewed}}{{/reviewed}}{{^reviewed}}{{#needsReview}}<p><strong>{{w.needsReview}}</strong></p>{{/needsReview}}
+        <form method="post" action="/disclosures/{{id}}/review"><input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset><legend>{{w.review}}<span class="visually-hidden"> {{date}} {{recipient}}</span></legend>
+        <div class="choice"><input type="radio" id="o-{{id}}-j" name="outcome" value="justified" required><label for="o-{{id}}-j">{{w.outcomeJustified}}</label></div>
+        <div class="choice"><input type="radio" id="o-{{id}}-n" name="outcome" value="not-justified"><label for="o-{{id}}-n">{{w.outcomeNotJustified}}</label></div>
+        <div class="field"><label for="n-{{id}}">{{w.reviewNotes}}</label><p class="hint" id="n-{{id}}-hint">{{w.sealedHint}}</p><textarea id="n-{{id}}" name="notes" rows="2" aria-describedby="n-{{id}}-hint"></textarea></div>
+        <button type="submit">{{w.recordReview}}</button></fieldset></form>{{/reviewed}}</td>{{/privacy}}</tr>{{/disclosures}}</tbody></table>{{/hasDisclosures}}
+        <h2>{{w.decisions}}</h2>
+        {{^hasDecisions}}<p>{{w.noDecisions}}</p>{{/hasDecisions}}
+        {{#decisions}}<section class="card"><h3>{{date}} · {{question}}</h3><p><strong class="status">{{answer}}</strong></p>
+        <ul>{{#reasons}}<li>{{.}}</li>{{/reasons}}</ul></section>{{/decisions}}
         """
 
     static let consent = """
@@ -118,14 +130,56 @@ enum Templates {
         </fieldset>
         <fieldset id="f-informed" class="item{{#informedError}} has-error{{/informedError}}"><legend>{{w.howTold}}</legend>
         {{#informedError}}<p class="field-error">{{informedError}}</p>{{/informedError}}
-        <div class="field"><label for="f-informed-date">{{w.toldOn}}</label><input type="date" id="f-informed-date" name="informedDate" value="{{v.informedDate}}"></div>
-        <div class="field"><label for="f-informed-language">{{w.inLanguage}}</label><select id="f-informed-language" name="informedLanguage"><option value="en"{{#v.en}} selected{{/v.en}}>English</option><option value="mi"{{#v.mi}} selected{{/v.mi}} lang="mi">te reo Māori</option></select></div>
-        <div class="field"><label for="f-informed-method">{{w.toldHow}}</label><input id="f-informed-method" name="informedMethod" value="{{v.informedMethod}}"></div>
+        \(told)
         <div class="field"><label for="f-text">{{w.wordsShown}}</label><textarea id="f-text" name="text" rows="4">{{v.text}}</textarea></div>
         </fieldset>
         <div class="buttons"><button type="submit" name="action" value="sheet" class="secondary">{{w.showSheet}}</button>
         <button type="submit" name="action" value="record">{{w.recordIt}}</button></div>
         </form>
+        """
+
+    /// When, in which language and how the whānau were told: the consent form's and the refusal form's.
+    static let told = """
+        <div class="field"><label for="f-informed-date">{{w.toldOn}}</label><input type="date" id="f-informed-date" name="informedDate" value="{{v.informedDate}}"></div>
+        <div class="field"><label for="f-informed-language">{{w.inLanguage}}</label><select id="f-informed-language" name="informedLanguage"><option value="en"{{#v.en}} selected{{/v.en}}>English</option><option value="mi"{{#v.mi}} selected{{/v.mi}} lang="mi">te reo Māori</option></select></div>
+        <div class="field"><label for="f-informed-method">{{w.toldHow}}</label><input id="f-informed-method" name="informedMethod" value="{{v.informedMethod}}"></div>
+        """
+
+    static let refusal = """
+        <h1>{{w.refusalTitle}}</h1>
+        <p>{{w.refusalIntro}}</p>
+        \(errors)
+        <form method="post" action="/children/{{subject}}/refusals">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        {{#groups}}<fieldset id="{{anchor}}" class="item{{#error}} has-error{{/error}}"><legend>{{legend}}</legend>
+        {{#error}}<p class="field-error" id="{{anchor}}-error"><span class="visually-hidden">{{w.error}}: </span>{{error}}</p>{{/error}}
+        <div class="choices">{{#choices}}<div class="choice"><input type="checkbox" id="{{id}}" name="{{name}}" value="{{code}}"{{#checked}} checked{{/checked}}><label for="{{id}}">{{label}}</label></div>{{/choices}}</div></fieldset>{{/groups}}
+        <fieldset id="f-informed" class="item{{#informedError}} has-error{{/informedError}}"><legend>{{w.howTold}}</legend>
+        {{#informedError}}<p class="field-error">{{informedError}}</p>{{/informedError}}
+        \(told)
+        </fieldset>
+        <div class="field{{#reasonError}} has-error{{/reasonError}}" id="f-reason-field"><label for="f-reason">{{w.refusalReason}}</label><p class="hint" id="f-reason-hint">{{w.sealedHint}}</p>
+        {{#reasonError}}<p class="field-error">{{reasonError}}</p>{{/reasonError}}
+        <textarea id="f-reason" name="reason" rows="3" aria-describedby="f-reason-hint">{{v.reason}}</textarea></div>
+        <div class="buttons"><button type="submit">{{w.recordRefusalButton}}</button></div>
+        </form>
+        <p><a href="/children/{{subject}}">{{w.backToChild}}</a></p>
+        """
+
+    static let erase = """
+        <h1>{{w.eraseTitle}}</h1>
+        \(errors)
+        <h2>{{w.eraseWhat}}</h2>
+        <ul><li>{{w.eraseWill1}}</li><li>{{w.eraseWill2}}</li><li>{{w.eraseWill3}}</li><li><strong>{{w.eraseWill4}}</strong></li></ul>
+        <form method="post" action="/children/{{subject}}/erase">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset id="f-reason" class="item"><legend>{{w.eraseReason}}</legend>
+        {{#reasons}}<div class="choice"><input type="radio" id="r-{{code}}" name="reason" value="{{code}}"{{#checked}} checked{{/checked}} required><label for="r-{{code}}">{{label}}</label></div>{{/reasons}}
+        </fieldset>
+        <div class="choice{{#confirmError}} has-error{{/confirmError}}" id="f-confirm">{{#confirmError}}<p class="field-error">{{confirmError}}</p>{{/confirmError}}<input type="checkbox" id="f-confirm-box" name="confirm" value="yes" required><label for="f-confirm-box">{{w.eraseConfirm}}</label></div>
+        <div class="buttons"><button type="submit" class="danger">{{w.eraseButton}}</button></div>
+        </form>
+        <p><a href="/children/{{subject}}">{{w.backToChild}}</a></p>
         """
 
     static let sheet = """
@@ -198,6 +252,9 @@ enum Templates {
         <p>{{w.ledgerSize}}: {{size}}</p>
         <h2>{{w.checkpoint}}</h2><pre class="note">{{checkpoint}}</pre>
         <h2>{{w.vkey}}</h2><pre>{{vkey}}</pre>
+        <h2>{{w.exportTitle}}</h2><p><a class="button" href="/ledger/export.tar" download>{{w.downloadExport}}</a></p>
+        <p>{{w.exportIntro}}</p><pre>tar -xf {{folder}}.tar
+        tiaki verify {{folder}} --vkey "{{vkey}}"</pre>
         <h2>{{w.howToVerify}}</h2><p>{{w.verifyIntro}}</p><pre>tiaki export --data DIR --out bundle
         tiaki verify bundle --vkey "{{vkey}}"</pre>
         """
@@ -209,6 +266,14 @@ enum Templates {
         <h2>{{w.organisations}}</h2>
         <table><caption class="visually-hidden">{{w.organisations}}</caption><thead><tr><th scope="col">{{w.organisation}}</th><th scope="col">id</th><th scope="col">{{w.kind}}</th></tr></thead><tbody>
         {{#orgs}}<tr><td>{{name}}</td><td>{{id}}</td><td>{{kind}}</td></tr>{{/orgs}}</tbody></table>
+        <h2>{{w.registerOrg}}</h2>
+        <form method="post" action="/admin/orgs"><input type="hidden" name="csrf" value="{{csrf}}">
+        <div class="field"><label for="f-id">{{w.orgId}}</label><p class="hint" id="f-id-hint">{{w.orgIdHint}}</p><input id="f-id" name="id" value="{{v.id}}" aria-describedby="f-id-hint" required></div>
+        <div class="field"><label for="f-name">{{w.orgName}}</label><input id="f-name" name="name" value="{{v.name}}" required></div>
+        <div class="field"><label for="f-kind">{{w.kind}}</label><select id="f-kind" name="kind">{{#kinds}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select></div>
+        <div class="field"><label for="f-contact">{{w.orgContact}}</label><input id="f-contact" name="contact" value="{{v.contact}}"></div>
+        <div class="field"><label for="f-law">{{w.orgLaw}}</label><input id="f-law" name="law" value="{{v.law}}"></div>
+        <button type="submit">{{w.register}}</button></form>
         <h2>{{w.issueCredential}}</h2>
         <form method="post" action="/admin/credentials"><input type="hidden" name="csrf" value="{{csrf}}">
         <div class="field"><label for="f-org">{{w.organisation}}</label><select id="f-org" name="org">{{#orgs}}<option value="{{id}}">{{name}}</option>{{/orgs}}</select></div>

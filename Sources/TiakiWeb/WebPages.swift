@@ -35,7 +35,7 @@ final class FragmentCache: Sendable {
 
 /// A page that cannot be shown: the reader sees a page saying why, never a stack of JSON.
 enum PageError: Error {
-    case notFound, forbidden
+    case notFound, forbidden, tooLarge
     case signIn(expired: Bool)
     case staleForm
 }
@@ -143,6 +143,25 @@ public struct WebPages<Context: RequestContext>: Sendable {
         routes.post("consents/:consent/withdraw") { request, context in
             try await page(request, context) { try await withdraw($0, $1, try Self.index(context, "consent")) }
         }
+        routes.get("children/:subject/refusals/new") { request, context in
+            try await page(request, context) { _, v in
+                try refusalForm(v, subject: try Self.parameter(context, "subject"), values: Form(""), errors: [])
+            }
+        }
+        routes.post("children/:subject/refusals") { request, context in
+            try await page(request, context) { try await recordRefusal($0, $1, try Self.parameter(context, "subject")) }
+        }
+        routes.get("children/:subject/erase") { request, context in
+            try await page(request, context) { _, v in
+                try erasure(v, try Self.parameter(context, "subject"), values: Form(""), errors: [])
+            }
+        }
+        routes.post("children/:subject/erase") { request, context in
+            try await page(request, context) { try await erase($0, $1, try Self.parameter(context, "subject")) }
+        }
+        routes.post("disclosures/:disclosure/review") { request, context in
+            try await page(request, context) { try await review($0, $1, try Self.index(context, "disclosure")) }
+        }
         routes.get("children/:subject/share") { request, context in
             try await page(request, context) { r, v in
                 try shareForm(v, subject: try Self.parameter(context, "subject"), values: Form(""), errors: [])
@@ -200,6 +219,15 @@ public struct WebPages<Context: RequestContext>: Sendable {
         }
         routes.get("coverage") { request, context in try await page(request, context) { try coverage($1) } }
         routes.get("ledger") { request, context in try await page(request, context) { try ledger($1) } }
+        routes.get("ledger/export.tar") { request, context in
+            try await page(request, context) { _, v in
+                _ = try v.require(.auditor)
+                return try services.ledger.archive().response(logger: context.logger)
+            }
+        }
+        routes.post("admin/orgs") { request, context in
+            try await page(request, context) { try await registerOrganisation($0, $1) }
+        }
         routes.get("admin") { request, context in
             try await page(request, context) { try admin($1, token: nil, errors: []) }
         }
@@ -221,6 +249,8 @@ public struct WebPages<Context: RequestContext>: Sendable {
         var path: String
         var caller: Caller? { session?.caller }
         var w: [String: String] { PageWords.words(language) }
+        /// The words of documents for whānau (the seven items in plain words) in the reader's language.
+        var documentWords: NoticeWords { NoticeWords.words(language == "mi" ? .mi : .en) }
 
         func require(_ roles: Role...) throws -> Caller {
             guard let caller else { throw PageError.signIn(expired: false) }
@@ -258,15 +288,37 @@ public struct WebPages<Context: RequestContext>: Sendable {
                 return message(viewer, headingKey: "forbiddenTitle", textKey: "forbidden", status: .forbidden)
             case .staleForm:
                 return message(viewer, headingKey: "thereIsAProblem", textKey: "staleForm", status: .forbidden)
+            case .tooLarge:
+                return message(viewer, headingKey: "tooLargeTitle", textKey: "tooLarge", status: .contentTooLarge)
             }
-        } catch let error as TiakiError where error.code == .unknownSubject || error.code == .unknownConsent {
-            return try await page(request, context, public: true) { _, _ in throw PageError.notFound }
+        } catch let error as TiakiError where error.code != .internal {
+            // A refusal no form caught in its own words: a page saying why, with the status the API would give.
+            let status: HTTPResponse.Status =
+                switch error.code {
+                case .unknownSubject, .unknownConsent, .unknownDisclosure, .unknownBreach, .unknownCredential:
+                    .notFound
+                case .conflict: .conflict
+                case .erased: .gone
+                case .tooMany: .tooManyRequests
+                case .unavailable: .serviceUnavailable
+                default: .badRequest
+                }
+            if status == .notFound {
+                return try await page(request, context, public: true) { _, _ in throw PageError.notFound }
+            }
+            let text = status == .serviceUnavailable ? "Nothing was recorded: \(error.message)" : error.message
+            return message(viewer, headingKey: "thereIsAProblem", text: text, status: status)
         }
     }
 
     /// The form of a POST, after checking its token against the session's.
     func form(_ request: Request, _ viewer: Viewer) async throws -> Form {
-        let buffer = try await request.body.collect(upTo: bodyLimit)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: bodyLimit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw PageError.tooLarge
+        }
         let form = Form(String(buffer: buffer))
         guard let session = viewer.session, let token = form["csrf"], SessionStore.same(token, session.csrf) else {
             throw PageError.staleForm
@@ -410,7 +462,12 @@ public struct WebPages<Context: RequestContext>: Sendable {
     }
 
     func signIn(_ request: Request, _ viewer: Viewer, _ context: Context) async throws -> Response {
-        let buffer = try await request.body.collect(upTo: bodyLimit)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: bodyLimit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw PageError.tooLarge
+        }
         let form = Form(String(buffer: buffer))
         guard let expected = Self.cookies(request)["tiaki_signin"], let given = form["csrf"],
             SessionStore.same(expected, given)

@@ -106,6 +106,13 @@ struct AccessMatrixTests {
             allowed: [.auditor: .ok, .privacyOfficer: .ok]
         ),
         .init(
+            pattern: "get /v1/ledger/export",
+            method: .get,
+            uri: { _ in "/v1/ledger/export" },
+            body: { _ in nil },
+            allowed: [.auditor: .ok, .privacyOfficer: .ok]
+        ),
+        .init(
             pattern: "get /v1/ledger/proofs/inclusion",
             method: .get,
             uri: { _ in "/v1/ledger/proofs/inclusion?index=1" },

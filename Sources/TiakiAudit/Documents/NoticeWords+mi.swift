@@ -43,6 +43,21 @@ extension NoticeWords {
             "Mēnā he pātai āu, e hiahia ana rānei koe ki te kite, ki te whakatika rānei i ngā pārongo kei a mātou, whakapā mai: \(contact)."
         },
         yourChild: "tō tamaiti",
-        reference: { disclosure in "Tohutoro: tāurunga \(disclosure) o te pukapuka kaute a Tiaki." }
+        reference: { disclosure in "Tohutoro: tāurunga \(disclosure) o te pukapuka kaute a Tiaki." },
+        itemHeadings: [
+            "Te take e tukuna ai", "Ngā pārongo", "Ko wai ka kite", "Te tuku me te pupuri",
+            "Ka tangohia i te rēhita", "Te tirotiro me te whakatika", "Mēnā ka whakakāhore, ka unu rānei",
+        ],
+        and: "me",
+        alternatives: { $0.count < 2 ? ($0.first ?? "") : $0.map { "\($0) rānei" }.joined(separator: "; ") },
+        keptIn: "ka puritia ki",
+        protectedBy: "Ka tiakina pēnei:",
+        orEarlierIf: "i mua atu rānei mēnā",
+        contact: "Whakapā atu ki:",
+        toWithdraw: "Hei unu:",
+        months: [
+            "Kohitātea", "Huitanguru", "Poutūterangi", "Paengawhāwhā", "Haratua", "Pipiri", "Hōngongoi",
+            "Hereturikōkā", "Mahuru", "Whiringa-ā-nuku", "Whiringa-ā-rangi", "Hakihea",
+        ]
     )
 }

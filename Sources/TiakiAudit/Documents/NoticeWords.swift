@@ -49,6 +49,19 @@ public struct NoticeWords: Sendable {
     /// "your child" when the name is not held (erased, or never given).
     public var yourChild: String
     public var reference: @Sendable (_ disclosure: String) -> String
+
+    // The seven checklist items in plain words (ConsentSummary.plainLines): their headings, the words that join
+    // a list ("and", "or"), the connecting phrases, and the months of the year.
+    public var itemHeadings: [String]
+    public var and: String
+    /// Alternatives: "a; b or c" in English, "a rānei; b rānei; c rānei" in te reo.
+    public var alternatives: @Sendable ([String]) -> String
+    public var keptIn: String
+    public var protectedBy: String
+    public var orEarlierIf: String
+    public var contact: String
+    public var toWithdraw: String
+    public var months: [String]
 }
 
 extension NoticeWords {
@@ -97,6 +110,21 @@ extension NoticeWords {
             "If you have questions, or want to see or correct the information we hold, contact us: \(contact)."
         },
         yourChild: "your child",
-        reference: { disclosure in "Reference: Tiaki ledger entry \(disclosure)." }
+        reference: { disclosure in "Reference: Tiaki ledger entry \(disclosure)." },
+        itemHeadings: [
+            "Why it is shared", "What information", "Who will see it", "How it is shared and stored",
+            "When it comes off the register", "How to check and correct it", "If you decline or withdraw",
+        ],
+        and: "and",
+        alternatives: { ConsentSummary.list($0, joiner: "or") },
+        keptIn: "kept in",
+        protectedBy: "How it is protected:",
+        orEarlierIf: "or earlier if",
+        contact: "Contact:",
+        toWithdraw: "To withdraw:",
+        months: [
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December",
+        ]
     )
 }

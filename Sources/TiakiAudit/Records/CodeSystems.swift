@@ -47,9 +47,24 @@ public struct CodeSystems: Sendable {
             "url": .string(url(dimension)),
             "title": .string(Self.title(dimension)),
             "concepts": .array(
-                (vocabulary.terms[dimension] ?? []).map { ["code": .string($0.code), "display": .string($0.label)] }
+                (vocabulary.terms[dimension] ?? []).map { concept($0.code, $0.label, dimension) }
             ),
         ]
+    }
+
+    /// A code with its English words as `display` and its words in other languages as FHIR designations
+    /// (`{"language": "mi", "value": …}`), the same shape in Tiaki's JSON and in a FHIR `CodeSystem`.
+    public func concept(_ code: String, _ label: String, _ dimension: Vocabulary.Dimension) -> JSONValue {
+        let designations: [JSONValue] = vocabulary.translations.keys.sorted().compactMap { language in
+            vocabulary.translations[language]?[dimension]?[code].map {
+                ["language": .string(language), "value": .string($0)]
+            }
+        }
+        return .object(
+            JSONValue.compact([
+                ("code", .string(code)), ("display", .string(label)), ("designation", .array(designations)),
+            ])
+        )
     }
 
     /// A dimension's name for people ("Information categories").

@@ -113,7 +113,7 @@ public enum FHIRConsent {
             ("caseSensitive", true),
             ("content", "complete"),
             ("count", .number(Double(terms.count))),
-            ("concept", .array(terms.map { ["code": .string($0.code), "display": .string($0.label)] })),
+            ("concept", .array(terms.map { systems.concept($0.code, $0.label, dimension) })),
         ])
     }
 

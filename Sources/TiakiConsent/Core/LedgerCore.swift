@@ -161,6 +161,20 @@ public final class LedgerCore: Sendable {
         return out
     }
 
+    /// A child's committed entries of the given kinds, oldest first, parsed (those that cannot be read left out).
+    public func entries(of subject: String, kinds: Set<EntryKind>) throws -> [ConsentEntry] {
+        let indexes = try ledger.indexes(forKey: subject)
+        var out: [ConsentEntry] = []
+        for (index, bytes) in zip(indexes, try ledger.entries(at: indexes)) {
+            guard let kind = ConsentEntry.kind(ofCanonical: bytes), kinds.contains(kind),
+                var entry = try? ConsentEntry(bytes: bytes)
+            else { continue }
+            entry.index = index
+            out.append(entry)
+        }
+        return out
+    }
+
     // MARK: Checks shared by the services
 
     /// The subject, or why it cannot be acted on (unknown, or erased).

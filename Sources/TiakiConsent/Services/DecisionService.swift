@@ -114,4 +114,25 @@ public final class DecisionService: Sendable {
         let recorded = try await core.append(ConsentEntry(actor: actor, subject: request.subject, body: decision))
         return (decision, recorded)
     }
+
+    /// The child's requests to share and their answers that `caller` may see: a member, those its organisation
+    /// asked or would have received; facilitators and privacy officers, all. Oldest first.
+    public func list(subject: String, for caller: Caller) throws -> [DecisionView] {
+        try core.entries(of: subject, kinds: [.decision]).compactMap { entry in
+            guard let record = entry.body as? DecisionRecord,
+                caller.role != .member || entry.actor.org == caller.org || record.request.recipient == caller.org
+            else { return nil }
+            return DecisionView(decision: entry.index, recorded: entry.time, by: entry.actor.org, record: record)
+        }
+    }
+}
+
+/// A request to share and its answer, as someone allowed to see it reads it.
+public struct DecisionView: Sendable {
+    public var decision: UInt64
+    /// When it was recorded (RFC 3339).
+    public var recorded: String
+    /// The organisation that asked.
+    public var by: String
+    public var record: DecisionRecord
 }

@@ -198,23 +198,21 @@ public struct DisclosureService: Sendable {
     /// The child's disclosures that `caller` may see: a member, those its organisation made or received;
     /// facilitators and privacy officers, all.
     public func list(subject: String, for caller: Caller) throws -> [DisclosureView] {
-        let indexes = try core.ledger.indexes(forKey: subject)
         let reviews = core.read { $0.reviews }
         var views: [DisclosureView] = []
-        for (index, bytes) in zip(indexes, try core.ledger.entries(at: indexes)) {
-            guard ConsentEntry.kind(ofCanonical: bytes) == .disclosure, let entry = try? ConsentEntry(bytes: bytes),
-                let record = entry.body as? DisclosureRecord,
+        for entry in try core.entries(of: subject, kinds: [.disclosure]) {
+            guard let record = entry.body as? DisclosureRecord,
                 caller.role != .member || entry.actor.org == caller.org || record.recipient == caller.org
             else { continue }
             var reviewed: DisclosureReviewed.Outcome?
-            if let id = Int(exactly: index), let review = reviews[id],
+            if let id = Int(exactly: entry.index), let review = reviews[id],
                 let r = try core.entry(at: review)?.body as? DisclosureReviewed
             {
                 reviewed = r.outcome
             }
             views.append(
                 DisclosureView(
-                    disclosure: index,
+                    disclosure: entry.index,
                     recorded: entry.time,
                     by: entry.actor.org,
                     record: record,

@@ -532,13 +532,7 @@ public final class Ledger: Sendable {
         let size = checkpoint.size
         let upper = min(range.upperBound, size)
         guard range.lowerBound < upper else { return [] }
-        return try store.writer.read { db in
-            try Data.fetchAll(
-                db,
-                sql: "SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-                arguments: [Int64(range.lowerBound), Int64(upper)]
-            ).map { [UInt8]($0) }
-        }
+        return try storedEntries(in: range.lowerBound..<upper)
     }
 
     /// The committed entry at `index`, or `nil` when there is none (any index is safe to ask for).

@@ -54,24 +54,8 @@ public enum LedgerExport {
                     count += 1
                     if count & 0xFFFF == 0 { progress?(count, total) }
                 }
-                var notes = try Row.fetchAll(db, sql: "SELECT size, note FROM checkpoints ORDER BY size").map {
-                    (size: UInt64($0["size"] as Int64), note: $0["note"] as String)
-                }
-                if notes.last?.size != head.size { notes.append((head.size, head.note)) }
-                // The newest checkpoint witnesses cosigned keeps their cosignature lines in the bundle (verifiers
-                // that do not know the witnesses' keys ignore them).
-                if let text = try? String(contentsOfFile: directory.path + "/checkpoint.cosigned", encoding: .utf8),
-                    let cosigned = try? SignedNote(parsing: text),
-                    let i = notes.firstIndex(where: { (try? SignedNote(parsing: $0.note))?.text == cosigned.text }),
-                    let archived = try? SignedNote(parsing: notes[i].note),
-                    archived.signatures.allSatisfy(cosigned.signatures.contains)
-                {
-                    notes[i].note = cosigned.serialized
-                }
-                for (size, note) in notes {
-                    let line = try CanonicalJSON.encode(["note": .string(note), "size": .number(Double(size))])
-                    try checkpointsFile.writeLine(line)
-                }
+                let notes = try checkpointNotes(db, store: store, head: head, directory: directory)
+                try checkpointsFile.write(try checkpointLines(notes))
                 return Summary(entries: count, checkpoints: notes.count)
             }
             try entriesFile.finish()
@@ -85,6 +69,41 @@ public enum LedgerExport {
         } catch {
             throw LedgerError(.io, "export failed: \(error)")
         }
+    }
+
+    /// The checkpoints a bundle carries, smallest first, ending with `head`; the newest checkpoint witnesses
+    /// cosigned keeps its cosignature lines (verifiers that do not know the witnesses' keys ignore them).
+    static func checkpointNotes(
+        _ db: Database,
+        store: LedgerStore,
+        head: LedgerStore.StoredCheckpoint,
+        directory: LedgerDirectory
+    ) throws -> [(size: UInt64, note: String)] {
+        var notes = try Row.fetchAll(
+            db,
+            sql: "SELECT size, note FROM checkpoints WHERE size <= ? ORDER BY size",
+            arguments: [Int64(head.size)]
+        ).map { (size: UInt64($0["size"] as Int64), note: $0["note"] as String) }
+        if notes.last?.size != head.size { notes.append((head.size, head.note)) }
+        if let text = try? String(contentsOfFile: directory.path + "/checkpoint.cosigned", encoding: .utf8),
+            let cosigned = try? SignedNote(parsing: text),
+            let i = notes.firstIndex(where: { (try? SignedNote(parsing: $0.note))?.text == cosigned.text }),
+            let archived = try? SignedNote(parsing: notes[i].note),
+            archived.signatures.allSatisfy(cosigned.signatures.contains)
+        {
+            notes[i].note = cosigned.serialized
+        }
+        return notes
+    }
+
+    /// `checkpoints.jsonl`'s lines.
+    static func checkpointLines(_ notes: [(size: UInt64, note: String)]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        for (size, note) in notes {
+            out += try CanonicalJSON.encode(["note": .string(note), "size": .number(Double(size))])
+            out.append(0x0A)
+        }
+        return out
     }
 
     private static func prepare(_ out: String) throws(LedgerError) {
@@ -125,6 +144,12 @@ final class OutputFile {
     func writeLine(_ bytes: some Collection<UInt8>) throws(LedgerError) {
         buffer.append(contentsOf: bytes)
         buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Writes `bytes` as they are.
+    func write(_ bytes: [UInt8]) throws(LedgerError) {
+        buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 20 { try flush() }
     }
 

@@ -3,6 +3,7 @@ import NIOCore
 import TiakiConsent
 import TiakiLedger
 import TiakiModel
+import TiakiWeb
 
 /// The ledger for anyone who checks it: the checkpoint and key (public), entries (auditors and privacy officers)
 /// and proofs (anyone signed in).
@@ -42,6 +43,11 @@ struct LedgerController: Sendable {
             return Reply.text(ledger.verifier.vkey + "\n")
         }
         routes.get("entries") { request, context in try entries(request, context) }
+        routes.get("export") { request, context in
+            _ = try context.require(.auditor, .privacyOfficer)
+            _ = try Query(request, allowed: [])
+            return try ledger.archive().response(logger: context.logger)
+        }
         routes.get("proofs/inclusion") { request, context in
             _ = try context.authenticated()
             let query = try Query(request, allowed: ["index", "size"])

@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+
+/// The export bundle of a running ledger as one tar archive, for a download: the same three files as
+/// ``LedgerExport`` writes (`entries.jsonl`, `checkpoints.jsonl`, `log.vkey`) in a folder named for the size, from
+/// one consistent snapshot — the newest checkpoint when the archive was asked for, the checkpoints up to it, and
+/// exactly the entries it covers. Entries never change once written (the store's triggers refuse it), so the
+/// entries are streamed in pages after the snapshot and still match it.
+///
+/// POSIX ustar: 512-byte headers, contents padded to 512 bytes, two empty blocks at the end. `tar -xf` on any
+/// system unpacks it.
+public struct LedgerArchive: Sendable {
+    /// The entries the archive holds (the snapshot's tree size).
+    public let size: UInt64
+    /// The checkpoints it holds.
+    public let checkpoints: Int
+    /// The folder inside the archive (`tiaki-export-SIZE`), and the archive's suggested file name with `.tar`.
+    public let folder: String
+    /// The archive's length in bytes, known before the first byte is sent.
+    public let byteCount: UInt64
+
+    let checkpointLines: [UInt8]
+    let vkey: [UInt8]
+    let entryBytes: UInt64
+    let modified: UInt64
+    let ledger: Ledger
+
+    /// Entries read from the store at once while streaming.
+    static let page: UInt64 = 2048
+
+    init(ledger: Ledger, size: UInt64, notes: [(size: UInt64, note: String)], entryBytes: UInt64) throws {
+        self.ledger = ledger
+        self.size = size
+        self.checkpoints = notes.count
+        self.folder = "tiaki-export-\(size)"
+        self.checkpointLines = try LedgerExport.checkpointLines(notes)
+        self.vkey = Array((ledger.verifier.vkey + "\n").utf8)
+        self.entryBytes = entryBytes
+        self.modified = UInt64(max(0, Date().timeIntervalSince1970))
+        func padded(_ n: UInt64) -> UInt64 { 512 + (n + 511) / 512 * 512 }
+        byteCount =
+            padded(UInt64(checkpointLines.count)) + padded(UInt64(vkey.count)) + padded(entryBytes) + 1024
+    }
+
+    /// Streams the archive to `write`, in pieces of up to a few hundred kilobytes.
+    ///
+    /// Throws (after writing part of it) if the store no longer holds what the snapshot counted — which the
+    /// store's triggers make impossible short of damage; a reader then has a truncated archive that tar rejects.
+    public func write(to write: ([UInt8]) async throws -> Void) async throws {
+        try await write(
+            Self.header(name: "\(folder)/checkpoints.jsonl", size: UInt64(checkpointLines.count), modified: modified)
+                + Self.padded(checkpointLines)
+        )
+        try await write(
+            Self.header(name: "\(folder)/log.vkey", size: UInt64(vkey.count), modified: modified) + Self.padded(vkey)
+        )
+        try await write(Self.header(name: "\(folder)/entries.jsonl", size: entryBytes, modified: modified))
+        var written: UInt64 = 0
+        var start: UInt64 = 0
+        while start < size {
+            let end = min(size, start + Self.page)
+            let entries = try ledger.storedEntries(in: start..<end)
+            guard entries.count == end - start else {
+                throw LedgerError(.corrupt, "the store holds \(entries.count) entries in \(start)..<\(end)")
+            }
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(entries.reduce(0) { $0 + $1.count + 1 })
+            for entry in entries {
+                chunk += entry
+                chunk.append(0x0A)
+            }
+            written += UInt64(chunk.count)
+            guard written <= entryBytes else {
+                throw LedgerError(.corrupt, "the entries are longer than the snapshot counted")
+            }
+            try await write(chunk)
+            start = end
+        }
+        guard written == entryBytes else {
+            throw LedgerError(.corrupt, "the entries are \(written) bytes, not the \(entryBytes) the snapshot counted")
+        }
+        let tail = (512 - Int(entryBytes % 512)) % 512
+        try await write([UInt8](repeating: 0, count: tail + 1024))
+    }
+
+    static func padded(_ bytes: [UInt8]) -> [UInt8] {
+        bytes + [UInt8](repeating: 0, count: (512 - bytes.count % 512) % 512)
+    }
+
+    /// A ustar header for a regular file. Sizes of 8 GiB and more use the base-256 form GNU tar and bsdtar read.
+    static func header(name: String, size: UInt64, modified: UInt64) -> [UInt8] {
+        var block = [UInt8](repeating: 0, count: 512)
+        func put(_ bytes: [UInt8], at offset: Int) {
+            for (i, b) in bytes.enumerated() { block[offset + i] = b }
+        }
+        func octal(_ value: UInt64, width: Int) -> [UInt8] {
+            let digits = String(value, radix: 8)
+            return Array((String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits).utf8) + [0]
+        }
+        put(Array(name.utf8.prefix(100)), at: 0)
+        put(octal(0o644, width: 8), at: 100)
+        put(octal(0, width: 8), at: 108)
+        put(octal(0, width: 8), at: 116)
+        if size < 1 << 33 {
+            put(octal(size, width: 12), at: 124)
+        } else {
+            var field = [UInt8](repeating: 0, count: 12)
+            field[0] = 0x80
+            for i in 0..<8 { field[11 - i] = UInt8(truncatingIfNeeded: size >> (8 * UInt64(i))) }
+            put(field, at: 124)
+        }
+        put(octal(modified, width: 12), at: 136)
+        put(Array("        ".utf8), at: 148)
+        block[156] = UInt8(ascii: "0")
+        put(Array("ustar".utf8) + [0], at: 257)
+        put(Array("00".utf8), at: 263)
+        put(Array("tiaki".utf8), at: 265)
+        put(Array("tiaki".utf8), at: 297)
+        let sum = block.reduce(0) { $0 + Int($1) }
+        let digits = String(sum, radix: 8)
+        put(Array((String(repeating: "0", count: max(0, 6 - digits.count)) + digits).utf8) + [0, 0x20], at: 148)
+        return block
+    }
+}
+
+extension Ledger {
+    /// The export bundle of the ledger as it stands, as an archive to stream (see ``LedgerArchive``).
+    public func archive() throws -> LedgerArchive {
+        let (size, notes, bytes) = try store.writer.read { db in
+            guard let head = try store.head(db) else {
+                throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
+            }
+            let bytes =
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT coalesce(sum(length(entry)), 0) + count(*) FROM entries WHERE idx < ?",
+                    arguments: [Int64(head.size)]
+                ) ?? 0
+            let notes = try LedgerExport.checkpointNotes(db, store: store, head: head, directory: directory)
+            return (head.size, notes, UInt64(bytes))
+        }
+        return try LedgerArchive(ledger: self, size: size, notes: notes, entryBytes: bytes)
+    }
+
+    /// The stored entries with indexes in `range`, whatever the newest checkpoint in memory says.
+    func storedEntries(in range: Range<UInt64>) throws -> [[UInt8]] {
+        try store.writer.read { db in
+            try Data.fetchAll(
+                db,
+                sql: "SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                arguments: [Int64(range.lowerBound), Int64(range.upperBound)]
+            ).map { [UInt8]($0) }
+        }
+    }
+}
