@@ -196,6 +196,25 @@ expect("No, do not share" in driver.page_source and "withdrawn" in driver.page_s
        "asked again, the answer is no, because the consent was withdrawn")
 audit("the answer (denied)")
 shot("09-denied")
+# The whānau decline a further request: recorded from its own short form, after a first try with nothing ticked.
+driver.get(child)
+go(driver.find_element(By.LINK_TEXT, "Record that the whānau declined"))
+audit("the refusal form")
+go(driver.find_element(By.CSS_SELECTOR, "form[action$='/refusals'] button[type='submit']"))
+expect("purposes" in driver.find_element(By.ID, "errors").text, "the refusal form names what is missing")
+audit("the refusal form with an error")
+tick("purposes", "progress-review")
+tick("information", "behaviour")
+tick("by", "parent")
+fill("f-informed-method", "at a hui with the whānau")
+fill("f-reason", "They would like to talk with the kaiako first.")
+shot("17-refusal")
+go(driver.find_element(By.CSS_SELECTOR, "form[action$='/refusals'] button[type='submit']"))
+expect("Declined" in driver.page_source, "the refusal is on the child's page")
+expect("Requests to share" in driver.page_source and "No, do not share" in driver.page_source,
+       "the child's page lists the requests to share and their answers")
+audit("the child's page with a refusal and the requests")
+shot("18-child-requests")
 visit("/notices", "notices (school)")
 sign_out()
 
@@ -208,6 +227,18 @@ expect("were told to stop using it" in driver.page_source or "was told to stop u
        "the report says the recipient was told of the withdrawal")
 expect("Your rights" in driver.page_source, "the report closes with the whānau's rights")
 shot("11-report")
+# The share recorded earlier, reviewed from the child's page; erasure waits behind a confirmation.
+driver.get(child)
+audit("the child's page (privacy officer)")
+driver.find_element(By.CSS_SELECTOR, "form[action$='/review'] input[value='justified']").click()
+fill(driver.find_element(By.CSS_SELECTOR, "form[action$='/review'] textarea").get_attribute("id"),
+     "The referral was agreed at the hui.")
+go(driver.find_element(By.CSS_SELECTOR, "form[action$='/review'] button"))
+expect("Reviewed: Justified" in driver.page_source, "the review is on the child's page")
+go(driver.find_element(By.LINK_TEXT, "Erase the child's personal details"))
+expect("This cannot be undone." in driver.page_source, "erasure says what will happen before it happens")
+audit("the erasure confirmation")
+shot("19-erase-confirm")
 visit("/breaches", "the breach register")
 shot("16-breaches")
 sign_out()
@@ -223,6 +254,17 @@ for who, path, name in [("facilitator", "/coverage", "12-coverage"), ("auditor",
     sign_in(who)
     visit(path, name)
     shot(name)
+    if who == "auditor":
+        expect(driver.find_elements(By.CSS_SELECTOR, "a[href='/ledger/export.tar']"),
+               "the auditor's page offers the export bundle")
+    if who == "admin":
+        fill("f-id", "kohanga-tui")
+        fill("f-name", "Te Kōhanga Reo o Tūī")
+        driver.find_element(By.CSS_SELECTOR, "#f-kind option[value='kohanga-reo']").click()
+        fill("f-contact", "tui@example.nz")
+        go(driver.find_element(By.CSS_SELECTOR, "form[action='/admin/orgs'] button"))
+        expect("Te Kōhanga Reo o Tūī" in driver.page_source, "the organisation registered from the admin page")
+        audit("the admin page after registering an organisation")
     sign_out()
 
 # Te reo Māori pages.

@@ -105,9 +105,9 @@ enum Templates {
         <form method="post" action="/disclosures/{{id}}/review"><input type="hidden" name="csrf" value="{{csrf}}">
         <fieldset><legend>{{w.review}}<span class="visually-hidden"> {{date}} {{recipient}}</span></legend>
         <div class="choice"><input type="radio" id="o-{{id}}-j" name="outcome" value="justified" required><label for="o-{{id}}-j">{{w.outcomeJustified}}</label></div>
-        <div class="choice"><input type="radio" id="o-{{id}}-n" name="outcome" value="not-justified"><label for="o-{{id}}-n">{{w.outcomeNotJustified}}</label></div>
+        <div class="choice"><input type="radio" id="o-{{id}}-n" name="outcome" value="not-justified"><label for="o-{{id}}-n">{{w.outcomeNotJustified}}</label></div></fieldset>
         <div class="field"><label for="n-{{id}}">{{w.reviewNotes}}</label><p class="hint" id="n-{{id}}-hint">{{w.sealedHint}}</p><textarea id="n-{{id}}" name="notes" rows="2" aria-describedby="n-{{id}}-hint"></textarea></div>
-        <button type="submit">{{w.recordReview}}</button></fieldset></form>{{/reviewed}}</td>{{/privacy}}</tr>{{/disclosures}}</tbody></table>{{/hasDisclosures}}
+        <button type="submit">{{w.recordReview}}</button></form>{{/reviewed}}</td>{{/privacy}}</tr>{{/disclosures}}</tbody></table>{{/hasDisclosures}}
         <h2>{{w.decisions}}</h2>
         {{^hasDecisions}}<p>{{w.noDecisions}}</p>{{/hasDecisions}}
         {{#decisions}}<section class="card"><h3>{{date}} · {{question}}</h3><p><strong class="status">{{answer}}</strong></p>

@@ -289,10 +289,16 @@ let consentFields: [(String, String)] = [
                         [
                             "/", "/children", "/children/new", "/children/\(subject)",
                             "/children/\(subject)/consents/new",
-                            "/children/\(subject)/share",
+                            "/children/\(subject)/share", "/children/\(subject)/refusals/new",
                         ]
                     ),
-                    ("privacy", ["/", "/findings", "/children/\(subject)/report"]),
+                    (
+                        "privacy",
+                        [
+                            "/", "/findings", "/children/\(subject)/report", "/children/\(subject)",
+                            "/children/\(subject)/erase",
+                        ]
+                    ),
                     ("facilitator", ["/", "/coverage"]), ("auditor", ["/", "/ledger"]), ("admin", ["/", "/admin"]),
                 ] {
                     var browser = FormBrowser()
