@@ -19,7 +19,8 @@ struct Tiaki: AsyncParsableCommand {
             Exit codes: 0 success (for verify: the ledger is valid), 1 integrity failure, 2 usage or I/O error.
             """,
         subcommands: [
-            Init.self, Serve.self, Org.self, Credential.self, Verify.self, Export.self, Keys.self, Policy.self,
+            Init.self, Serve.self, Org.self, Credential.self, Verify.self, Export.self, Backup.self, Keys.self,
+            Policy.self,
             Decide.self,
             Simulate.self, Audit.self, Receipt.self, Notices.self, BreachCommand.self, WitnessCommand.self,
             Monitor.self,
@@ -81,15 +82,19 @@ final class ProgressLine: @unchecked Sendable {
     private var lastPrinted = Date.distantPast
     private var printedAny = false
     private let label: String
+    private let unit: String
 
-    init(_ label: String) { self.label = label }
+    init(_ label: String, unit: String = "entries") {
+        self.label = label
+        self.unit = unit
+    }
 
     func update(_ done: UInt64, fraction: Double?, suffix: String = "") {
         let now = Date()
         let interval = Output.stderrIsTerminal ? 0.2 : 5
         guard now.timeIntervalSince(lastPrinted) >= interval else { return }
         lastPrinted = now
-        var text = "\(label): \(Output.grouped(done)) entries"
+        var text = "\(label): \(Output.grouped(done)) \(unit)"
         if let fraction { text += String(format: " (%.0f%%)", fraction * 100) }
         if !suffix.isEmpty { text += ", " + suffix }
         if Output.stderrIsTerminal {

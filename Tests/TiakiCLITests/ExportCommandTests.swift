@@ -51,3 +51,32 @@ struct ExportCommandTests {
         }
     }
 }
+
+@Suite("tiaki backup")
+struct BackupCommandTests {
+    @Test("a data directory backed up to one archive that restores and verifies; an existing file is refused")
+    func backup() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-backup-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data").path
+        #expect(try TiakiProcess.run(["simulate", "--data", data, "--subjects", "20", "--days", "30"]).exitCode == 0)
+        let out = directory.appendingPathComponent("backup.tar").path
+        let run = try TiakiProcess.run(["backup", "--data", data, "--out", out])
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("the copy verified") && run.stdout.contains("Restore with: mkdir DIR && tar -xf"))
+        let restored = directory.appendingPathComponent("restored").path
+        try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tar.arguments = ["tar", "-xf", out, "-C", restored]
+        try tar.run()
+        tar.waitUntilExit()
+        let vkey = try String(contentsOfFile: data + "/log.vkey", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let verify = try TiakiProcess.run(["verify", restored, "--vkey", vkey])
+        #expect(verify.exitCode == 0 && verify.stdout.contains("VALID"), "\(verify.stdout)\(verify.stderr)")
+        let again = try TiakiProcess.run(["backup", "--data", data, "--out", out])
+        #expect(again.exitCode != 0 && again.stderr.contains("exists; give a new file"))
+    }
+}

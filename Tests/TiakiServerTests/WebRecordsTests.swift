@@ -267,14 +267,14 @@ import TiakiModel
 
     @Test("the tar headers are ustar with a valid checksum, and sizes of 8 GiB and more use the base-256 form")
     func tarHeaders() {
-        let small = LedgerArchive.header(name: "tiaki-export-3/log.vkey", size: 100, modified: 0)
+        let small = Tar.header(name: "tiaki-export-3/log.vkey", size: 100, modified: 0)
         #expect(small.count == 512 && Array(small[257..<263]) == Array("ustar\0".utf8))
         #expect(String(decoding: small[124..<135], as: UTF8.self) == "00000000144")
         var copy = small
         for i in 148..<156 { copy[i] = 0x20 }
         let sum = copy.reduce(0) { $0 + Int($1) }
         #expect(String(decoding: small[148..<154], as: UTF8.self) == String(format: "%06o", sum))
-        let huge = LedgerArchive.header(name: "x", size: 1 << 34, modified: 0)
+        let huge = Tar.header(name: "x", size: 1 << 34, modified: 0)
         #expect(huge[124] == 0x80 && huge[135] == 0 && huge[131] == 4)
     }
 

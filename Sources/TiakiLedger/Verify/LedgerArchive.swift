@@ -48,13 +48,13 @@ public struct LedgerArchive: Sendable {
     /// store's triggers make impossible short of damage; a reader then has a truncated archive that tar rejects.
     public func write(to write: ([UInt8]) async throws -> Void) async throws {
         try await write(
-            Self.header(name: "\(folder)/checkpoints.jsonl", size: UInt64(checkpointLines.count), modified: modified)
-                + Self.padded(checkpointLines)
+            Tar.header(name: "\(folder)/checkpoints.jsonl", size: UInt64(checkpointLines.count), modified: modified)
+                + Tar.padded(checkpointLines)
         )
         try await write(
-            Self.header(name: "\(folder)/log.vkey", size: UInt64(vkey.count), modified: modified) + Self.padded(vkey)
+            Tar.header(name: "\(folder)/log.vkey", size: UInt64(vkey.count), modified: modified) + Tar.padded(vkey)
         )
-        try await write(Self.header(name: "\(folder)/entries.jsonl", size: entryBytes, modified: modified))
+        try await write(Tar.header(name: "\(folder)/entries.jsonl", size: entryBytes, modified: modified))
         var written: UInt64 = 0
         var start: UInt64 = 0
         while start < size {
@@ -79,47 +79,7 @@ public struct LedgerArchive: Sendable {
         guard written == entryBytes else {
             throw LedgerError(.corrupt, "the entries are \(written) bytes, not the \(entryBytes) the snapshot counted")
         }
-        let tail = (512 - Int(entryBytes % 512)) % 512
-        try await write([UInt8](repeating: 0, count: tail + 1024))
-    }
-
-    static func padded(_ bytes: [UInt8]) -> [UInt8] {
-        bytes + [UInt8](repeating: 0, count: (512 - bytes.count % 512) % 512)
-    }
-
-    /// A ustar header for a regular file. Sizes of 8 GiB and more use the base-256 form GNU tar and bsdtar read.
-    static func header(name: String, size: UInt64, modified: UInt64) -> [UInt8] {
-        var block = [UInt8](repeating: 0, count: 512)
-        func put(_ bytes: [UInt8], at offset: Int) {
-            for (i, b) in bytes.enumerated() { block[offset + i] = b }
-        }
-        func octal(_ value: UInt64, width: Int) -> [UInt8] {
-            let digits = String(value, radix: 8)
-            return Array((String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits).utf8) + [0]
-        }
-        put(Array(name.utf8.prefix(100)), at: 0)
-        put(octal(0o644, width: 8), at: 100)
-        put(octal(0, width: 8), at: 108)
-        put(octal(0, width: 8), at: 116)
-        if size < 1 << 33 {
-            put(octal(size, width: 12), at: 124)
-        } else {
-            var field = [UInt8](repeating: 0, count: 12)
-            field[0] = 0x80
-            for i in 0..<8 { field[11 - i] = UInt8(truncatingIfNeeded: size >> (8 * UInt64(i))) }
-            put(field, at: 124)
-        }
-        put(octal(modified, width: 12), at: 136)
-        put(Array("        ".utf8), at: 148)
-        block[156] = UInt8(ascii: "0")
-        put(Array("ustar".utf8) + [0], at: 257)
-        put(Array("00".utf8), at: 263)
-        put(Array("tiaki".utf8), at: 265)
-        put(Array("tiaki".utf8), at: 297)
-        let sum = block.reduce(0) { $0 + Int($1) }
-        let digits = String(sum, radix: 8)
-        put(Array((String(repeating: "0", count: max(0, 6 - digits.count)) + digits).utf8) + [0, 0x20], at: 148)
-        return block
+        try await write(Tar.padding(after: entryBytes) + Tar.end)
     }
 }
 
