@@ -147,12 +147,45 @@ public final class LedgerAudit {
             for (index, decision, time) in pendingReplay[basis] ?? [] { replay(index, decision, time: time) }
         }
         pendingReplay = [:]
-        if findings { stateFindings() }
-        if let since = options.since {
-            result.findings.removeAll { finding in finding.time.map { $0 < since } ?? false }
-        }
-        result.findings.sort { ($0.indexes.first ?? 0, $0.kind.rawValue) < ($1.indexes.first ?? 0, $1.kind.rawValue) }
+        if findings { result.findings += stateFindings(options) }
+        result.findings = Self.ordered(result.findings, since: options.since)
         return result
+    }
+
+    /// Findings after `since`, by their first entry.
+    static func ordered(_ findings: [Finding], since: String?) -> [Finding] {
+        var findings = findings
+        if let since { findings.removeAll { finding in finding.time.map { $0 < since } ?? false } }
+        findings.sort { ($0.indexes.first ?? 0, $0.kind.rawValue) < ($1.indexes.first ?? 0, $1.kind.rawValue) }
+        return findings
+    }
+
+    // MARK: A live pass
+
+    /// Entries read so far (the next index the pass expects).
+    public var consumed: UInt64 { result.entries }
+    /// Entries applied to the pass's state; decisions with an earlier basis can no longer be replayed at it.
+    public var appliedCount: UInt64 { applied }
+
+    /// Applies the entries read so far with indexes below `limit` (a live pass holds back those a decision still
+    /// being made may need as its basis).
+    public func drain(before limit: UInt64) {
+        while windowStart < window.count, window[windowStart].index < limit { applyOldest() }
+        if windowStart > 4096 {
+            window.removeFirst(windowStart)
+            windowStart = 0
+        }
+    }
+
+    /// What the pass has found so far, judged on `options`' day, without ending the pass: the findings raised by
+    /// the entries applied, and those the state on that day calls for. Entries read but not applied are not yet
+    /// counted.
+    public func current(options: AuditOptions) -> AuditResult {
+        var now = result
+        now.entries = applied
+        if findings { now.findings += stateFindings(options) }
+        now.findings = Self.ordered(now.findings, since: options.since)
+        return now
     }
 
     // MARK: Reading ahead
@@ -445,13 +478,17 @@ public final class LedgerAudit {
     // MARK: Findings about the state on the audit day
 
     /// The duties the audit judges by: the options', else the newest policy set's in the ledger.
-    private var duties: Duties {
+    private func duties(_ options: AuditOptions) -> Duties {
         options.duties ?? state.currentPolicy.flatMap { policies[$0]?.duties } ?? Duties()
     }
 
-    private func stateFindings() {
+    /// What the state on the audit day calls for (reviews, acknowledgements, notices, breaches, retention); reads
+    /// the pass, changes nothing, so a live projection can ask it for any day.
+    private func stateFindings(_ options: AuditOptions) -> [Finding] {
+        var found: [Finding] = []
+        func raise(_ finding: Finding) { found.append(finding) }
         let day = options.asOf
-        let duties = duties
+        let duties = duties(options)
         let horizon = Day(number: day.number + Int32(clamping: options.expiringWithinDays))
         for (disclosure, pending) in awaitingReview.sorted(by: { $0.key < $1.key }) {
             raise(
@@ -552,5 +589,6 @@ public final class LedgerAudit {
                 )
             }
         }
+        return found
     }
 }

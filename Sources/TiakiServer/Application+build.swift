@@ -4,6 +4,7 @@ public import Hummingbird
 public import Logging
 import NIOCore
 import ServiceLifecycle
+import TiakiAudit
 public import TiakiConsent
 public import TiakiLedger
 import TiakiModel
@@ -67,7 +68,14 @@ public func buildApplication(
                 logger: logger,
                 interval: configuration.witnessInterval
             )
-        let router = buildRouter(services: services, configuration: configuration, logger: logger, cosigning: cosigning)
+        let findings = startFindings(services: services, dataDirectory: configuration.dataDirectory, logger: logger)
+        let router = buildRouter(
+            services: services,
+            configuration: configuration,
+            logger: logger,
+            cosigning: cosigning,
+            findings: findings
+        )
         let server = try ServerTLS.builder(certificate: configuration.tlsCertificate, key: configuration.tlsKey)
         let onReady = configuration.onReady
         var application = Application(
@@ -86,13 +94,41 @@ public func buildApplication(
     }
 }
 
+/// The findings projection, fed every commit from now on and built from the ledger in the background: a start
+/// does not wait for it; `GET /v1/findings` waits for it (or says how far it has read).
+func startFindings(services: TiakiServices, dataDirectory: String, logger: Logger) -> FindingsProjection {
+    let core = services.core
+    let findings = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
+    // Fed before the ledger is read, so that no commit falls between the two.
+    core.observeApplied { findings.feed($0) }
+    Task.detached(priority: .utility) {
+        let started = ContinuousClock.now
+        do {
+            try findings.build(from: try EntryReader(path: dataDirectory))
+            logger.info(
+                "findings projection built",
+                metadata: [
+                    "entries": "\(findings.progress.read)",
+                    "milliseconds": "\((ContinuousClock.now - started).components.seconds * 1000)",
+                ]
+            )
+        } catch {
+            logger.error("findings projection not built: findings are unavailable", metadata: ["error": "\(error)"])
+        }
+    }
+    return findings
+}
+
 /// The routes of the API, one controller per resource, under the middleware every request passes.
 func buildRouter(
     services: TiakiServices,
     configuration: ServerConfiguration,
     logger: Logger,
-    cosigning: WitnessCosigning? = nil
+    cosigning: WitnessCosigning? = nil,
+    findings: FindingsProjection? = nil
 ) -> Router<TiakiRequestContext> {
+    // A router built only to list its routes has no findings to serve.
+    let findings = findings ?? FindingsProjection(earliestInFlight: { nil })
     let metrics = ServiceMetrics()
     let input = RequestInput(bodyLimit: configuration.bodyLimit)
     let limiter = FailedAuthenticationLimiter(
@@ -107,7 +143,7 @@ func buildRouter(
             retryAfter: { limiter.retryAfter($0) },
             failed: { limiter.recordFailure($0) }
         ),
-        dataDirectory: configuration.dataDirectory,
+        findings: findings,
         secureCookies: configuration.tlsCertificate != nil,
         source: { $0.source }
     )
@@ -124,7 +160,7 @@ func buildRouter(
         router.addRoutes(DisclosureController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(BreachController(services: services, input: input).routes, atPath: "/v1")
         router.addRoutes(
-            AuditController(services: services, dataDirectory: configuration.dataDirectory).routes,
+            AuditController(services: services, findings: findings).routes,
             atPath: "/v1"
         )
     }

@@ -49,12 +49,20 @@ extension WebPages {
         _ = try viewer.require(.privacyOfficer)
         var options = AuditOptions(asOf: services.core.today)
         options.now = Moment(Date())
-        let path = dataDirectory
-        let chosen = options
-        let result = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try LedgerAudit.run(EntryReader(path: path), options: chosen) })
-            }
+        guard
+            let result = await findingsProjection.result(
+                options: options,
+                covering: services.ledger.checkpoint.size,
+                timeout: .seconds(20)
+            )
+        else {
+            return message(
+                viewer,
+                headingKey: "findingsTitle",
+                text: "\(viewer.w["findingsNotYet"] ?? "") (\(findingsProjection.unavailable))",
+                status: .serviceUnavailable,
+                link: ("/findings", "tryAgain")
+            )
         }
         let w = viewer.w
         let groups = Severity.allCases.compactMap { severity -> [String: Any]? in

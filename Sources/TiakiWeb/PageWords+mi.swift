@@ -150,6 +150,8 @@ extension PageWords {
         "tooLargeTitle": "He nui rawa te puka",
         "tooLarge":
             "He nui ake taua puka i tā Tiaki e whakaae ai (64 KB). Whakapotohia te kōrero roa rawa, ka ngana anō.",
+        "findingsNotYet": "Kāore anō ngā kitenga kia rite. Whakamātauria anō ā tētahi meneti.",
+        "tryAgain": "Whakamātau anō",
         "home": "Kāinga", "signInAgain": "Takiuru",
     ]
 }

@@ -137,6 +137,7 @@ enum PageWords {
         "orgContact": "An address people can write to", "orgLaw": "The law it collects information under, if any",
         "tooLargeTitle": "The form is too large",
         "tooLarge": "That form is larger than Tiaki accepts (64 KB). Shorten the longest text and try again.",
+        "findingsNotYet": "The findings are not ready yet. Try again in a minute.", "tryAgain": "Try again",
         "home": "Home", "signInAgain": "Sign in",
     ]
 }

@@ -4,7 +4,7 @@ public import Hummingbird
 import Logging
 import Mustache
 import Synchronization
-import TiakiAudit
+public import TiakiAudit
 public import TiakiConsent
 import TiakiLedger
 import TiakiModel
@@ -49,7 +49,7 @@ public struct WebPages<Context: RequestContext>: Sendable {
     let services: TiakiServices
     let sessions: SessionStore
     let guardian: SignInGuard
-    let dataDirectory: String
+    let findingsProjection: FindingsProjection
     let secureCookies: Bool
     let source: @Sendable (Context) -> String
     let library: MustacheLibrary
@@ -61,14 +61,14 @@ public struct WebPages<Context: RequestContext>: Sendable {
         services: TiakiServices,
         sessions: SessionStore,
         guardian: SignInGuard,
-        dataDirectory: String,
+        findings: FindingsProjection,
         secureCookies: Bool,
         source: @escaping @Sendable (Context) -> String
     ) {
         self.services = services
         self.sessions = sessions
         self.guardian = guardian
-        self.dataDirectory = dataDirectory
+        self.findingsProjection = findings
         self.secureCookies = secureCookies
         self.source = source
         var library = MustacheLibrary()

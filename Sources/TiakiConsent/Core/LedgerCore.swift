@@ -25,7 +25,15 @@ public final class LedgerCore: Sendable {
     package let subjectLock = KeyedLock()
     /// The policy set's vocabulary: the codes requests and consents may use, and their plain words.
     public let vocabulary: Vocabulary
+    /// The bases of the decisions being made now (see ``DecisionsInFlight``).
+    public let decisionsInFlight = DecisionsInFlight()
+    /// Called after each commit's entries are applied to the state, in commit order (see ``observeApplied(_:)``).
+    private let appliedObservers = Observers()
     let logger: Logger
+
+    final class Observers: Sendable {
+        let list = Mutex<[@Sendable ([(UInt64, Result<ConsentEntry, any Error>)]) -> Void]>([])
+    }
 
     final class StateBox: Sendable {
         let state: Mutex<ConsentState>
@@ -74,25 +82,31 @@ public final class LedgerCore: Sendable {
         self.vocabulary = vocabulary
         self.logger = logger
         let box = self.state
+        let observers = appliedObservers
         ledger.observeCommits { batch in
             // Parse (rarely needed: appends carry their entry) before taking the lock; under it, only apply.
-            let entries: [ConsentEntry] = batch.compactMap { committed in
-                var entry: ConsentEntry
-                if let known = committed.context as? ConsentEntry {
-                    entry = known
-                } else if let parsed = try? ConsentEntry(bytes: committed.entry) {
-                    entry = parsed
-                } else {
-                    return nil
-                }
-                entry.index = committed.index
-                entry.time = committed.time
-                return entry
+            let parsed: [(UInt64, Result<ConsentEntry, any Error>)] = batch.map { committed in
+                (
+                    committed.index,
+                    Result {
+                        var entry = try (committed.context as? ConsentEntry) ?? ConsentEntry(bytes: committed.entry)
+                        entry.index = committed.index
+                        entry.time = committed.time
+                        return entry
+                    }
+                )
             }
             box.state.withLock { s in
-                for entry in entries { s.apply(entry) }
+                for case (_, .success(let entry)) in parsed { s.apply(entry) }
             }
+            for observe in observers.list.withLock({ $0 }) { observe(parsed) }
         }
+    }
+
+    /// Calls `body` after each commit with its entries (parsed, or why not), in commit order, once the state has
+    /// applied them. `body` runs on the commit path: it must only take the entries and return.
+    public func observeApplied(_ body: @escaping @Sendable ([(UInt64, Result<ConsentEntry, any Error>)]) -> Void) {
+        appliedObservers.list.withLock { $0.append(body) }
     }
 
     public func close() async { await ledger.close() }

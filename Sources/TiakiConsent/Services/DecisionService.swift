@@ -110,7 +110,27 @@ public final class DecisionService: Sendable {
         _ request: ShareRequest,
         actor: EntryActor
     ) async throws -> (decision: DecisionRecord, recorded: Recorded) {
-        let decision = try decide(request)
+        try await decideAndRecord(request, actor: actor, beforeAppend: {})
+    }
+
+    /// ``decideAndRecord(_:actor:)`` with a pause between deciding and appending, for tests of what happens when
+    /// other entries are written meanwhile.
+    package func decideAndRecord(
+        _ request: ShareRequest,
+        actor: EntryActor,
+        beforeAppend: () async throws -> Void
+    ) async throws -> (decision: DecisionRecord, recorded: Recorded) {
+        // The basis is registered under the lock the snapshot is taken under, and stays registered until the
+        // decision is in the ledger (or failed), so that the findings never apply an entry past it meanwhile.
+        let inFlight = core.decisionsInFlight
+        let snapshot = core.read { state in
+            let snapshot = state.snapshot(for: request)
+            inFlight.begin(snapshot.size)
+            return snapshot
+        }
+        defer { inFlight.end(snapshot.size) }
+        let decision = try engine.decide(request, in: snapshot)
+        try await beforeAppend()
         let recorded = try await core.append(ConsentEntry(actor: actor, subject: request.subject, body: decision))
         return (decision, recorded)
     }

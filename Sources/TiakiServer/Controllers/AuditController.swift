@@ -8,7 +8,7 @@ import TiakiModel
 /// What privacy officers act on: findings over the ledger, and a child's full report (IPP 6).
 struct AuditController: Sendable {
     let services: TiakiServices
-    let dataDirectory: String
+    let findings: FindingsProjection
 
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
@@ -63,12 +63,22 @@ struct AuditController: Sendable {
             options.since = since
         }
         if let days = try query.integer("within", maximum: 3660) { options.expiringWithinDays = Int(days) }
-        let path = dataDirectory
-        let chosen = options
-        let result = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try LedgerAudit.run(EntryReader(path: path), options: chosen) })
-            }
+        // Every write acknowledged before this request is counted.
+        guard
+            let result = await findings.result(
+                options: options,
+                covering: services.ledger.checkpoint.size,
+                timeout: .seconds(20)
+            )
+        else {
+            var problem = Problem(
+                .serviceUnavailable,
+                code: "not-ready",
+                title: "Not ready",
+                detail: "Not yet: \(findings.unavailable)."
+            )
+            problem.retryAfter = 10
+            throw problem
         }
         var bytes = try result.findingsJSON(options: options)
         bytes.append(0x0A)
