@@ -33,6 +33,11 @@ public final class LedgerAudit {
     private var awaitingReview: [Int: (subject: String, time: String, recipient: String)] = [:]
     private var result = AuditResult()
     private var applied: UInt64 = 0
+    /// A live pass keeps each child's retention findings for the day last asked about, and redoes only the children
+    /// whose entries were applied since (a new day, or another window, redoes them all).
+    private var subjectFindings: [String: [Finding]] = [:]
+    private var subjectFindingsDay: (day: Day, within: Int)?
+    private var touchedSubjects: Set<String> = []
 
     /// How far ahead of application the pass reads. A decision is appended a few batches after its basis at most.
     static let windowSize = 16_384
@@ -156,8 +161,12 @@ public final class LedgerAudit {
     static func ordered(_ findings: [Finding], since: String?) -> [Finding] {
         var findings = findings
         if let since { findings.removeAll { finding in finding.time.map { $0 < since } ?? false } }
-        findings.sort { ($0.indexes.first ?? 0, $0.kind.rawValue) < ($1.indexes.first ?? 0, $1.kind.rawValue) }
-        return findings
+        // Sorted by small keys, then gathered: a finding is too large to move about many times.
+        let keys = findings.map { ($0.indexes.first ?? 0, $0.kind.rawValue) }
+        let order = findings.indices.sorted { a, b in
+            keys[a] != keys[b] ? keys[a] < keys[b] : findings[a].summary < findings[b].summary
+        }
+        return order.map { findings[$0] }
     }
 
     // MARK: A live pass
@@ -222,6 +231,7 @@ public final class LedgerAudit {
         guard let entry else { return }
         if findings { check(entry) }
         state.apply(entry)
+        if subjectFindingsDay != nil, let subject = entry.subject { touchedSubjects.insert(subject) }
     }
 
     // MARK: Replay
@@ -489,7 +499,6 @@ public final class LedgerAudit {
         func raise(_ finding: Finding) { found.append(finding) }
         let day = options.asOf
         let duties = duties(options)
-        let horizon = Day(number: day.number + Int32(clamping: options.expiringWithinDays))
         for (disclosure, pending) in awaitingReview.sorted(by: { $0.key < $1.key }) {
             raise(
                 Finding(
@@ -502,8 +511,10 @@ public final class LedgerAudit {
                 )
             )
         }
-        for c in state.consents.values.sorted(by: { $0.id < $1.id }) where !c.notify.isEmpty {
-            guard let w = c.withdrawn,
+        // The withdrawals some recipient has not acknowledged, and the notices not sent or excused, from the
+        // state's own lists of what is due (not a scan of every consent and disclosure).
+        for id in Set(state.withdrawalsDue.values.joined()).sorted() {
+            guard let c = state.consents[id], let w = c.withdrawn,
                 day > duties.acknowledgementDue(withdrawnOn: w.date)
             else { continue }
             let waiting = c.notify.filter { c.acknowledged[$0] == nil }
@@ -519,7 +530,7 @@ public final class LedgerAudit {
                 )
             )
         }
-        for n in state.collectionNotices.values.sorted(by: { $0.disclosure < $1.disclosure })
+        for n in Set(state.collectionNoticesDue.values.joined()).sorted().compactMap({ state.collectionNotices[$0] })
         where n.outcome == nil && day > n.dueBy {
             raise(
                 Finding(
@@ -561,34 +572,58 @@ public final class LedgerAudit {
                 )
             }
         }
-        for subject in state.subjects.values.sorted(by: { $0.registered < $1.registered }) where subject.erased == nil {
-            let consents = state.consents(of: subject.id)
-            let current = consents.filter { $0.isCurrent(on: day) }
-            let overdue = consents.filter { $0.retentionUntil < day }
-            if current.isEmpty, !overdue.isEmpty {
-                let last = overdue.map(\.retentionUntil).max() ?? day
-                raise(
-                    Finding(
-                        .retentionOverdue,
-                        subject: subject.id,
-                        indexes: overdue.map { UInt64($0.id) },
-                        summary:
-                            "Child \(subject.id) of \(subject.org) has no consent in force and the retention of consent \(overdue.map { String($0.id) }.joined(separator: ", ")) ended on \(last), but their personal details have not been erased. Erase them (POST /v1/subjects/\(subject.id)/erase), or record a new consent."
-                    )
-                )
-            }
-            for c in current where c.retentionUntil <= horizon {
-                raise(
-                    Finding(
-                        .consentExpiring,
-                        subject: subject.id,
-                        indexes: [UInt64(c.id)],
-                        summary:
-                            "Consent \(c.id) for child \(subject.id) of \(subject.org) comes off the register on \(c.retentionUntil), within \(options.expiringWithinDays) days of \(day). Ask the whānau whether to renew it."
-                    )
-                )
-            }
-        }
+        found += retentionFindings(options)
         return found
+    }
+
+    /// The retention findings of every child on `options`' day: for a live pass, kept from the last call for the
+    /// children nothing has happened to since.
+    private func retentionFindings(_ options: AuditOptions) -> [Finding] {
+        if let kept = subjectFindingsDay, kept.day == options.asOf, kept.within == options.expiringWithinDays {
+            for subject in touchedSubjects { subjectFindings[subject] = retentionFindings(of: subject, options) }
+        } else {
+            subjectFindings = [:]
+            for subject in state.subjects.keys { subjectFindings[subject] = retentionFindings(of: subject, options) }
+            subjectFindingsDay = (options.asOf, options.expiringWithinDays)
+        }
+        touchedSubjects.removeAll(keepingCapacity: true)
+        return Array(subjectFindings.values.joined())
+    }
+
+    /// A child's findings about retention on the day: no consent in force and details not erased; consents ending
+    /// soon.
+    private func retentionFindings(of id: String, _ options: AuditOptions) -> [Finding]? {
+        guard let subject = state.subjects[id], subject.erased == nil else { return nil }
+        var found: [Finding] = []
+        func raise(_ finding: Finding) { found.append(finding) }
+        let day = options.asOf
+        let horizon = Day(number: day.number + Int32(clamping: options.expiringWithinDays))
+        let consents = state.consents(of: subject.id)
+        let current = consents.filter { $0.isCurrent(on: day) }
+        let overdue = consents.filter { $0.retentionUntil < day }
+        if current.isEmpty, !overdue.isEmpty {
+            let last = overdue.map(\.retentionUntil).max() ?? day
+            raise(
+                Finding(
+                    .retentionOverdue,
+                    subject: subject.id,
+                    indexes: overdue.map { UInt64($0.id) },
+                    summary:
+                        "Child \(subject.id) of \(subject.org) has no consent in force and the retention of consent \(overdue.map { String($0.id) }.joined(separator: ", ")) ended on \(last), but their personal details have not been erased. Erase them (POST /v1/subjects/\(subject.id)/erase), or record a new consent."
+                )
+            )
+        }
+        for c in current where c.retentionUntil <= horizon {
+            raise(
+                Finding(
+                    .consentExpiring,
+                    subject: subject.id,
+                    indexes: [UInt64(c.id)],
+                    summary:
+                        "Consent \(c.id) for child \(subject.id) of \(subject.org) comes off the register on \(c.retentionUntil), within \(options.expiringWithinDays) days of \(day). Ask the whānau whether to renew it."
+                )
+            )
+        }
+        return found.isEmpty ? nil : found
     }
 }

@@ -15,8 +15,10 @@ struct AuditBench: AsyncParsableCommand {
             Writes a ledger through the same registry and decision service as the server (children registered, \
             consents given, decisions made by the policy engine, disclosures, some withdrawals) from 64 concurrent \
             writers; then runs the findings pass and the replay pass, each in a child process whose peak memory is \
-            reported, and times 1,000 subject reports read through the subject index and 1,000 notice lists (what \
-            GET /v1/notices does, for the RTLB service, the Ministry and the school in turn).
+            reported, and times 1,000 subject reports read through the subject index, 2,000 notice lists (what \
+            GET /v1/notices does, for the RTLB service, the Ministry and the school in turn) and 200 answers of the \
+            findings projection (what GET /v1/findings does; the projection is fed every commit while the ledger is \
+            written, as the server's is).
             """
     )
 
@@ -46,6 +48,11 @@ struct AuditBench: AsyncParsableCommand {
         for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
             _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
         }
+        // The findings projection the server keeps, fed every commit while the ledger is written.
+        let core = tiaki.core
+        let projection = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
+        core.observeApplied { projection.feed($0) }
+        try projection.build(from: try EntryReader(path: work))
         // 11 entries per child: registration, 2 consents, 5 decisions, 2 disclosures, and a withdrawal for 1 in 4
         // (the others' 11th entry is a third disclosure).
         let children = max(1, entries / 11)
@@ -102,6 +109,18 @@ struct AuditBench: AsyncParsableCommand {
             if limit == 100 { noticeTimes100.append(ms) } else { noticeTimes.append(ms) }
             listed = max(listed, list.collections.total + list.withdrawals.total + list.renewals.total)
         }
+        // What GET /v1/findings does: the projection's answer covering every entry written, judged now.
+        var findingsTimes: [Double] = []
+        var projected = 0
+        for _ in 0..<200 {
+            var options = AuditOptions(asOf: Day("2027-01-01") ?? Day(Date()))
+            options.now = Moment(Date())
+            let t0 = Date()
+            guard let result = await projection.result(options: options, covering: size, timeout: .seconds(120))
+            else { throw ValidationError("the projection did not catch up: \(projection.unavailable)") }
+            findingsTimes.append(Date().timeIntervalSince(t0) * 1000)
+            projected = result.findings.count
+        }
         await tiaki.close()
 
         note("finding (child process) …")
@@ -127,6 +146,10 @@ struct AuditBench: AsyncParsableCommand {
                 "noticesLimit100P50Milliseconds": .number((median(noticeTimes100) * 1000).rounded() / 1000),
                 "noticesLimit100P99Milliseconds": .number((percentile(noticeTimes100, 0.99) * 1000).rounded() / 1000),
                 "noticesLargestTotal": .number(Double(listed)),
+                "findingsP50Milliseconds": .number((median(findingsTimes) * 1000).rounded() / 1000),
+                "findingsP99Milliseconds": .number((percentile(findingsTimes, 0.99) * 1000).rounded() / 1000),
+                "findingsFirstMilliseconds": .number(((findingsTimes.first ?? 0) * 1000).rounded() / 1000),
+                "findingsProjected": .number(Double(projected)),
             ]
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
@@ -134,6 +157,16 @@ struct AuditBench: AsyncParsableCommand {
             print(String(format: "  findings        %.2f s   peak %.1f MB", findings.seconds, findings.peakMegabytes))
             print(String(format: "  replay          %.2f s   peak %.1f MB", replay.seconds, replay.peakMegabytes))
             print(String(format: "  subject report  p50 %.2f ms   p99 %.2f ms", p50, p99))
+            print(
+                String(
+                    format:
+                        "  GET /v1/findings (projection)  p50 %.2f ms   p99 %.2f ms   first %.2f ms   (%d findings)",
+                    median(findingsTimes),
+                    percentile(findingsTimes, 0.99),
+                    findingsTimes.first ?? 0,
+                    projected
+                )
+            )
             print(
                 String(
                     format:
