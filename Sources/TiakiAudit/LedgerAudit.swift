@@ -36,8 +36,18 @@ public final class LedgerAudit {
     /// A live pass keeps each child's retention findings for the day last asked about, and redoes only the children
     /// whose entries were applied since (a new day, or another window, redoes them all).
     private var subjectFindings: [String: [Finding]] = [:]
-    private var subjectFindingsDay: (day: Day, within: Int)?
+    private var subjectFindingsKey: SubjectFindingsKey?
     private var touchedSubjects: Set<String> = []
+    /// Per child: the serious-threat disclosures awaiting review, and the disclosures that owe an IPP 3A notice.
+    private var awaitingBySubject: [String: Set<Int>] = [:]
+    private var noticesBySubject: [String: [Int]] = [:]
+
+    /// What a child's findings depend on besides the child's own entries.
+    struct SubjectFindingsKey: Equatable {
+        var day: Day
+        var within: Int
+        var duties: Duties
+    }
 
     /// How far ahead of application the pass reads. A decision is appended a few batches after its basis at most.
     static let windowSize = 16_384
@@ -231,7 +241,12 @@ public final class LedgerAudit {
         guard let entry else { return }
         if findings { check(entry) }
         state.apply(entry)
-        if subjectFindingsDay != nil, let subject = entry.subject { touchedSubjects.insert(subject) }
+        if let subject = entry.subject {
+            if entry.body is DisclosureRecord, state.collectionNotices[Int(clamping: index)] != nil {
+                noticesBySubject[subject, default: []].append(Int(clamping: index))
+            }
+            if subjectFindingsKey != nil { touchedSubjects.insert(subject) }
+        }
     }
 
     // MARK: Replay
@@ -333,7 +348,9 @@ public final class LedgerAudit {
         case let d as DisclosureRecord:
             checkDisclosure(entry, d)
         case let r as DisclosureReviewed:
-            awaitingReview[r.disclosure] = nil
+            if let pending = awaitingReview.removeValue(forKey: r.disclosure) {
+                awaitingBySubject[pending.subject]?.remove(r.disclosure)
+            }
         case let w as ConsentWithdrawn:
             checkWithdrawal(entry, w)
         case let r as ConsentRefused:
@@ -379,7 +396,10 @@ public final class LedgerAudit {
             without("although decision \(decisionIndex) denied it", proof)
             return
         }
-        if decision.review { awaitingReview[Int(index)] = (subject, entry.time, d.recipient) }
+        if decision.review {
+            awaitingReview[Int(index)] = (subject, entry.time, d.recipient)
+            awaitingBySubject[subject, default: []].insert(Int(index))
+        }
         var beyond: [String] = []
         let r = decision.request
         if r.recipient != d.recipient { beyond.append("to \(d.recipient), not \(r.recipient)") }
@@ -499,50 +519,6 @@ public final class LedgerAudit {
         func raise(_ finding: Finding) { found.append(finding) }
         let day = options.asOf
         let duties = duties(options)
-        for (disclosure, pending) in awaitingReview.sorted(by: { $0.key < $1.key }) {
-            raise(
-                Finding(
-                    .seriousThreatReviewPending,
-                    subject: pending.subject,
-                    indexes: [UInt64(disclosure)],
-                    time: pending.time,
-                    summary:
-                        "Disclosure \(disclosure) about child \(pending.subject) to \(pending.recipient) was made because of a serious threat (IPP 11(1)(f)) and no privacy officer has reviewed it. Review it and record the outcome (POST /v1/disclosures/\(disclosure)/review)."
-                )
-            )
-        }
-        // The withdrawals some recipient has not acknowledged, and the notices not sent or excused, from the
-        // state's own lists of what is due (not a scan of every consent and disclosure).
-        for id in Set(state.withdrawalsDue.values.joined()).sorted() {
-            guard let c = state.consents[id], let w = c.withdrawn,
-                day > duties.acknowledgementDue(withdrawnOn: w.date)
-            else { continue }
-            let waiting = c.notify.filter { c.acknowledged[$0] == nil }
-            guard !waiting.isEmpty else { continue }
-            raise(
-                Finding(
-                    .withdrawalNotAcknowledged,
-                    subject: c.subject,
-                    indexes: [w.index],
-                    summary:
-                        "Consent \(c.id) for child \(c.subject) was withdrawn on \(w.date), and \(waiting.joined(separator: ", ")) \(waiting.count == 1 ? "has" : "have") not acknowledged it within \(duties.withdrawalAcknowledgeDays) days. Ask \(waiting.count == 1 ? "it" : "each") to confirm it no longer uses what it received under the consent and has deleted what it no longer needs.",
-                    recipients: waiting
-                )
-            )
-        }
-        for n in Set(state.collectionNoticesDue.values.joined()).sorted().compactMap({ state.collectionNotices[$0] })
-        where n.outcome == nil && day > n.dueBy {
-            raise(
-                Finding(
-                    .indirectCollectionNoticeOverdue,
-                    subject: n.subject,
-                    indexes: [UInt64(n.disclosure)],
-                    summary:
-                        "\(n.recipient) received information about child \(n.subject) from \(n.discloser) on \(n.shared) (disclosure \(n.disclosure)) that the whānau had not agreed to share with it, and has not told them it holds it (IPP 3A); the notice was due by \(n.dueBy). Ask \(n.recipient) to send it (or \(n.discloser) to send it on its behalf) and record it, or record an exception with its reason.",
-                    recipients: [n.recipient]
-                )
-            )
-        }
         let now = options.now ?? Moment(seconds: (Int64(day.number) + 1) * 86_400 - 1)
         for b in state.breaches.values.sorted(by: { $0.index < $1.index }) {
             guard let found = Moment(b.found) else { continue }
@@ -572,31 +548,78 @@ public final class LedgerAudit {
                 )
             }
         }
-        found += retentionFindings(options)
+        found += childFindings(options, duties)
         return found
     }
 
-    /// The retention findings of every child on `options`' day: for a live pass, kept from the last call for the
-    /// children nothing has happened to since.
-    private func retentionFindings(_ options: AuditOptions) -> [Finding] {
-        if let kept = subjectFindingsDay, kept.day == options.asOf, kept.within == options.expiringWithinDays {
-            for subject in touchedSubjects { subjectFindings[subject] = retentionFindings(of: subject, options) }
+    /// Every child's findings on `options`' day (reviews, acknowledgements, notices, retention): for a live pass,
+    /// kept from the last call for the children nothing has happened to since.
+    private func childFindings(_ options: AuditOptions, _ duties: Duties) -> [Finding] {
+        let key = SubjectFindingsKey(day: options.asOf, within: options.expiringWithinDays, duties: duties)
+        if key == subjectFindingsKey {
+            for subject in touchedSubjects { subjectFindings[subject] = findings(of: subject, options, duties) }
         } else {
             subjectFindings = [:]
-            for subject in state.subjects.keys { subjectFindings[subject] = retentionFindings(of: subject, options) }
-            subjectFindingsDay = (options.asOf, options.expiringWithinDays)
+            for subject in state.subjects.keys { subjectFindings[subject] = findings(of: subject, options, duties) }
+            subjectFindingsKey = key
         }
         touchedSubjects.removeAll(keepingCapacity: true)
         return Array(subjectFindings.values.joined())
     }
 
-    /// A child's findings about retention on the day: no consent in force and details not erased; consents ending
-    /// soon.
-    private func retentionFindings(of id: String, _ options: AuditOptions) -> [Finding]? {
-        guard let subject = state.subjects[id], subject.erased == nil else { return nil }
+    /// A child's findings on the day: serious-threat shares awaiting review, withdrawals not acknowledged, IPP 3A
+    /// notices overdue (whatever became of the child), and, while their details are held, no consent in force
+    /// past retention, and consents ending soon.
+    private func findings(of id: String, _ options: AuditOptions, _ duties: Duties) -> [Finding]? {
         var found: [Finding] = []
         func raise(_ finding: Finding) { found.append(finding) }
         let day = options.asOf
+        for disclosure in (awaitingBySubject[id] ?? []).sorted() {
+            guard let pending = awaitingReview[disclosure] else { continue }
+            raise(
+                Finding(
+                    .seriousThreatReviewPending,
+                    subject: pending.subject,
+                    indexes: [UInt64(disclosure)],
+                    time: pending.time,
+                    summary:
+                        "Disclosure \(disclosure) about child \(pending.subject) to \(pending.recipient) was made because of a serious threat (IPP 11(1)(f)) and no privacy officer has reviewed it. Review it and record the outcome (POST /v1/disclosures/\(disclosure)/review)."
+                )
+            )
+        }
+        // Withdrawals some recipient has not acknowledged in time.
+        for c in state.consents(of: id) where !c.notify.isEmpty {
+            guard let w = c.withdrawn,
+                day > duties.acknowledgementDue(withdrawnOn: w.date)
+            else { continue }
+            let waiting = c.notify.filter { c.acknowledged[$0] == nil }
+            guard !waiting.isEmpty else { continue }
+            raise(
+                Finding(
+                    .withdrawalNotAcknowledged,
+                    subject: c.subject,
+                    indexes: [w.index],
+                    summary:
+                        "Consent \(c.id) for child \(c.subject) was withdrawn on \(w.date), and \(waiting.joined(separator: ", ")) \(waiting.count == 1 ? "has" : "have") not acknowledged it within \(duties.withdrawalAcknowledgeDays) days. Ask \(waiting.count == 1 ? "it" : "each") to confirm it no longer uses what it received under the consent and has deleted what it no longer needs.",
+                    recipients: waiting
+                )
+            )
+        }
+        // IPP 3A notices not sent or excused in time.
+        for n in (noticesBySubject[id] ?? []).compactMap({ state.collectionNotices[$0] })
+        where n.outcome == nil && day > n.dueBy {
+            raise(
+                Finding(
+                    .indirectCollectionNoticeOverdue,
+                    subject: n.subject,
+                    indexes: [UInt64(n.disclosure)],
+                    summary:
+                        "\(n.recipient) received information about child \(n.subject) from \(n.discloser) on \(n.shared) (disclosure \(n.disclosure)) that the whānau had not agreed to share with it, and has not told them it holds it (IPP 3A); the notice was due by \(n.dueBy). Ask \(n.recipient) to send it (or \(n.discloser) to send it on its behalf) and record it, or record an exception with its reason.",
+                    recipients: [n.recipient]
+                )
+            )
+        }
+        guard let subject = state.subjects[id], subject.erased == nil else { return found.isEmpty ? nil : found }
         let horizon = Day(number: day.number + Int32(clamping: options.expiringWithinDays))
         let consents = state.consents(of: subject.id)
         let current = consents.filter { $0.isCurrent(on: day) }

@@ -1,10 +1,20 @@
 public import Foundation
 
 /// A calendar day (`YYYY-MM-DD`), counted in days since 1970-01-01, for retention and age rules.
-public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     public let number: Int32
 
     public init(number: Int32) { self.number = number }
+
+    /// Written as its number (days since 1970-01-01), as a state snapshot keeps it.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(number)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        number = try decoder.singleValueContainer().decode(Int32.self)
+    }
 
     /// Parses `YYYY-MM-DD`, refusing dates that do not exist (2026-02-30).
     public init?(_ text: String) {

@@ -80,7 +80,7 @@ public struct Vocabulary: Sendable, Equatable {
 /// A set of codes of one dimension as a bitmask, for constant-time coverage checks.
 ///
 /// Bits are assigned by a ``CodeTable`` in order of first use; at most 64 codes per dimension.
-public struct CodeSet: Sendable, Hashable {
+public struct CodeSet: Sendable, Hashable, Codable {
     public var bits: UInt64
 
     public init(bits: UInt64 = 0) { self.bits = bits }
@@ -104,7 +104,7 @@ public struct CodeSet: Sendable, Hashable {
 }
 
 /// Assigns each code of each dimension a bit, in order of first use.
-public struct CodeTable: Sendable {
+public struct CodeTable: Sendable, Codable {
     /// Identifies this table and its copies: bits are only ever added, so a policy compiled against a table stays
     /// valid for it, and only for it.
     public let identity = UInt64.random(in: 1...UInt64.max)
@@ -112,6 +112,23 @@ public struct CodeTable: Sendable {
     private var codes: [Vocabulary.Dimension: [String]] = [:]
 
     public init() {}
+
+    /// Written as each dimension's codes in bit order; read back by interning them in that order, so every bit is
+    /// the same (the identity is new: a policy is compiled against the table read).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(Dictionary(uniqueKeysWithValues: codes.map { ($0.key.rawValue, $0.value) }))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let written = try decoder.singleValueContainer().decode([String: [String]].self)
+        for (name, list) in written {
+            guard let dimension = Vocabulary.Dimension(rawValue: name) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: name))
+            }
+            for code in list { _ = intern(code, dimension) }
+        }
+    }
 
     /// The bit of `code`, assigning the next free one the first time; `nil` when the dimension has 64 codes.
     public mutating func intern(_ code: String, _ dimension: Vocabulary.Dimension) -> Int? {

@@ -45,35 +45,13 @@ struct AuditBench: AsyncParsableCommand {
             random: RandomSource(seed: 7),
             logger: logger
         )
-        for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
-            _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
-        }
         // The findings projection the server keeps, fed every commit while the ledger is written.
         let core = tiaki.core
         let projection = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
         core.observeApplied { projection.feed($0) }
         try projection.build(from: try EntryReader(path: work))
-        // 11 entries per child: registration, 2 consents, 5 decisions, 2 disclosures, and a withdrawal for 1 in 4
-        // (the others' 11th entry is a third disclosure).
-        let children = max(1, entries / 11)
-        note("writing about \(entries) entries (\(children) children) through the registry from 64 writers …")
-        let next = Counter(0)
         let started = Date()
-        let subjects = try await withThrowingTaskGroup(of: [String].self) { group in
-            for _ in 0..<64 {
-                group.addTask {
-                    var mine: [String] = []
-                    while let n = next.take(below: UInt64(children)) {
-                        mine.append(try await Self.child(Int(n), tiaki: tiaki))
-                        if n % 20_000 == 0 { note("  \(n) children, \(tiaki.ledger.checkpoint.size) entries") }
-                    }
-                    return mine
-                }
-            }
-            var all: [String] = []
-            for try await part in group { all += part }
-            return all
-        }
+        let subjects = try await Self.write(entries: entries, into: tiaki)
         let size = tiaki.ledger.checkpoint.size
         note(String(format: "wrote %d entries in %.1f s", size, Date().timeIntervalSince(started)))
 
@@ -179,6 +157,36 @@ struct AuditBench: AsyncParsableCommand {
                 )
             )
         }
+    }
+
+    /// Writes about `entries` entries through the services, from 64 concurrent writers, as a cluster would: 11 per
+    /// child (registration, 2 consents, 5 decisions, 2 disclosures, and a withdrawal for 1 in 4, the others' 11th a
+    /// third disclosure). Returns the children.
+    static func write(entries: Int, into tiaki: TiakiServices) async throws -> [String] {
+        for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
+            _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
+        }
+        // 11 entries per child: registration, 2 consents, 5 decisions, 2 disclosures, and a withdrawal for 1 in 4
+        // (the others' 11th entry is a third disclosure).
+        let children = max(1, entries / 11)
+        note("writing about \(entries) entries (\(children) children) through the registry from 64 writers …")
+        let next = Counter(0)
+        let subjects = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    var mine: [String] = []
+                    while let n = next.take(below: UInt64(children)) {
+                        mine.append(try await Self.child(Int(n), tiaki: tiaki))
+                        if n % 20_000 == 0 { note("  \(n) children, \(tiaki.ledger.checkpoint.size) entries") }
+                    }
+                    return mine
+                }
+            }
+            var all: [String] = []
+            for try await part in group { all += part }
+            return all
+        }
+        return subjects
     }
 
     static func consent(_ purposes: [String], _ information: [String], until: String) -> ConsentInput {

@@ -16,7 +16,8 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure Tiaki's performance on this machine.",
         discussion: "Build in release mode first: swift build -c release && .build/release/tiaki-bench ledger",
         subcommands: [
-            LedgerBench.self, PolicyBench.self, HTTPBench.self, AuditBench.self, WebBench.self, VerifyChild.self,
+            LedgerBench.self, PolicyBench.self, HTTPBench.self, AuditBench.self, WebBench.self, StartBench.self,
+            VerifyChild.self, StartChild.self,
             RebuildChild.self,
             HTTPServerChild.self, AuditChild.self, WitnessServerChild.self,
         ]

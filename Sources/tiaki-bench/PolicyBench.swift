@@ -142,7 +142,13 @@ struct RebuildChild: AsyncParsableCommand {
         let policy = try PolicySet.load(directory: policies)
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let core = try await LedgerCore.open(LedgerDirectory(path: path), vocabulary: policy.vocabulary, logger: logger)
+        // The full rebuild: no snapshot read or written.
+        let core = try await LedgerCore.open(
+            LedgerDirectory(path: path),
+            vocabulary: policy.vocabulary,
+            snapshots: false,
+            logger: logger
+        )
         let size = core.read { $0.size }
         let entries = core.ledger.checkpoint.size
         await core.close()

@@ -29,7 +29,20 @@ public final class LedgerCore: Sendable {
     public let decisionsInFlight = DecisionsInFlight()
     /// Called after each commit's entries are applied to the state, in commit order (see ``observeApplied(_:)``).
     private let appliedObservers = Observers()
+    /// Entries applied since the last snapshot was started, and whether one is being written.
+    private let snapshots = SnapshotTrigger()
+    /// How many entries may pass between snapshots of the state.
+    public static let snapshotInterval: UInt64 = 100_000
     let logger: Logger
+
+    final class SnapshotTrigger: Sendable {
+        let applied = Atomic<UInt64>(0)
+        let writing = Atomic<Bool>(false)
+        /// The size of the newest snapshot loaded or written.
+        let newest = Atomic<UInt64>(0)
+        /// Whether this core reads and writes snapshots at all (a benchmark of the full rebuild does not).
+        let enabled = Atomic<Bool>(true)
+    }
 
     final class Observers: Sendable {
         let list = Mutex<[@Sendable ([(UInt64, Result<ConsentEntry, any Error>)]) -> Void]>([])
@@ -47,6 +60,7 @@ public final class LedgerCore: Sendable {
         configuration: LedgerConfiguration = LedgerConfiguration(),
         vocabulary: Vocabulary,
         random: RandomSource = .system,
+        snapshots: Bool = true,
         logger: Logger
     ) async throws -> LedgerCore {
         var configuration = configuration
@@ -55,19 +69,25 @@ public final class LedgerCore: Sendable {
         do {
             let vault = try SubjectVault(database: ledger.database, directory: directory, random: random)
             let started = Date()
-            var state = try ConsentState.replay(ledger)
+            // The newest good snapshot, and only the entries after it; without one, the whole ledger.
+            let loaded = snapshots ? StateSnapshot.load(for: ledger, logger: logger) : nil
+            var state = try ConsentState.replay(ledger, from: loaded ?? ConsentState())
             state.intern(vocabulary)
             logger.info(
                 "consent state rebuilt",
                 metadata: [
                     "entries": "\(state.size)", "subjects": "\(state.subjects.count)",
                     "consents": "\(state.consents.count)",
+                    "fromSnapshot": "\(loaded.map { String($0.size) } ?? "none")",
                     "milliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
                 ]
             )
             // Finish erasures whose key destruction did not complete (the entry is written first).
             for subject in state.subjects.values where subject.erased != nil { try vault.erase(subject.id) }
-            return LedgerCore(ledger: ledger, vault: vault, state: state, vocabulary: vocabulary, logger: logger)
+            let core = LedgerCore(ledger: ledger, vault: vault, state: state, vocabulary: vocabulary, logger: logger)
+            core.snapshots.newest.store(loaded?.size ?? 0, ordering: .relaxed)
+            core.snapshots.enabled.store(snapshots, ordering: .relaxed)
+            return core
         } catch {
             // Nothing was served: release the ledger (and its directory lock) before reporting.
             await ledger.close()
@@ -83,7 +103,8 @@ public final class LedgerCore: Sendable {
         self.logger = logger
         let box = self.state
         let observers = appliedObservers
-        ledger.observeCommits { batch in
+        let snapshots = self.snapshots
+        ledger.observeCommits { [weak self] batch in
             // Parse (rarely needed: appends carry their entry) before taking the lock; under it, only apply.
             let parsed: [(UInt64, Result<ConsentEntry, any Error>)] = batch.map { committed in
                 (
@@ -100,6 +121,17 @@ public final class LedgerCore: Sendable {
                 for case (_, .success(let entry)) in parsed { s.apply(entry) }
             }
             for observe in observers.list.withLock({ $0 }) { observe(parsed) }
+            // Now and then a snapshot, written off the commit path, so that a start replays little.
+            let applied = snapshots.applied.add(UInt64(batch.count), ordering: .relaxed).newValue
+            if applied >= Self.snapshotInterval, snapshots.enabled.load(ordering: .relaxed), let core = self,
+                !snapshots.writing.exchange(true, ordering: .acquiringAndReleasing)
+            {
+                snapshots.applied.store(0, ordering: .relaxed)
+                Task.detached(priority: .utility) {
+                    core.writeSnapshot(reason: "every \(Self.snapshotInterval) entries")
+                    snapshots.writing.store(false, ordering: .releasing)
+                }
+            }
         }
     }
 
@@ -109,7 +141,42 @@ public final class LedgerCore: Sendable {
         appliedObservers.list.withLock { $0.append(body) }
     }
 
-    public func close() async { await ledger.close() }
+    /// Waits for the appends accepted to commit, writes a snapshot of the state, and closes the ledger.
+    public func close() async {
+        await ledger.close {
+            // Not for a few entries more than the last snapshot (a command that adds an organisation): replaying
+            // them at the next start costs less than writing the state again.
+            if snapshots.enabled.load(ordering: .relaxed),
+                read({ $0.size }) >= snapshots.newest.load(ordering: .relaxed) + Self.snapshotAtCloseMinimum
+            {
+                writeSnapshot(reason: "closing")
+            }
+        }
+    }
+
+    /// How many entries beyond the last snapshot make closing write a new one.
+    public static let snapshotAtCloseMinimum: UInt64 = 1000
+
+    /// Writes a snapshot of the state as it is (see ``StateSnapshot``); a failure is logged, not thrown: the next
+    /// start replays more, nothing is lost.
+    public func writeSnapshot(reason: String) {
+        let state = snapshot
+        guard state.size > 0 else { return }
+        let started = Date()
+        do {
+            try StateSnapshot.write(state, ledger: ledger)
+            snapshots.newest.store(state.size, ordering: .relaxed)
+            logger.info(
+                "state snapshot written",
+                metadata: [
+                    "entries": "\(state.size)", "reason": "\(reason)",
+                    "milliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                ]
+            )
+        } catch {
+            logger.warning("state snapshot not written", metadata: ["error": "\(error)"])
+        }
+    }
 
     /// Runs `body` with the current state, under the lock that commits take: copy what is needed and return.
     public func read<R>(_ body: (borrowing ConsentState) throws -> R) rethrows -> R {
@@ -274,11 +341,16 @@ public final class LedgerCore: Sendable {
 }
 
 extension ConsentState {
-    /// Rebuilds the state by replaying every entry of the ledger.
-    public static func replay(_ ledger: Ledger, upTo limit: UInt64? = nil) throws -> ConsentState {
-        var state = ConsentState()
+    /// Rebuilds the state by replaying the ledger's entries after those `start` reflects (all of them from an
+    /// empty state).
+    public static func replay(
+        _ ledger: Ledger,
+        from start: ConsentState = ConsentState(),
+        upTo limit: UInt64? = nil
+    ) throws -> ConsentState {
+        var state = start
         let size = min(limit ?? ledger.checkpoint.size, ledger.checkpoint.size)
-        var next: UInt64 = 0
+        var next: UInt64 = state.size
         while next < size {
             let page = try ledger.entries(in: next..<min(size, next + 4096))
             for bytes in page {

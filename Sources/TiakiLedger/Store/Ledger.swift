@@ -512,12 +512,17 @@ public final class Ledger: Sendable {
     }
 
     /// Stops accepting appends, waits for those already accepted to commit, and closes the database.
-    public func close() async {
+    public func close() async { await close(beforeClosing: {}) }
+
+    /// ``close()``, running `beforeClosing` once every accepted append has committed and while the database and
+    /// the directory lock are still held (the consent layer writes its state snapshot there).
+    public func close(beforeClosing: () -> Void) async {
         pending.withLock { $0.closed = true }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             // Runs after any drain already queued, which empties what was accepted before closing.
             sequencer.async { done.resume() }
         }
+        beforeClosing()
         if let pool = store.writer as? DatabasePool { try? pool.close() }
         lock.withLock { $0 = nil }
     }

@@ -3,8 +3,8 @@
 ///
 /// Consent coverage is held as bitmasks (``CodeSet``) so that a decision checks a consent in a few instructions;
 /// the full text of a consent stays in the ledger.
-public struct ConsentState: Sendable {
-    public struct Organisation: Sendable, Hashable {
+public struct ConsentState: Sendable, Codable {
+    public struct Organisation: Sendable, Hashable, Codable {
         public var id: String
         public var kind: String
         public var name: String
@@ -14,7 +14,7 @@ public struct ConsentState: Sendable {
         public var law: String?
     }
 
-    public struct Credential: Sendable, Hashable {
+    public struct Credential: Sendable, Hashable, Codable {
         public var id: String
         public var org: String
         public var role: String
@@ -22,7 +22,7 @@ public struct ConsentState: Sendable {
         public var revoked: UInt64?
     }
 
-    public struct Subject: Sendable, Hashable {
+    public struct Subject: Sendable, Hashable, Codable {
         public var id: String
         public var org: String
         public var birthMonth: String
@@ -56,10 +56,52 @@ public struct ConsentState: Sendable {
 
         /// Whether `org` knows the child (registered or enrolled them).
         public func isKnown(to org: String) -> Bool { enrolments.contains(org) }
+
+        // The tuples, written as plain members (a state snapshot).
+        enum CodingKeys: String, CodingKey {
+            case id, org, birthMonth, bornYear, bornMonth, registered, enrolments, consents, refusals, erasedIndex
+            case erasedDate
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(org, forKey: .org)
+            try c.encode(birthMonth, forKey: .birthMonth)
+            try c.encodeIfPresent(born?.year, forKey: .bornYear)
+            try c.encodeIfPresent(born?.month, forKey: .bornMonth)
+            try c.encode(registered, forKey: .registered)
+            try c.encode(enrolments, forKey: .enrolments)
+            try c.encode(consents, forKey: .consents)
+            try c.encode(refusals, forKey: .refusals)
+            try c.encodeIfPresent(erased?.index, forKey: .erasedIndex)
+            try c.encodeIfPresent(erased?.date, forKey: .erasedDate)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            org = try c.decode(String.self, forKey: .org)
+            birthMonth = try c.decode(String.self, forKey: .birthMonth)
+            if let year = try c.decodeIfPresent(Int.self, forKey: .bornYear),
+                let month = try c.decodeIfPresent(Int.self, forKey: .bornMonth)
+            {
+                born = (year, month)
+            }
+            registered = try c.decode(UInt64.self, forKey: .registered)
+            enrolments = try c.decode([String].self, forKey: .enrolments)
+            consents = try c.decode([Int].self, forKey: .consents)
+            refusals = try c.decode([UInt64].self, forKey: .refusals)
+            if let index = try c.decodeIfPresent(UInt64.self, forKey: .erasedIndex),
+                let date = try c.decodeIfPresent(String.self, forKey: .erasedDate)
+            {
+                erased = (index, date)
+            }
+        }
     }
 
     /// A consent's coverage, ready for the policy engine.
-    public struct Consent: Sendable, Hashable {
+    public struct Consent: Sendable, Hashable, Codable {
         public var id: Int
         public var subject: String
         public var purposes: CodeSet
@@ -82,7 +124,7 @@ public struct ConsentState: Sendable {
         public var notify: [String] = []
         public var acknowledged: [String: UInt64] = [:]
 
-        public struct Withdrawal: Sendable, Hashable {
+        public struct Withdrawal: Sendable, Hashable, Codable {
             public var index: UInt64
             public var date: Day
             public var by: String
@@ -102,8 +144,8 @@ public struct ConsentState: Sendable {
     }
 
     /// A disclosure whose recipient owes the whānau an IPP 3A notice, and what became of it.
-    public struct CollectionNotice: Sendable, Hashable {
-        public enum Outcome: Sendable, Hashable {
+    public struct CollectionNotice: Sendable, Hashable, Codable {
+        public enum Outcome: Sendable, Hashable, Codable {
             /// Sent (`notice.sent`), by the organisation named (the recipient, or one on its behalf).
             case sent(index: UInt64, by: String)
             /// An exception recorded by a privacy officer (`notice.exception`).
@@ -121,14 +163,14 @@ public struct ConsentState: Sendable {
     }
 
     /// A privacy breach and where its duties stand.
-    public struct Breach: Sendable, Hashable {
-        public struct Stamp: Sendable, Hashable {
+    public struct Breach: Sendable, Hashable, Codable {
+        public struct Stamp: Sendable, Hashable, Codable {
             public var index: UInt64
             /// RFC 3339, UTC.
             public var time: String
         }
 
-        public struct Assessment: Sendable, Hashable {
+        public struct Assessment: Sendable, Hashable, Codable {
             public var index: UInt64
             public var time: String
             public var seriousHarm: Bool

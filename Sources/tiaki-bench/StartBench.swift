@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TiakiConsent
+import TiakiLedger
+import TiakiModel
+import TiakiPolicy
+
+struct StartBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Time from start to answering, and memory, with and without a state snapshot.",
+        discussion: """
+            Writes a ledger of about --entries entries through the services (as `audit` does: children, consents, \
+            decisions, disclosures, withdrawals, from 64 writers), closes it (which writes the state snapshot), then \
+            starts it three times from the snapshot and three times without, each in a child process: the time \
+            from the process starting to the consent state being ready for decisions (the ledger opened, its \
+            newest checkpoint checked, the vault opened, the state loaded or rebuilt), and the child's peak \
+            resident memory. Medians.
+            """
+    )
+
+    @Option(help: "How many entries to write (about).")
+    var entries = 1_000_000
+
+    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
+    var policies = "./Policies"
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() async throws {
+        let policy = try PolicySet.load(directory: policies)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tiaki-bench-start-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let tiaki = try await TiakiServices.open(
+            LedgerDirectory(path: work),
+            policy: policy,
+            random: RandomSource(seed: 7),
+            logger: logger
+        )
+        let started = Date()
+        _ = try await AuditBench.write(entries: entries, into: tiaki)
+        let size = tiaki.ledger.checkpoint.size
+        note(
+            String(
+                format: "wrote %d entries in %.1f s; closing (writes the snapshot) …",
+                size,
+                Date().timeIntervalSince(started)
+            )
+        )
+        await tiaki.close()
+        let snapshot = StateSnapshot.path(LedgerDirectory(path: work))
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: snapshot))?[.size] as? NSNumber)?.intValue ?? 0
+        guard bytes > 0 else { throw ValidationError("no snapshot was written at \(snapshot)") }
+
+        var with: [(seconds: Double, peak: Double)] = []
+        var without: [(seconds: Double, peak: Double)] = []
+        for round in 1...3 {
+            note("start \(round) of 3, from the snapshot and without …")
+            let a = try runChild(["start-child", work, "--policies", policies])
+            let b = try runChild(["start-child", work, "--policies", policies, "--no-snapshot"])
+            guard a.status == 0, b.status == 0 else { throw ValidationError("a start child failed") }
+            with.append((a.seconds, a.peakMegabytes))
+            without.append((b.seconds, b.peakMegabytes))
+        }
+        let start = median(with.map(\.seconds))
+        let startWithout = median(without.map(\.seconds))
+        let peak = median(with.map(\.peak))
+        let peakWithout = median(without.map(\.peak))
+        if json {
+            let object: [String: JSONValue] = [
+                "entries": .number(Double(size)),
+                "startSeconds": .number((start * 1000).rounded() / 1000),
+                "startSecondsWithoutSnapshot": .number((startWithout * 1000).rounded() / 1000),
+                "startPeakMegabytes": .number((peak * 10).rounded() / 10),
+                "startPeakMegabytesWithoutSnapshot": .number((peakWithout * 10).rounded() / 10),
+                "snapshotMegabytes": .number((Double(bytes) / 1_048_576 * 10).rounded() / 10),
+            ]
+            print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
+        } else {
+            print("start benchmark (\(size) entries; snapshot \(String(format: "%.1f", Double(bytes) / 1_048_576)) MB)")
+            print(String(format: "  from the snapshot   %.2f s   peak %.1f MB", start, peak))
+            print(String(format: "  without (replay)    %.2f s   peak %.1f MB", startWithout, peakWithout))
+            print(
+                "  each: "
+                    + zip(with, without).map { String(format: "%.2f/%.2f s", $0.seconds, $1.seconds) }.joined(
+                        separator: ", "
+                    )
+            )
+        }
+    }
+}
+
+struct StartChild: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start-child",
+        abstract: "Open a data directory's consent state (run by `start`).",
+        shouldDisplay: false
+    )
+
+    @Argument var path: String
+    @Option var policies = "./Policies"
+    @Flag var noSnapshot = false
+    @Option var peakFile: String?
+
+    func run() async throws {
+        defer { writePeakMemory(to: peakFile) }
+        let policy = try PolicySet.load(directory: policies)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let core = try await LedgerCore.open(
+            LedgerDirectory(path: path),
+            vocabulary: policy.vocabulary,
+            snapshots: !noSnapshot,
+            logger: logger
+        )
+        let ready = core.read { $0.size } == core.ledger.checkpoint.size
+        await core.close()
+        guard ready else { throw ExitCode(1) }
+    }
+}
