@@ -38,6 +38,7 @@ public final class LedgerAudit {
     private var subjectFindings: [String: [Finding]] = [:]
     private var subjectFindingsKey: SubjectFindingsKey?
     private var touchedSubjects: Set<String> = []
+    private var assembled: (key: AssembledKey, findings: [Finding])?
     /// Per child: the serious-threat disclosures awaiting review, and the disclosures that owe an IPP 3A notice.
     private var awaitingBySubject: [String: Set<Int>] = [:]
     private var noticesBySubject: [String: [Int]] = [:]
@@ -179,6 +180,31 @@ public final class LedgerAudit {
         return order.map { findings[$0] }
     }
 
+    /// Whether `a` comes before `b` in the order ``ordered(_:since:)`` gives.
+    static func precedes(_ a: Finding, _ b: Finding) -> Bool {
+        let x = (a.indexes.first ?? 0, a.kind.rawValue)
+        let y = (b.indexes.first ?? 0, b.kind.rawValue)
+        return x != y ? x < y : a.summary < b.summary
+    }
+
+    /// Two ordered lists as one.
+    static func merged(_ a: [Finding], _ b: [Finding]) -> [Finding] {
+        var out: [Finding] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && !precedes(b[j], a[i])) {
+                out.append(a[i])
+                i += 1
+            } else {
+                out.append(b[j])
+                j += 1
+            }
+        }
+        return out
+    }
+
     // MARK: A live pass
 
     /// Entries read so far (the next index the pass expects).
@@ -202,9 +228,30 @@ public final class LedgerAudit {
     public func current(options: AuditOptions) -> AuditResult {
         var now = result
         now.entries = applied
-        if findings { now.findings += stateFindings(options) }
-        now.findings = Self.ordered(now.findings, since: options.since)
+        guard findings else {
+            now.findings = Self.ordered(now.findings, since: options.since)
+            return now
+        }
+        // Everything but the breaches (judged at a moment that moves) is kept in order between calls, and put in
+        // order again only when an entry raised a finding or touched a child since.
+        let duties = duties(options)
+        let changed = updateChildFindings(options, duties)
+        let key = AssembledKey(events: result.findings.count, since: options.since)
+        if changed || assembled?.key != key {
+            assembled = (
+                key, Self.ordered(result.findings + Array(subjectFindings.values.joined()), since: options.since)
+            )
+        }
+        let kept = assembled?.findings ?? []
+        let breaches = Self.ordered(breachFindings(options, duties), since: options.since)
+        now.findings = breaches.isEmpty ? kept : Self.merged(kept, breaches)
         return now
+    }
+
+    /// What the ordered findings kept by ``current(options:)`` depend on besides the children's.
+    struct AssembledKey: Equatable {
+        var events: Int
+        var since: String?
     }
 
     // MARK: Reading ahead
@@ -515,10 +562,17 @@ public final class LedgerAudit {
     /// What the state on the audit day calls for (reviews, acknowledgements, notices, breaches, retention); reads
     /// the pass, changes nothing, so a live projection can ask it for any day.
     private func stateFindings(_ options: AuditOptions) -> [Finding] {
+        let duties = duties(options)
+        updateChildFindings(options, duties)
+        return breachFindings(options, duties) + Array(subjectFindings.values.joined())
+    }
+
+    /// Breaches not assessed, or not notified, in time: judged at `options.now` (which changes from one request to
+    /// the next), so never kept.
+    private func breachFindings(_ options: AuditOptions, _ duties: Duties) -> [Finding] {
         var found: [Finding] = []
         func raise(_ finding: Finding) { found.append(finding) }
         let day = options.asOf
-        let duties = duties(options)
         let now = options.now ?? Moment(seconds: (Int64(day.number) + 1) * 86_400 - 1)
         for b in state.breaches.values.sorted(by: { $0.index < $1.index }) {
             guard let found = Moment(b.found) else { continue }
@@ -548,14 +602,16 @@ public final class LedgerAudit {
                 )
             }
         }
-        found += childFindings(options, duties)
         return found
     }
 
     /// Every child's findings on `options`' day (reviews, acknowledgements, notices, retention): for a live pass,
     /// kept from the last call for the children nothing has happened to since.
-    private func childFindings(_ options: AuditOptions, _ duties: Duties) -> [Finding] {
+    /// Brings `subjectFindings` up to date; returns whether anything was redone.
+    @discardableResult
+    private func updateChildFindings(_ options: AuditOptions, _ duties: Duties) -> Bool {
         let key = SubjectFindingsKey(day: options.asOf, within: options.expiringWithinDays, duties: duties)
+        let changed = key != subjectFindingsKey || !touchedSubjects.isEmpty
         if key == subjectFindingsKey {
             for subject in touchedSubjects { subjectFindings[subject] = findings(of: subject, options, duties) }
         } else {
@@ -564,7 +620,7 @@ public final class LedgerAudit {
             subjectFindingsKey = key
         }
         touchedSubjects.removeAll(keepingCapacity: true)
-        return Array(subjectFindings.values.joined())
+        return changed
     }
 
     /// A child's findings on the day: serious-threat shares awaiting review, withdrawals not acknowledged, IPP 3A
