@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 public import TiakiLedger
@@ -27,6 +28,8 @@ public final class FindingsProjection: @unchecked Sendable {
     private let scheduled = Atomic<Bool>(false)
     /// Fed entries beyond which a feed schedules a catch-up, so that they never pile up unread.
     static let catchUpAt = 4096
+    /// Where catch-ups scheduled by feeding run.
+    static let queue = DispatchQueue(label: "tiaki.findings", qos: .utility)
 
     public init(earliestInFlight: @escaping @Sendable () -> UInt64?) {
         self.earliestInFlight = earliestInFlight
@@ -43,7 +46,9 @@ public final class FindingsProjection: @unchecked Sendable {
         if waiting >= Self.catchUpAt, ready.load(ordering: .acquiring),
             !scheduled.exchange(true, ordering: .acquiringAndReleasing)
         {
-            Task.detached(priority: .utility) {
+            // On a thread of its own, not the task pool's: a catch-up is long synchronous work, and holding one
+            // of the pool's threads (two on two cores) for it stalls every request meanwhile.
+            Self.queue.async {
                 self.catchUp()
                 self.scheduled.store(false, ordering: .releasing)
             }

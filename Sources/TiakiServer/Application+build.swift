@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import HTTPTypes
 public import Hummingbird
@@ -101,7 +102,8 @@ func startFindings(services: TiakiServices, dataDirectory: String, logger: Logge
     let findings = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
     // Fed before the ledger is read, so that no commit falls between the two.
     core.observeApplied { findings.feed($0) }
-    Task.detached(priority: .utility) {
+    // A thread of its own: the build is a long synchronous pass that must not hold one of the task pool's.
+    DispatchQueue.global(qos: .utility).async {
         let started = ContinuousClock.now
         do {
             try findings.build(from: try EntryReader(path: dataDirectory))

@@ -59,7 +59,7 @@ struct HTTPBench: AsyncParsableCommand {
         defer { if !keep { try? FileManager.default.removeItem(atPath: work) } }
         if keep { note("keeping \(work)") }
         note("registering \(subjects) children with their consents …")
-        let token = try await populate(work + "/data", policy: policy)
+        let (token, privacy) = try await populate(work + "/data", policy: policy)
 
         let peakFile = work + "/server.peak"
         var serverArguments = [
@@ -81,6 +81,25 @@ struct HTTPBench: AsyncParsableCommand {
         let server = try spawn(serverArguments)
         defer { kill(server, SIGKILL) }
         guard waitForPort(port, seconds: 60) else { throw ValidationError("the server did not start") }
+        // The load measures the server as it runs, not as it starts: first the findings projection, built in the
+        // background after a start, must be ready (GET /v1/findings answers 200).
+        let readyStarted = ContinuousClock.now
+        while true {
+            let code = try capture(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(privacy)",
+                    "http://127.0.0.1:\(port)/v1/findings",
+                ]
+            )
+            if code == "200" { break }
+            guard ContinuousClock.now - readyStarted < .seconds(300) else {
+                throw ValidationError("the findings were not ready after 300 s (last answer \(code))")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let findingsReady = Bench.seconds(ContinuousClock.now - readyStarted)
+        note(String(format: "findings ready %.1f s after the server answered", findingsReady))
         let sampler = witness ? CosignSampler(port: port) : nil
         let sampling = sampler.map { sampler in Task.detached { await sampler.run() } }
 
@@ -131,6 +150,7 @@ struct HTTPBench: AsyncParsableCommand {
                 "httpP50Milliseconds": .number((p50 * 1000).rounded() / 1000),
                 "httpP99Milliseconds": .number((p99 * 1000).rounded() / 1000),
                 "serverPeakMegabytes": .number((peak * 10).rounded() / 10),
+                "findingsReadySeconds": .number((findingsReady * 10).rounded() / 10),
                 "non2xxResponses": .number(errors),
                 "httpCeilingPerSecond": .number(ceiling.rounded()),
                 "httpCeilingRatio": .number((ratio * 1000).rounded() / 1000),
@@ -167,7 +187,7 @@ struct HTTPBench: AsyncParsableCommand {
     }
 
     /// Registers the organisations, a member credential, and the children with a consent each.
-    func populate(_ path: String, policy: PolicySet) async throws -> String {
+    func populate(_ path: String, policy: PolicySet) async throws -> (member: String, privacyOfficer: String) {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let tiaki = try await TiakiServices.open(LedgerDirectory(path: path), policy: policy, logger: logger)
@@ -175,6 +195,7 @@ struct HTTPBench: AsyncParsableCommand {
             _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
         }
         let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member)).token
+        let privacy = try await tiaki.credentials.issue(.init(org: "mol", role: .privacyOfficer)).token
         let school = EntryActor(org: "school-a")
         let next = Counter(0)
         let total = UInt64(subjects)
@@ -206,7 +227,7 @@ struct HTTPBench: AsyncParsableCommand {
             encoding: .utf8
         )
         await tiaki.close()
-        return token
+        return (token, privacy)
     }
 
     func luaScript(token: String, subjectsFile: String) -> String {

@@ -83,30 +83,33 @@ struct Notices: AsyncParsableCommand {
             guard let filter = NoticeFilter(rawValue: status) else {
                 throw Output.fail("notices list", "--status is due, done or all")
             }
-            try await withServices(location, command: "notices list") { services in
-                _ = try requireOrganisation(services, org, command: "notices list")
-                let list = try services.notices.list(for: org, on: services.core.today, filter: filter, limit: limit)
-                if json {
-                    print(try jsonText(list))
-                    return
-                }
-                func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
-                print(
-                    "\(org), \(services.core.today.plain): \(count(list.collections.total, "IPP 3A notice")), \(count(list.withdrawals.total, "withdrawal")), \(count(list.renewals.total, "renewal"))."
-                )
-                for n in list.collections.items {
-                    print(
-                        "  notice for disclosure \(n.disclosure) [\(n.status.rawValue)\(n.overdue ? ", overdue" : "")]: \(n.action)"
-                    )
-                }
-                for w in list.withdrawals.items {
-                    print("  withdrawal of consent \(w.consent) [\(w.status.rawValue)]: \(w.action)")
-                }
-                for r in list.renewals.items { print("  renewal of consent \(r.consent): \(r.action)") }
-                let shown = list.collections.items.count + list.withdrawals.items.count + list.renewals.items.count
-                let total = list.collections.total + list.withdrawals.total + list.renewals.total
-                if shown < total { print("  (\(shown) of \(total) shown, the oldest first; --limit shows more)") }
+            // Not written inline in the closure: Swift 6.3.1 crashes splitting that async closure in a release build.
+            try await withServices(location, command: "notices list") { services in try show(services, filter) }
+        }
+
+        func show(_ services: TiakiServices, _ filter: NoticeFilter) throws {
+            _ = try requireOrganisation(services, org, command: "notices list")
+            let list = try services.notices.list(for: org, on: services.core.today, filter: filter, limit: limit)
+            if json {
+                print(try jsonText(list))
+                return
             }
+            func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
+            print(
+                "\(org), \(services.core.today.plain): \(count(list.collections.total, "IPP 3A notice")), \(count(list.withdrawals.total, "withdrawal")), \(count(list.renewals.total, "renewal"))."
+            )
+            for n in list.collections.items {
+                print(
+                    "  notice for disclosure \(n.disclosure) [\(n.status.rawValue)\(n.overdue ? ", overdue" : "")]: \(n.action)"
+                )
+            }
+            for w in list.withdrawals.items {
+                print("  withdrawal of consent \(w.consent) [\(w.status.rawValue)]: \(w.action)")
+            }
+            for r in list.renewals.items { print("  renewal of consent \(r.consent): \(r.action)") }
+            let shown = list.collections.items.count + list.withdrawals.items.count + list.renewals.items.count
+            let total = list.collections.total + list.withdrawals.total + list.renewals.total
+            if shown < total { print("  (\(shown) of \(total) shown, the oldest first; --limit shows more)") }
         }
     }
 
