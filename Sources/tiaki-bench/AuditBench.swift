@@ -33,25 +33,33 @@ struct AuditBench: AsyncParsableCommand {
 
     func run() async throws {
         let policy = try PolicySet.load(directory: policies)
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tiaki-bench-audit-\(UUID().uuidString)"
-        ).path
+        let (tiaki, work) = try await benchServices("audit", policy: policy)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        var logger = Logger(label: "bench")
-        logger.logLevel = .warning
-        let tiaki = try await TiakiServices.open(
-            LedgerDirectory(path: work),
-            policy: policy,
-            random: RandomSource(seed: 7),
-            logger: logger
-        )
         // The findings projection the server keeps, fed every commit while the ledger is written.
         let core = tiaki.core
         let projection = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
         core.observeApplied { projection.feed($0) }
         try projection.build(from: try EntryReader(path: work))
         let started = Date()
+        // While the ledger is written, GET /v1/findings is asked once a second, covering every entry written so far.
+        let asking = Task {
+            var times: [Double] = []
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                var options = AuditOptions(asOf: Day("2027-01-01") ?? Day(Date()))
+                options.now = Moment(Date())
+                let t0 = Date()
+                let size = tiaki.ledger.checkpoint.size
+                guard await projection.result(options: options, covering: size, timeout: .seconds(60)) != nil else {
+                    continue
+                }
+                times.append(Date().timeIntervalSince(t0) * 1000)
+            }
+            return times
+        }
         let subjects = try await Self.write(entries: entries, into: tiaki)
+        asking.cancel()
+        let busyTimes = await asking.value
         let size = tiaki.ledger.checkpoint.size
         note(String(format: "wrote %d entries in %.1f s", size, Date().timeIntervalSince(started)))
 
@@ -128,6 +136,9 @@ struct AuditBench: AsyncParsableCommand {
                 "findingsP99Milliseconds": .number((percentile(findingsTimes, 0.99) * 1000).rounded() / 1000),
                 "findingsFirstMilliseconds": .number(((findingsTimes.first ?? 0) * 1000).rounded() / 1000),
                 "findingsProjected": .number(Double(projected)),
+                "findingsWhileWritingP50Milliseconds": .number((median(busyTimes) * 1000).rounded() / 1000),
+                "findingsWhileWritingP99Milliseconds": .number((percentile(busyTimes, 0.99) * 1000).rounded() / 1000),
+                "findingsWhileWritingAsked": .number(Double(busyTimes.count)),
             ]
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
@@ -143,6 +154,14 @@ struct AuditBench: AsyncParsableCommand {
                     percentile(findingsTimes, 0.99),
                     findingsTimes.first ?? 0,
                     projected
+                )
+            )
+            print(
+                String(
+                    format: "  GET /v1/findings while writing  p50 %.2f ms   p99 %.2f ms   (%d asked, once a second)",
+                    median(busyTimes),
+                    percentile(busyTimes, 0.99),
+                    busyTimes.count
                 )
             )
             print(

@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
+import TiakiConsent
 import TiakiLedger
 import TiakiModel
+import TiakiPolicy
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +20,6 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             LedgerBench.self, PolicyBench.self, HTTPBench.self, AuditBench.self, WebBench.self, StartBench.self,
             VerifyChild.self, StartChild.self,
-            RebuildChild.self,
             HTTPServerChild.self, AuditChild.self, WitnessServerChild.self,
         ]
     )
@@ -305,4 +306,21 @@ final class Counter: Sendable {
             return n
         }
     }
+}
+
+/// Services on a fresh data directory under the temporary directory, logging warnings only; the caller removes
+/// the directory.
+func benchServices(_ label: String, policy: PolicySet) async throws -> (TiakiServices, String) {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tiaki-bench-\(label)-\(UUID().uuidString)"
+    ).path
+    var logger = Logger(label: "bench")
+    logger.logLevel = .warning
+    let tiaki = try await TiakiServices.open(
+        LedgerDirectory(path: work),
+        policy: policy,
+        random: RandomSource(seed: 7),
+        logger: logger
+    )
+    return (tiaki, work)
 }

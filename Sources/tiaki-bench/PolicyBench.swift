@@ -86,7 +86,7 @@ struct PolicyBench: AsyncParsableCommand {
         note("writing a ledger of \(rebuildEntries) entries …")
         try await BenchData.writeLedger(at: work, entries: rebuildEntries, policy: policy)
         note("rebuilding the state in a child process …")
-        let child = try runChild(["rebuild-child", work, "--policies", policies])
+        let child = try runChild(["start-child", work, "--policies", policies, "--no-snapshot"])
         guard child.status == 0 else { throw ValidationError("the rebuild failed in the child process") }
 
         let p50 = percentile(latencies, 0.5)
@@ -123,36 +123,6 @@ struct PolicyBench: AsyncParsableCommand {
                 )
             )
         }
-    }
-}
-
-struct RebuildChild: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rebuild-child",
-        abstract: "Rebuild a consent state (run by `policy`).",
-        shouldDisplay: false
-    )
-
-    @Argument var path: String
-    @Option var policies = "./Policies"
-    @Option var peakFile: String?
-
-    func run() async throws {
-        defer { writePeakMemory(to: peakFile) }
-        let policy = try PolicySet.load(directory: policies)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .warning
-        // The full rebuild: no snapshot read or written.
-        let core = try await LedgerCore.open(
-            LedgerDirectory(path: path),
-            vocabulary: policy.vocabulary,
-            snapshots: false,
-            logger: logger
-        )
-        let size = core.read { $0.size }
-        let entries = core.ledger.checkpoint.size
-        await core.close()
-        guard size == entries else { throw ExitCode(1) }
     }
 }
 

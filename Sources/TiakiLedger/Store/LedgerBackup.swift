@@ -44,15 +44,7 @@ public enum LedgerBackup {
         guard !FileManager.default.fileExists(atPath: out) else {
             throw LedgerError(.io, "\(out) exists; give a new file")
         }
-        guard let vkeyText = try? String(contentsOfFile: directory.verifierKeyPath, encoding: .utf8) else {
-            throw LedgerError(.io, "cannot read \(directory.verifierKeyPath)")
-        }
-        let verifier: NoteVerifier
-        do {
-            verifier = try NoteVerifier(vkey: vkeyText)
-        } catch {
-            throw LedgerError(.malformedKey, "\(directory.verifierKeyPath): \(error.message)")
-        }
+        let verifier = try directory.loadVerifier()
         let parent = (out as NSString).deletingLastPathComponent
         let work = (parent.isEmpty ? "." : parent) + "/.tiaki-backup-\(UUID().uuidString)"
         do {

@@ -39,6 +39,18 @@ public struct LedgerDirectory: Sendable {
         }
     }
 
+    /// The log's verifier key, from `log.vkey`.
+    public func loadVerifier() throws(LedgerError) -> NoteVerifier {
+        guard let text = try? String(contentsOfFile: verifierKeyPath, encoding: .utf8) else {
+            throw LedgerError(.io, "cannot read \(verifierKeyPath)")
+        }
+        do {
+            return try NoteVerifier(vkey: text)
+        } catch {
+            throw LedgerError(.malformedKey, "\(verifierKeyPath): \(error.message)")
+        }
+    }
+
     /// Loads the log's signing key, refusing a key file that anyone but its owner can read or write.
     func loadSigner() throws(LedgerError) -> NoteSigner {
         var info = stat()

@@ -22,6 +22,9 @@ struct LedgerStore: Sendable {
     {
         var configuration = Configuration()
         configuration.readonly = readOnly
+        // Another connection to the file (a reader opening it, `tiaki backup`, `tiaki audit` beside the service)
+        // may hold a lock for a moment: wait for it rather than fail a commit at once.
+        configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             // WAL with FULL sync: a commit is on disk when it returns.
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -49,6 +52,7 @@ struct LedgerStore: Sendable {
         }
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(5)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             let store = LedgerStore(writer: queue)

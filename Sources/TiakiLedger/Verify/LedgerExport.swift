@@ -24,15 +24,7 @@ public enum LedgerExport {
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws(LedgerError) -> Summary {
         let store = try LedgerStore.openReadOnly(path: directory.databasePath)
-        guard let vkeyText = try? String(contentsOfFile: directory.verifierKeyPath, encoding: .utf8) else {
-            throw LedgerError(.io, "cannot read \(directory.verifierKeyPath)")
-        }
-        let verifier: NoteVerifier
-        do {
-            verifier = try NoteVerifier(vkey: vkeyText)
-        } catch {
-            throw LedgerError(.malformedKey, "\(directory.verifierKeyPath): \(error.message)")
-        }
+        let verifier = try directory.loadVerifier()
         try prepare(out)
         let entriesFile = try OutputFile(path: out + "/entries.jsonl")
         let checkpointsFile = try OutputFile(path: out + "/checkpoints.jsonl")
