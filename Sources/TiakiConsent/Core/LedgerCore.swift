@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import Logging
 import Synchronization
@@ -127,7 +128,8 @@ public final class LedgerCore: Sendable {
                 !snapshots.writing.exchange(true, ordering: .acquiringAndReleasing)
             {
                 snapshots.applied.store(0, ordering: .relaxed)
-                Task.detached(priority: .utility) {
+                // A thread of its own, not the task pool's: encoding the state is seconds of synchronous work.
+                DispatchQueue.global(qos: .utility).async {
                     core.writeSnapshot(reason: "every \(Self.snapshotInterval) entries")
                     snapshots.writing.store(false, ordering: .releasing)
                 }
