@@ -33,7 +33,7 @@ public final class FindingsProjection: @unchecked Sendable {
 
     public init(earliestInFlight: @escaping @Sendable () -> UInt64?) {
         self.earliestInFlight = earliestInFlight
-        // A clock-independent day: the pass's own options are never used to judge the state (``current``is).
+        // Any day will do: the pass's own options are never used to judge the state; each answer gives its own.
         pass = LedgerAudit(options: AuditOptions(asOf: Day(number: 0)))
     }
 

@@ -173,6 +173,12 @@ extension WebPages {
             return try erasure(viewer, subject.id, values: form, errors: errors, status: .badRequest)
         }
         _ = try await services.subjects.erase(subject.id, ErasureInput(reason: reason), actor: caller.actor)
-        return message(viewer, headingKey: "erasedTitle", textKey: "erased", status: .ok, link: ("/findings", "home"))
+        return message(
+            viewer,
+            headingKey: "erasedTitle",
+            textKey: "erased",
+            status: .ok,
+            link: ("/findings", "nav.findings")
+        )
     }
 }
