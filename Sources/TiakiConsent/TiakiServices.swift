@@ -23,6 +23,7 @@ public struct TiakiServices: Sendable {
     /// and (when `publish` is true) records the policy set if it changed.
     public static func open(
         _ directory: LedgerDirectory,
+        database: PostgresAddress? = nil,
         configuration: LedgerConfiguration = LedgerConfiguration(),
         policy: PolicySet,
         publish: Bool = true,
@@ -31,6 +32,7 @@ public struct TiakiServices: Sendable {
     ) async throws -> TiakiServices {
         let core = try await LedgerCore.open(
             directory,
+            database: database,
             configuration: configuration,
             vocabulary: policy.vocabulary,
             random: random,

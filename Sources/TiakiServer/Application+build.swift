@@ -15,6 +15,9 @@ import TiakiWeb
 /// How the service runs: where its data and policies are, where it listens, and its limits.
 public struct ServerConfiguration: Sendable {
     public var dataDirectory = "./tiaki-data"
+    /// A PostgreSQL database that holds the ledger and the vault, shared with other instances; `nil` for the SQLite
+    /// database in the data directory (which then holds only the keys and this instance's snapshots).
+    public var database: PostgresAddress?
     public var policiesDirectory = "./Policies"
     public var host = "127.0.0.1"
     public var port = 8080
@@ -52,6 +55,7 @@ public func buildApplication(
     let policy = try PolicySet.load(directory: configuration.policiesDirectory)
     let services = try await TiakiServices.open(
         LedgerDirectory(path: configuration.dataDirectory),
+        database: configuration.database,
         configuration: configuration.ledger,
         policy: policy,
         logger: logger
@@ -69,7 +73,7 @@ public func buildApplication(
                 logger: logger,
                 interval: configuration.witnessInterval
             )
-        let findings = startFindings(services: services, dataDirectory: configuration.dataDirectory, logger: logger)
+        let findings = startFindings(services: services, logger: logger)
         let router = buildRouter(
             services: services,
             configuration: configuration,
@@ -97,16 +101,17 @@ public func buildApplication(
 
 /// The findings projection, fed every commit from now on and built from the ledger in the background: a start
 /// does not wait for it; `GET /v1/findings` waits for it (or says how far it has read).
-func startFindings(services: TiakiServices, dataDirectory: String, logger: Logger) -> FindingsProjection {
+func startFindings(services: TiakiServices, logger: Logger) -> FindingsProjection {
     let core = services.core
     let findings = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
     // Fed before the ledger is read, so that no commit falls between the two.
     core.observeApplied { findings.feed($0) }
+    let ledger = services.ledger
     // A thread of its own: the build is a long synchronous pass that must not hold one of the task pool's.
     DispatchQueue.global(qos: .utility).async {
         let started = ContinuousClock.now
         do {
-            try findings.build(from: try EntryReader(path: dataDirectory))
+            try findings.build(from: EntryReader(ledger: ledger))
             logger.info(
                 "findings projection built",
                 metadata: [
@@ -178,6 +183,7 @@ func buildRouter(
             routes: RouteTable(table.routes.map { ($0.method, $0.path.description) })
         )
     )
+    if services.ledger.isShared { router.add(middleware: SynchronizeMiddleware(ledger: services.ledger)) }
     router.add(
         middleware: AuthenticationMiddleware(credentials: services.credentials, limiter: limiter, logger: logger)
     )

@@ -11,7 +11,12 @@ func withServices<R>(
     command: String,
     _ body: (TiakiServices) async throws -> R
 ) async throws -> R {
-    let services = try await openServices(data: location.data, policies: location.policies, command: command)
+    let services = try await openServices(
+        data: location.data,
+        database: location.database,
+        policies: location.policies,
+        command: command
+    )
     do {
         let result = try await body(services)
         await services.close()
@@ -29,6 +34,8 @@ func withServices<R>(
 struct DataLocation: ParsableArguments {
     @Option(help: ArgumentHelp("The data directory (the service must be stopped to write).", valueName: "dir"))
     var data = "./tiaki-data"
+    @Option(help: databaseHelp)
+    var database: String?
     @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
     var policies = "./Policies"
 }

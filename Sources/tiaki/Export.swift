@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TiakiAudit
 import TiakiLedger
 import TiakiModel
@@ -11,7 +12,8 @@ struct Export: ParsableCommand {
             Without --consents: writes OUT/entries.jsonl (each entry's canonical bytes, one per line), \
             OUT/checkpoints.jsonl ({"note": signed checkpoint, "size": N} per line, sizes growing) and OUT/log.vkey, \
             from one consistent snapshot of the ledger. OUT must be new or empty. Check the result with \
-            `tiaki verify OUT --vkey KEY`.
+            `tiaki verify OUT --vkey KEY`. With --database (or TIAKI_DATABASE_URL), the ledger is read from that \
+            PostgreSQL database, and --data needs only log.vkey.
 
             With --consents: every consent and refusal of the ledger (a data directory, or a bundle given as --data) \
             as one JSON document, written to the file OUT (new) or to standard output: --format fhir-r4 gives a \
@@ -23,6 +25,9 @@ struct Export: ParsableCommand {
 
     @Option(help: ArgumentHelp("The data directory (with --consents, an export bundle too).", valueName: "dir"))
     var data = "./tiaki-data"
+
+    @Option(help: databaseHelp)
+    var database: String?
 
     @Option(
         help: ArgumentHelp(
@@ -65,14 +70,27 @@ struct Export: ParsableCommand {
         if consents { return try exportConsents() }
         let out = out ?? ""
         let directory = LedgerDirectory(path: data)
-        guard directory.exists else {
+        let address = try databaseAddress(database, command: "export")
+        guard address != nil || directory.exists else {
             throw Output.fail("export", "no ledger in \(data) (expected \(directory.databasePath))")
         }
         let progress = ProgressLine("exporting")
         do {
-            let summary = try LedgerExport.write(from: directory, to: out) { done, total in
+            let report = { (done: UInt64, total: UInt64) in
                 progress.update(done, fraction: total > 0 ? Double(done) / Double(total) : nil)
             }
+            let summary =
+                if let address {
+                    try LedgerExport.write(
+                        database: address,
+                        directory: directory,
+                        to: out,
+                        logger: Logger(label: "tiaki"),
+                        progress: report
+                    )
+                } else {
+                    try LedgerExport.write(from: directory, to: out, progress: report)
+                }
             progress.finish()
             let vkey =
                 (try? String(contentsOfFile: out + "/log.vkey", encoding: .utf8))?.trimmingCharacters(

@@ -18,6 +18,12 @@ struct Serve: AsyncParsableCommand {
             policies are invalid, and checks that the newest checkpoint matches the stored entries before serving. \
             SIGTERM or SIGINT stop it gracefully: requests in flight finish, then the ledger is closed.
 
+            With --database postgres://USER@HOST/DB (or TIAKI_DATABASE_URL), the ledger and the vault are in that \
+            PostgreSQL database instead, and any number of instances may serve it together: one log, one order. Each \
+            instance keeps the same log.key, log.vkey and lookup.key in its own --data directory (the first start \
+            creates them; copy them to the others). A database that cannot be reached, holds another's tables, was \
+            written under another log key or by a newer tiaki is refused before anything is written.
+
             To set up before the first start: `tiaki init` creates the data directory, then `tiaki org add` and \
             `tiaki credential add` give the first organisation its admin credential. While the service runs, the \
             data directory is its alone: use the admin endpoints, which it sees at once.
@@ -28,8 +34,16 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The data directory (with --database: the keys and this instance's snapshots).",
+            valueName: "dir"
+        )
+    )
     var data = "./tiaki-data"
+
+    @Option(help: databaseHelp)
+    var database: String?
 
     @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
     var policies = "./Policies"
@@ -97,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = .info
         var configuration = ServerConfiguration()
         configuration.dataDirectory = data
+        configuration.database = try databaseAddress(database, command: "serve")
         configuration.policiesDirectory = policies
         configuration.host = host
         configuration.port = port
@@ -152,10 +167,28 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+let databaseHelp = ArgumentHelp(
+    "A PostgreSQL database holding the ledger, shared by instances (default: TIAKI_DATABASE_URL, else SQLite in --data).",
+    valueName: "postgres://user@host/db"
+)
+
+/// The PostgreSQL database named by `--database` or `TIAKI_DATABASE_URL`; `nil` for the data directory's SQLite.
+func databaseAddress(_ option: String?, command: String) throws -> PostgresAddress? {
+    guard let text = option ?? ProcessInfo.processInfo.environment["TIAKI_DATABASE_URL"], !text.isEmpty else {
+        return nil
+    }
+    do {
+        return try PostgresAddress(url: text)
+    } catch {
+        throw Output.fail(command, error.message)
+    }
+}
+
 /// Opens the services of an existing data directory for the administration commands (they never create one: a
 /// mistyped `--data` is refused, not started afresh).
 func openServices(
     data: String,
+    database: String? = nil,
     policies: String,
     command: String,
     create: Bool = false,
@@ -175,9 +208,11 @@ func openServices(
     configuration.create = create
     configuration.origin = origin
     configuration.lockHolder = "tiaki \(command)"
+    let address = try databaseAddress(database, command: command)
     do {
         return try await TiakiServices.open(
             LedgerDirectory(path: data),
+            database: address,
             configuration: configuration,
             policy: policy,
             publish: publish,
@@ -203,6 +238,8 @@ struct Init: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The data directory to create.", valueName: "dir"))
     var data = "./tiaki-data"
+    @Option(help: databaseHelp)
+    var database: String?
     @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
     var policies = "./Policies"
     @Option(
@@ -219,6 +256,7 @@ struct Init: AsyncParsableCommand {
         }
         let services = try await openServices(
             data: data,
+            database: database,
             policies: policies,
             command: "init",
             create: true,
@@ -244,6 +282,8 @@ struct Org: AsyncParsableCommand {
 
         @Option(help: ArgumentHelp("The data directory (tiaki init or tiaki serve creates it).", valueName: "dir"))
         var data = "./tiaki-data"
+        @Option(help: databaseHelp)
+        var database: String?
         @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
         var policies = "./Policies"
         @Option(help: "The organisation's id: lower-case letters, digits and '-'.")
@@ -261,7 +301,12 @@ struct Org: AsyncParsableCommand {
         var law: String?
 
         func run() async throws {
-            let services = try await openServices(data: data, policies: policies, command: "org add")
+            let services = try await openServices(
+                data: data,
+                database: database,
+                policies: policies,
+                command: "org add"
+            )
             do {
                 let recorded = try await services.organisations.register(
                     .init(id: id, kind: kind, name: name, contact: contact, law: law)
@@ -291,6 +336,8 @@ struct Credential: AsyncParsableCommand {
 
         @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
         var data = "./tiaki-data"
+        @Option(help: databaseHelp)
+        var database: String?
         @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
         var policies = "./Policies"
         @Option(help: "The organisation it belongs to.")
@@ -302,7 +349,12 @@ struct Credential: AsyncParsableCommand {
             guard let role = Role(rawValue: role) else {
                 throw Output.fail("credential add", "role must be one of \(Role.list)")
             }
-            let services = try await openServices(data: data, policies: policies, command: "credential add")
+            let services = try await openServices(
+                data: data,
+                database: database,
+                policies: policies,
+                command: "credential add"
+            )
             do {
                 let issued = try await services.credentials.issue(.init(org: org, role: role))
                 await services.close()
@@ -320,13 +372,20 @@ struct Credential: AsyncParsableCommand {
 
         @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
         var data = "./tiaki-data"
+        @Option(help: databaseHelp)
+        var database: String?
         @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
         var policies = "./Policies"
         @Argument(help: "The credential id (cred-…).")
         var id: String
 
         func run() async throws {
-            let services = try await openServices(data: data, policies: policies, command: "credential revoke")
+            let services = try await openServices(
+                data: data,
+                database: database,
+                policies: policies,
+                command: "credential revoke"
+            )
             do {
                 let recorded = try await services.credentials.revoke(id: id)
                 await services.close()

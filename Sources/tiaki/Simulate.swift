@@ -90,6 +90,8 @@ struct Decide: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
     var data = "./tiaki-data"
+    @Option(help: databaseHelp)
+    var database: String?
 
     @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
     var policies = "./Policies"
@@ -119,7 +121,13 @@ struct Decide: AsyncParsableCommand {
         } catch {
             throw Output.fail("decide", "\(request): \(JSONValueDecoder.describe(error).message)")
         }
-        let services = try await openServices(data: data, policies: policies, command: "decide", publish: record)
+        let services = try await openServices(
+            data: data,
+            database: database,
+            policies: policies,
+            command: "decide",
+            publish: record
+        )
         let decision: DecisionRecord
         var index: Int?
         do {

@@ -226,9 +226,7 @@ struct LedgerTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let ledger = try openLedger(path, interval: 10)
         for i in 0..<35 { _ = try await ledger.append(sampleMembers(i)) }
-        let kept = try await ledger.store.writer.read {
-            try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size")
-        }
+        let kept = try ledger.storage.read { try $0.checkpoints().map(\.size) }
         #expect(kept == [0, 10, 20, 30])
         #expect(ledger.checkpoint.size == 35)
         await ledger.close()

@@ -31,7 +31,7 @@ struct ProblemTests {
         "malformed-key": (500, "internal"), "signature-invalid": (500, "internal"),
         "no-trusted-signature": (500, "internal"), "insecure-key-file": (500, "internal"),
         "not-a-ledger": (500, "internal"), "corrupt": (500, "internal"), "invalid-entry": (500, "internal"),
-        "no-ledger": (500, "internal"),
+        "no-ledger": (500, "internal"), "conflict": (409, "conflict"),
     ]
 
     @Test("every domain error code has a deliberate status and problem type")

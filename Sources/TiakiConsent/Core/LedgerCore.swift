@@ -56,8 +56,12 @@ public final class LedgerCore: Sendable {
 
     /// Opens (or, where the configuration allows, creates) the ledger in `directory`, rebuilds the consent state by
     /// replaying it, and keeps the state in step with every later commit.
+    ///
+    /// With `database`, the ledger and the vault are in that PostgreSQL database, shared with any other instance
+    /// opened on it; `directory` then holds the keys and this instance's snapshots.
     public static func open(
         _ directory: LedgerDirectory,
+        database: PostgresAddress? = nil,
         configuration: LedgerConfiguration = LedgerConfiguration(),
         vocabulary: Vocabulary,
         random: RandomSource = .system,
@@ -66,7 +70,12 @@ public final class LedgerCore: Sendable {
     ) async throws -> LedgerCore {
         var configuration = configuration
         configuration.keyMember = "subject"
-        let ledger = try Ledger.open(directory, configuration: configuration, logger: logger)
+        let ledger =
+            if let database {
+                try Ledger.open(directory, database: database, configuration: configuration, logger: logger)
+            } else {
+                try Ledger.open(directory, configuration: configuration, logger: logger)
+            }
         do {
             let vault = try SubjectVault(database: ledger.database, directory: directory, random: random)
             let started = Date()
@@ -200,6 +209,33 @@ public final class LedgerCore: Sendable {
 
     // MARK: Appending
 
+    /// The ledger size a check-then-append step running in this task checked against (see ``exclusive(_:_:)``).
+    @TaskLocal static var checkedAt: UInt64?
+
+    /// How many times a check-then-append step is run again when another instance wrote about the same key while
+    /// it checked.
+    static let conflictRetries = 8
+
+    /// Runs a check-then-append step for `key` (a subject, or a name such as `registration`): one at a time per key
+    /// in this process, after catching up with what other instances sharing the database committed; and if another
+    /// instance writes under the same key between the check and the append, the append is refused and the step runs
+    /// again on the new state. So two withdrawals racing on two instances still record one.
+    package func exclusive<T>(_ key: String, _ body: () async throws -> T) async throws -> T {
+        try await subjectLock.withLock(key) {
+            var attempt = 0
+            while true {
+                try await ledger.synchronize()
+                let basis: UInt64? = ledger.storage.isShared ? read { $0.size } : nil
+                do {
+                    return try await LedgerCore.$checkedAt.withValue(basis) { try await body() }
+                } catch let error as LedgerError where error.code == .conflict && attempt < Self.conflictRetries {
+                    attempt += 1
+                    logger.info("check-then-append ran again", metadata: ["attempt": "\(attempt)"])
+                }
+            }
+        }
+    }
+
     func append(_ entry: ConsentEntry) async throws -> Recorded {
         var draft: EntryDraft
         do {
@@ -216,6 +252,7 @@ public final class LedgerCore: Sendable {
         } else if entry.kind == .policyPublished {
             draft.key = "policy"
         }
+        draft.checkedAt = LedgerCore.checkedAt
         let receipt = try await ledger.append(draft)
         var recorded = entry
         recorded.index = receipt.index

@@ -1,6 +1,9 @@
 package import Crypto
 package import Foundation
-package import GRDB
+import GRDB
+import NIOCore
+import NIOFoundationCompat
+import PostgresNIO
 package import TiakiLedger
 public import TiakiModel
 
@@ -16,34 +19,21 @@ import Glibc
 /// in the data directory's `lookup.key` (0600), not in the database, so a copy of the database alone does not
 /// let anyone test NSNs against it.
 package struct SubjectVault: Sendable {
-    let db: any DatabaseWriter
+    let tables: any VaultTables
     let lookupKey: SymmetricKey
     let random: RandomSource
 
     static let sealPrefix = "aes-gcm:"
 
-    package init(database: any DatabaseWriter, directory: LedgerDirectory, random: RandomSource) throws {
-        self.db = database
+    /// The vault in the ledger's own database (SQLite beside the ledger, or the PostgreSQL database instances share);
+    /// the lookup key in the data directory.
+    package init(database: LedgerDatabase, directory: LedgerDirectory, random: RandomSource) throws {
         self.random = random
         self.lookupKey = try SubjectVault.loadOrCreateLookupKey(directory.path + "/lookup.key")
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("consent-v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE subject_lookup (digest BLOB PRIMARY KEY, subject TEXT NOT NULL) WITHOUT ROWID;
-                    CREATE INDEX subject_lookup_subject ON subject_lookup (subject);
-                    CREATE TABLE credentials (
-                        id TEXT PRIMARY KEY,
-                        org TEXT NOT NULL,
-                        role TEXT NOT NULL,
-                        token_hash BLOB NOT NULL UNIQUE,
-                        revoked INTEGER NOT NULL DEFAULT 0
-                    ) WITHOUT ROWID;
-                    """
-            )
+        switch database {
+        case .sqlite(let writer): tables = try SQLiteVaultTables(writer)
+        case .postgres(let pool): tables = try PostgresVaultTables(pool)
         }
-        try migrator.migrate(database)
     }
 
     static func loadOrCreateLookupKey(_ path: String) throws -> SymmetricKey {
@@ -78,21 +68,12 @@ package struct SubjectVault: Sendable {
     /// Creates the subject's key.
     package func createKey(for subject: String) throws -> SymmetricKey {
         let key = SymmetricKey(data: random.bytes(32))
-        try db.write { db in
-            try db.execute(
-                sql: "INSERT INTO subject_keys (subject, key) VALUES (?, ?)",
-                arguments: [subject, key.withUnsafeBytes { Data($0) }]
-            )
-        }
+        try tables.insertKey(subject: subject, key: key.withUnsafeBytes { Data($0) })
         return key
     }
 
     package func key(for subject: String) throws -> SymmetricKey? {
-        try db.read { db in
-            try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject]).map {
-                SymmetricKey(data: $0)
-            }
-        }
+        try tables.key(subject: subject).map { SymmetricKey(data: $0) }
     }
 
     /// Seals `text` under `key`, binding it to the subject (as associated data) so it cannot be moved to another.
@@ -140,44 +121,24 @@ package struct SubjectVault: Sendable {
 
     package func addLookup(_ identifiers: [Identifier], subject: String) throws {
         guard !identifiers.isEmpty else { return }
-        try db.write { db in
-            for identifier in identifiers {
-                try db.execute(
-                    sql: "INSERT INTO subject_lookup (digest, subject) VALUES (?, ?)",
-                    arguments: [digest(identifier), subject]
-                )
-            }
-        }
+        try tables.insertLookup(identifiers.map(digest), subject: subject)
     }
 
     /// Removes lookup rows added for an enrolment that was not recorded.
     package func removeLookup(_ identifiers: [Identifier]) throws {
         guard !identifiers.isEmpty else { return }
-        try db.write { db in
-            for identifier in identifiers {
-                try db.execute(sql: "DELETE FROM subject_lookup WHERE digest = ?", arguments: [digest(identifier)])
-            }
-        }
+        try tables.deleteLookup(identifiers.map(digest))
     }
 
     package func find(_ identifier: Identifier) throws -> String? {
-        try db.read { db in
-            try String.fetchOne(
-                db,
-                sql: "SELECT subject FROM subject_lookup WHERE digest = ?",
-                arguments: [digest(identifier)]
-            )
-        }
+        try tables.lookup(digest(identifier))
     }
 
     package func isTaken(_ identifier: Identifier) throws -> Bool { try find(identifier) != nil }
 
     /// Destroys the subject's key and lookup rows.
     package func erase(_ subject: String) throws {
-        try db.write { db in
-            try db.execute(sql: "DELETE FROM subject_keys WHERE subject = ?", arguments: [subject])
-            try db.execute(sql: "DELETE FROM subject_lookup WHERE subject = ?", arguments: [subject])
-        }
+        try tables.erase(subject: subject)
     }
 
     // MARK: Credentials
@@ -185,23 +146,11 @@ package struct SubjectVault: Sendable {
     package static func hash(token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }
 
     package func storeCredential(id: String, org: String, role: String, token: String) throws {
-        try db.write { db in
-            try db.execute(
-                sql: "INSERT INTO credentials (id, org, role, token_hash) VALUES (?, ?, ?, ?)",
-                arguments: [id, org, role, SubjectVault.hash(token: token)]
-            )
-        }
+        try tables.insertCredential(id: id, org: org, role: role, hash: SubjectVault.hash(token: token))
     }
 
     package func credential(hash: Data) throws -> (id: String, org: String, role: String, hash: Data, revoked: Bool)? {
-        try db.read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT id, org, role, token_hash, revoked FROM credentials WHERE token_hash = ?",
-                arguments: [hash]
-            )
-            .map { ($0["id"], $0["org"], $0["role"], $0["token_hash"], ($0["revoked"] as Int) != 0) }
-        }
+        try tables.credential(hash: hash)
     }
 
     /// Compares two byte strings in time that depends only on their lengths.
@@ -213,7 +162,7 @@ package struct SubjectVault: Sendable {
     }
 
     package func revokeCredential(id: String) throws {
-        try db.write { db in try db.execute(sql: "UPDATE credentials SET revoked = 1 WHERE id = ?", arguments: [id]) }
+        try tables.revokeCredential(id: id)
     }
 }
 
@@ -235,5 +184,214 @@ public struct SealedFieldReader: Sendable {
         }
         guard let key = key.flatMap({ $0 }) else { return nil }
         return try? SubjectVault.open(sealed, subject: subject, key: SymmetricKey(data: key))
+    }
+}
+
+/// The vault's tables: subject keys, the keyed lookup, credentials. Mutable, never part of the tree.
+protocol VaultTables: Sendable {
+    func insertKey(subject: String, key: Data) throws
+    func key(subject: String) throws -> Data?
+    /// Adds lookup rows; a digest already taken is ``TiakiError/Code/conflict``.
+    func insertLookup(_ digests: [Data], subject: String) throws
+    func deleteLookup(_ digests: [Data]) throws
+    func lookup(_ digest: Data) throws -> String?
+    func erase(subject: String) throws
+    func insertCredential(id: String, org: String, role: String, hash: Data) throws
+    func credential(hash: Data) throws -> (id: String, org: String, role: String, hash: Data, revoked: Bool)?
+    func revokeCredential(id: String) throws
+}
+
+extension VaultTables {
+    static var taken: TiakiError {
+        TiakiError(.conflict, "a child with this identifier was registered a moment ago; look the child up")
+    }
+}
+
+struct SQLiteVaultTables: VaultTables {
+    let db: any DatabaseWriter
+
+    init(_ db: any DatabaseWriter) throws {
+        self.db = db
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("consent-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE subject_lookup (digest BLOB PRIMARY KEY, subject TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX subject_lookup_subject ON subject_lookup (subject);
+                    CREATE TABLE credentials (
+                        id TEXT PRIMARY KEY,
+                        org TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        token_hash BLOB NOT NULL UNIQUE,
+                        revoked INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        try migrator.migrate(db)
+    }
+
+    func insertKey(subject: String, key: Data) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO subject_keys (subject, key) VALUES (?, ?)", arguments: [subject, key])
+        }
+    }
+
+    func key(subject: String) throws -> Data? {
+        try db.read { db in
+            try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject])
+        }
+    }
+
+    func insertLookup(_ digests: [Data], subject: String) throws {
+        do {
+            try db.write { db in
+                for digest in digests {
+                    try db.execute(
+                        sql: "INSERT INTO subject_lookup (digest, subject) VALUES (?, ?)",
+                        arguments: [digest, subject]
+                    )
+                }
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw Self.taken
+        }
+    }
+
+    func deleteLookup(_ digests: [Data]) throws {
+        try db.write { db in
+            for digest in digests {
+                try db.execute(sql: "DELETE FROM subject_lookup WHERE digest = ?", arguments: [digest])
+            }
+        }
+    }
+
+    func lookup(_ digest: Data) throws -> String? {
+        try db.read { db in
+            try String.fetchOne(db, sql: "SELECT subject FROM subject_lookup WHERE digest = ?", arguments: [digest])
+        }
+    }
+
+    func erase(subject: String) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM subject_keys WHERE subject = ?", arguments: [subject])
+            try db.execute(sql: "DELETE FROM subject_lookup WHERE subject = ?", arguments: [subject])
+        }
+    }
+
+    func insertCredential(id: String, org: String, role: String, hash: Data) throws {
+        try db.write { db in
+            try db.execute(
+                sql: "INSERT INTO credentials (id, org, role, token_hash) VALUES (?, ?, ?, ?)",
+                arguments: [id, org, role, hash]
+            )
+        }
+    }
+
+    func credential(hash: Data) throws -> (id: String, org: String, role: String, hash: Data, revoked: Bool)? {
+        try db.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT id, org, role, token_hash, revoked FROM credentials WHERE token_hash = ?",
+                arguments: [hash]
+            )
+            .map { ($0["id"], $0["org"], $0["role"], $0["token_hash"], ($0["revoked"] as Int) != 0) }
+        }
+    }
+
+    func revokeCredential(id: String) throws {
+        try db.write { db in try db.execute(sql: "UPDATE credentials SET revoked = 1 WHERE id = ?", arguments: [id]) }
+    }
+}
+
+/// The same tables in the PostgreSQL database the instances share, so that a child registered through one
+/// instance is found, and its sealed fields opened, through any.
+struct PostgresVaultTables: VaultTables {
+    let pool: PostgresPool
+
+    init(_ pool: PostgresPool) throws {
+        self.pool = pool
+        try PostgresMigrations.migrate(
+            pool,
+            component: "vault",
+            steps: [
+                """
+                CREATE TABLE subject_keys (subject TEXT PRIMARY KEY, key BYTEA NOT NULL);
+                CREATE TABLE subject_lookup (digest BYTEA PRIMARY KEY, subject TEXT NOT NULL);
+                CREATE INDEX subject_lookup_subject ON subject_lookup (subject);
+                CREATE TABLE credentials (
+                    id TEXT PRIMARY KEY,
+                    org TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    token_hash BYTEA NOT NULL UNIQUE,
+                    revoked BOOLEAN NOT NULL DEFAULT false
+                );
+                """
+            ]
+        )
+    }
+
+    private func run(_ sql: String, _ values: [any PostgresEncodable & Sendable]) throws -> [PostgresRow] {
+        try pool.withSession { try $0.query(sql, try PostgresSession.binds(values)) }
+    }
+
+    private func bytes(_ data: Data) -> ByteBuffer { ByteBuffer(bytes: data) }
+
+    func insertKey(subject: String, key: Data) throws {
+        _ = try run("INSERT INTO subject_keys (subject, key) VALUES ($1, $2)", [subject, bytes(key)])
+    }
+
+    func key(subject: String) throws -> Data? {
+        try run("SELECT key FROM subject_keys WHERE subject = $1", [subject]).first.map {
+            Data(buffer: try $0.decode(ByteBuffer.self))
+        }
+    }
+
+    func insertLookup(_ digests: [Data], subject: String) throws {
+        do {
+            _ = try run(
+                "INSERT INTO subject_lookup (digest, subject) SELECT unnest($1::bytea[]), $2",
+                [digests.map(bytes), subject]
+            )
+        } catch let error as PostgresFailure where error.isUniqueViolation {
+            throw Self.taken
+        }
+    }
+
+    func deleteLookup(_ digests: [Data]) throws {
+        _ = try run("DELETE FROM subject_lookup WHERE digest = ANY($1::bytea[])", [digests.map(bytes)])
+    }
+
+    func lookup(_ digest: Data) throws -> String? {
+        try run("SELECT subject FROM subject_lookup WHERE digest = $1", [bytes(digest)]).first.map {
+            try $0.decode(String.self)
+        }
+    }
+
+    func erase(subject: String) throws {
+        try pool.transaction { session in
+            try session.query("DELETE FROM subject_keys WHERE subject = $1", try PostgresSession.binds([subject]))
+            try session.query("DELETE FROM subject_lookup WHERE subject = $1", try PostgresSession.binds([subject]))
+        }
+    }
+
+    func insertCredential(id: String, org: String, role: String, hash: Data) throws {
+        _ = try run(
+            "INSERT INTO credentials (id, org, role, token_hash) VALUES ($1, $2, $3, $4)",
+            [id, org, role, bytes(hash)]
+        )
+    }
+
+    func credential(hash: Data) throws -> (id: String, org: String, role: String, hash: Data, revoked: Bool)? {
+        try run("SELECT id, org, role, token_hash, revoked FROM credentials WHERE token_hash = $1", [bytes(hash)])
+            .first.map { row in
+                let (id, org, role, hash, revoked) = try row.decode((String, String, String, ByteBuffer, Bool).self)
+                return (id, org, role, Data(buffer: hash), revoked)
+            }
+    }
+
+    func revokeCredential(id: String) throws {
+        _ = try run("UPDATE credentials SET revoked = true WHERE id = $1", [id])
     }
 }

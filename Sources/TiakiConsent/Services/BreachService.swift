@@ -261,7 +261,7 @@ public struct BreachService: Sendable {
         guard assessed.seconds >= Moment(breach.found)?.seconds ?? 0 else {
             throw TiakiError(.invalid, "assessed is before the breach was found", field: "assessed")
         }
-        return try await core.subjectLock.withLock(id) {
+        return try await core.exclusive(id) {
             if let a = core.read({ $0.breaches[id]?.assessment }) {
                 throw TiakiError(.conflict, "breach \(id) was already assessed (entry \(a.index))")
             }
@@ -309,7 +309,7 @@ public struct BreachService: Sendable {
         guard notified.seconds >= Moment(breach.found)?.seconds ?? 0 else {
             throw TiakiError(.invalid, "notified is before the breach was found", field: "notified")
         }
-        return try await core.subjectLock.withLock(id) {
+        return try await core.exclusive(id) {
             guard let current = core.read({ $0.breaches[id] }), current.assessment != nil else {
                 throw TiakiError(
                     .conflict,
@@ -362,7 +362,7 @@ public struct BreachService: Sendable {
         guard let found = Moment(breach.found), day >= found.day else {
             throw TiakiError(.invalid, "date is before the breach was found", field: "date")
         }
-        return try await core.subjectLock.withLock(subject) {
+        return try await core.exclusive(subject) {
             if let sent = core.read({ $0.breaches[id]?.noticesSent[subject] }) {
                 throw TiakiError(
                     .conflict,

@@ -203,7 +203,7 @@ public struct ConsentService: Sendable {
 
     /// Validates a consent and records it (`consent.granted`), sealing the consenters' names.
     public func grant(subject: String, _ input: ConsentInput, actor: EntryActor) async throws -> Recorded {
-        try await core.subjectLock.withLock(subject) {
+        try await core.exclusive(subject) {
             _ = try core.requireLiveSubject(subject)
             let recorded = core.read { $0.subjects[subject]?.consents.count ?? 0 }
             guard recorded < Self.maximumPerSubject else {
@@ -344,9 +344,11 @@ public struct ConsentService: Sendable {
 
     /// Records that a consent was withdrawn (`consent.withdrawn`), once.
     public func withdraw(_ consent: Int, _ input: WithdrawalInput, actor: EntryActor) async throws -> Recorded {
+        // A consent recorded through another instance sharing the ledger is known here too.
+        try await core.ledger.synchronize()
         let known = core.read { $0.consents[consent] }
         guard let known else { throw TiakiError(.unknownConsent, "no consent \(consent)", field: "consent") }
-        return try await core.subjectLock.withLock(known.subject) {
+        return try await core.exclusive(known.subject) {
             let current = core.read { $0.consents[consent] }
             guard let current else { throw TiakiError(.unknownConsent, "no consent \(consent)", field: "consent") }
             _ = try core.requireLiveSubject(current.subject)
@@ -407,7 +409,7 @@ public struct ConsentService: Sendable {
 
     /// Records that the whānau declined (`consent.refused`).
     public func refuse(subject: String, _ input: RefusalInput, actor: EntryActor) async throws -> Recorded {
-        try await core.subjectLock.withLock(subject) {
+        try await core.exclusive(subject) {
             _ = try core.requireLiveSubject(subject)
             try core.requireCodes(input.purposes, .purpose, field: "purposes", missing: "say what was asked: purposes")
             try core.requireCodes(

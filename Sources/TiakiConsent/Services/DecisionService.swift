@@ -120,6 +120,9 @@ public final class DecisionService: Sendable {
         actor: EntryActor,
         beforeAppend: () async throws -> Void
     ) async throws -> (decision: DecisionRecord, recorded: Recorded) {
+        // Every entry any instance committed before this request is applied before deciding: a withdrawal
+        // acknowledged anywhere is respected here.
+        try await core.ledger.synchronize()
         // The basis is registered under the lock the snapshot is taken under, and stays registered until the
         // decision is in the ledger (or failed), so that the findings never apply an entry past it meanwhile.
         let inFlight = core.decisionsInFlight

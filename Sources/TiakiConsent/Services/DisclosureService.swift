@@ -169,7 +169,7 @@ public struct DisclosureService: Sendable {
         let entry = try core.entry(at: index)
         guard let entry, entry.body is DisclosureRecord, let subject = entry.subject, let id = Int(exactly: index)
         else { throw TiakiError(.unknownDisclosure, "entry \(index) is not a disclosure", field: "disclosure") }
-        return try await core.subjectLock.withLock(subject) {
+        return try await core.exclusive(subject) {
             if let earlier = core.read({ $0.reviews[id] }) {
                 throw TiakiError(
                     .conflict,

@@ -257,7 +257,7 @@ public struct NoticeService: Sendable {
                 field: "disclosures[0]"
             )
         }
-        return try await core.subjectLock.withLock(first.subject) {
+        return try await core.exclusive(first.subject) {
             var recipients: [String] = []
             var latestShare = first.shared
             for (i, id) in input.disclosures.enumerated() {
@@ -351,7 +351,7 @@ public struct NoticeService: Sendable {
         guard !reason.isEmpty, input.reason.unicodeScalars.count <= 4000 else {
             throw TiakiError(.invalid, "say why the exception applies: reason, 1 to 4000 characters", field: "reason")
         }
-        return try await core.subjectLock.withLock(owed.subject) {
+        return try await core.exclusive(owed.subject) {
             if core.read({ $0.collectionNotices[disclosure]?.outcome }) != nil {
                 throw TiakiError(.conflict, "the notice for disclosure \(disclosure) was already recorded")
             }
@@ -442,7 +442,7 @@ public struct NoticeService: Sendable {
         guard let known = core.read({ $0.consents[consent] }) else {
             throw TiakiError(.unknownConsent, "no consent \(consent)", field: "consent")
         }
-        return try await core.subjectLock.withLock(known.subject) {
+        return try await core.exclusive(known.subject) {
             guard let current = core.read({ $0.consents[consent] }), let withdrawn = current.withdrawn,
                 current.notify.contains(actor.org)
             else {

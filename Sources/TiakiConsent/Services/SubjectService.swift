@@ -48,7 +48,7 @@ public struct SubjectService: Sendable {
     /// Registers a child for `actor.org`, or enrols a child already known by NSN to another organisation.
     public func register(_ input: SubjectInput, actor: EntryActor) async throws -> Recorded {
         // One registration at a time, so that two racing registrations of one NSN cannot both find it new.
-        try await core.subjectLock.withLock("registration") {
+        try await core.exclusive("registration") {
             try core.requireOrganisation(actor.org, field: "org")
             try checkBirthMonth(input.birthMonth)
             var identifiers: [SubjectVault.Identifier] = []
@@ -128,7 +128,7 @@ public struct SubjectService: Sendable {
         identifiers: [SubjectVault.Identifier],
         actor: EntryActor
     ) async throws -> Recorded {
-        try await core.subjectLock.withLock(subject) {
+        try await core.exclusive(subject) {
             let local = identifiers.filter(\.isLocal)
             let body = SubjectEnrolled(
                 org: actor.org,
@@ -199,7 +199,7 @@ public struct SubjectService: Sendable {
                 field: "reason"
             )
         }
-        return try await core.subjectLock.withLock(subject) {
+        return try await core.exclusive(subject) {
             _ = try core.requireLiveSubject(subject)
             let recorded = try await core.append(
                 ConsentEntry(

@@ -22,6 +22,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
             case locked
             case diverged
             case noLedger = "no-ledger"
+            case conflict
         }
 
         package let backing: Backing
@@ -54,6 +55,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let diverged = Code(.diverged)
         /// There is no ledger where one was expected (and this command does not create one).
         public static let noLedger = Code(.noLedger)
+        /// Another instance sharing the database wrote under the same key since the append's check: check again.
+        public static let conflict = Code(.conflict)
     }
 
     public let code: Code

@@ -15,6 +15,10 @@ public struct EntryDraft: Sendable {
     /// ``Ledger/indexes(forKey:)`` finds every entry of one key without a scan. It should equal the value of
     /// ``LedgerConfiguration/keyMember`` in the entry.
     public var key: String?
+    /// For a check-then-append step on a ledger that several instances share: the ledger size the check saw. The
+    /// append is refused with ``LedgerError/Code/conflict`` if another instance has since written an entry under
+    /// ``key`` (the caller checks again and retries); `nil` when no check depends on it.
+    package var checkedAt: UInt64?
 
     /// Member names the ledger sets itself.
     public static let reservedNames: Set<String> = ["index", "time", "v"]

@@ -1,5 +1,4 @@
 public import Foundation
-package import GRDB
 public import Logging
 import Synchronization
 
@@ -97,7 +96,8 @@ public final class Ledger: Sendable {
     public let verifier: NoteVerifier
     public var origin: String { signer.name }
 
-    let store: LedgerStore
+    /// The tables: SQLite in the data directory, or a PostgreSQL database shared with other instances.
+    package let storage: any LedgerStorage
     /// Held from opening until closing: no other process appends to this directory meanwhile.
     private let lock: Mutex<DataDirectoryLock?>
     /// Commits since opening: the entries appended divided by this is how well appends are grouped.
@@ -136,7 +136,32 @@ public final class Ledger: Sendable {
     }
 
     /// The database, for the mutable tables the layers above keep beside the ledger (never part of the tree).
-    package var database: any DatabaseWriter { store.writer }
+    package var database: LedgerDatabase { storage.database }
+
+    /// Keys that other instances wrote entries under, with those entries' indexes, for ``EntryDraft/checkedAt``;
+    /// the oldest are dropped past a bound, and a check older than what is kept counts as a conflict.
+    private let foreign = Mutex(ForeignKeys())
+
+    private struct ForeignKeys {
+        var keys: [(key: String, index: UInt64)] = []
+        /// Below this index, nothing is known any more.
+        var knownFrom: UInt64 = 0
+        static let bound = 65_536
+
+        mutating func add(_ new: [(key: String, index: UInt64)]) {
+            keys.append(contentsOf: new)
+            if keys.count > Self.bound {
+                let drop = keys.count - Self.bound / 2
+                knownFrom = keys[drop - 1].index + 1
+                keys.removeFirst(drop)
+            }
+        }
+
+        /// Whether another instance wrote under `key` at or after `index`.
+        func conflicts(_ key: String, since index: UInt64) -> Bool {
+            index < knownFrom || keys.contains { $0.index >= index && $0.key == key }
+        }
+    }
 
     private struct PendingAppends {
         var items: [(draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)] = []
@@ -171,7 +196,6 @@ public final class Ledger: Sendable {
         configuration: LedgerConfiguration = LedgerConfiguration(),
         logger: Logger
     ) throws(LedgerError) -> Ledger {
-        let started = Date()
         let creating = !directory.exists
         if creating && !configuration.create {
             throw LedgerError(
@@ -179,23 +203,72 @@ public final class Ledger: Sendable {
                 "there is no ledger in \(directory.path); check the path, or create one there with tiaki init --data \(directory.path)"
             )
         }
+        return try open(directory, configuration: configuration, creating: creating, logger: logger) {
+            () throws(LedgerError) in
+            if creating { try directory.createDatabaseFile() }
+            let store = try LedgerStore.openPool(path: directory.databasePath, keyMember: configuration.keyMember)
+            return SQLiteLedgerStorage(store: store, path: directory.databasePath)
+        }
+    }
+
+    /// Opens the ledger kept in a PostgreSQL database, which any number of instances may share; `directory` holds
+    /// the log key (the same key in every instance's directory), the lookup key and this instance's snapshots.
+    ///
+    /// The database's newest checkpoint must verify with the key in `directory`: a database written under another
+    /// log key is refused before anything is written. An empty database is given its tables and first checkpoint.
+    public static func open(
+        _ directory: LedgerDirectory,
+        database: PostgresAddress,
+        configuration: LedgerConfiguration = LedgerConfiguration(),
+        logger: Logger
+    ) throws(LedgerError) -> Ledger {
+        let storage = try PostgresLedgerStorage(database, logger: logger)
+        do {
+            let head = try storage.read { try $0.head() }
+            let hasKey = FileManager.default.fileExists(atPath: directory.privateKeyPath)
+            if let head, !hasKey {
+                let origin = (try? SignedCheckpoint(parsing: head.note).checkpoint.origin) ?? "another log"
+                throw LedgerError(
+                    .noLedger,
+                    "\(database.redacted) holds the ledger \(origin) but \(directory.path) has no log key; copy log.key, log.vkey and lookup.key from an instance of that ledger into \(directory.path)"
+                )
+            }
+            if head == nil && !hasKey && !configuration.create {
+                throw LedgerError(
+                    .noLedger,
+                    "there is no ledger in \(database.redacted); create one with tiaki init --data \(directory.path) --database URL"
+                )
+            }
+            return try open(directory, configuration: configuration, creating: !hasKey, logger: logger) { storage }
+        } catch let error as LedgerError {
+            storage.close()
+            throw error
+        } catch {
+            storage.close()
+            throw LedgerError(.io, "cannot open the ledger in \(database.redacted): \(PostgresPool.describe(error))")
+        }
+    }
+
+    private static func open(
+        _ directory: LedgerDirectory,
+        configuration: LedgerConfiguration,
+        creating: Bool,
+        logger: Logger,
+        storage makeStorage: () throws(LedgerError) -> any LedgerStorage
+    ) throws(LedgerError) -> Ledger {
+        let started = Date()
         if creating { try directory.create() }
         let lock = try DataDirectoryLock.acquire(directory, holder: configuration.lockHolder)
         let signer: NoteSigner
-        if creating {
-            if FileManager.default.fileExists(atPath: directory.privateKeyPath) {
-                signer = try directory.loadSigner()
-            } else {
-                let origin = configuration.origin ?? "localhost/tiaki/\(randomHex(4))"
-                signer =
-                    if let seed = configuration.keySeed {
-                        try NoteSigner(name: origin, seed: seed)
-                    } else {
-                        try NoteSigner(generatingWithName: origin)
-                    }
-                try directory.store(signer)
-            }
-            try directory.createDatabaseFile()
+        if creating && !FileManager.default.fileExists(atPath: directory.privateKeyPath) {
+            let origin = configuration.origin ?? "localhost/tiaki/\(randomHex(4))"
+            signer =
+                if let seed = configuration.keySeed {
+                    try NoteSigner(name: origin, seed: seed)
+                } else {
+                    try NoteSigner(generatingWithName: origin)
+                }
+            try directory.store(signer)
         } else {
             signer = try directory.loadSigner()
         }
@@ -206,47 +279,42 @@ public final class Ledger: Sendable {
                 "this ledger's origin is \(signer.name); it is fixed when the ledger is created and cannot become \(origin)"
             )
         }
-        let store = try LedgerStore.openPool(path: directory.databasePath, keyMember: configuration.keyMember)
+        let storage = try makeStorage()
         let ledger: Ledger
         do {
-            ledger = try store.writer.write { db throws -> Ledger in
-                if try store.head(db) == nil {
-                    guard try store.entryCount(db) == 0 else {
-                        throw LedgerError(.corrupt, "the ledger has entries but no newest checkpoint")
-                    }
-                    let empty = try SignedCheckpoint(
-                        signing: Checkpoint(origin: signer.name, size: 0, root: Merkle.emptyRoot),
-                        with: signer
-                    )
-                    let time = LedgerTime.format(configuration.clock())
-                    try db.execute(
-                        sql: "INSERT INTO head (id, size, note, time) VALUES (1, 0, ?, ?)",
-                        arguments: [empty.text, time]
-                    )
-                    try db.execute(
-                        sql: "INSERT INTO checkpoints (size, note, time) VALUES (0, ?, ?)",
-                        arguments: [empty.text, time]
-                    )
+            let empty = try SignedCheckpoint(
+                signing: Checkpoint(origin: signer.name, size: 0, root: Merkle.emptyRoot),
+                with: signer
+            )
+            try storage.write { tables in
+                guard try tables.head() == nil else { return }
+                guard try tables.entryCount() == 0 else {
+                    throw LedgerError(.corrupt, "the ledger has entries but no newest checkpoint")
                 }
-                return try Ledger(
+                try tables.initialize(note: empty.text, time: LedgerTime.format(configuration.clock()))
+            }
+            ledger = try storage.read { tables throws -> Ledger in
+                try Ledger(
                     directory: directory,
                     configuration: configuration,
-                    store: store,
+                    storage: storage,
                     lock: lock,
                     signer: signer,
-                    db: db,
+                    tables: tables,
                     logger: logger
                 )
             }
         } catch let error as LedgerError {
+            storage.close()
             throw error
         } catch {
-            throw LedgerError(.io, "cannot open the ledger in \(directory.path): \(error)")
+            storage.close()
+            throw LedgerError(.io, "cannot open the ledger in \(storage.location): \(PostgresPool.describe(error))")
         }
         logger.info(
             "ledger opened",
             metadata: [
-                "size": "\(ledger.checkpoint.size)", "created": "\(creating)",
+                "size": "\(ledger.checkpoint.size)", "created": "\(creating)", "store": "\(storage.location)",
                 "milliseconds": "\(Int(Date().timeIntervalSince(started) * 1000))",
             ]
         )
@@ -256,26 +324,33 @@ public final class Ledger: Sendable {
     private init(
         directory: LedgerDirectory,
         configuration: LedgerConfiguration,
-        store: LedgerStore,
+        storage: any LedgerStorage,
         lock: DataDirectoryLock,
         signer: NoteSigner,
-        db: Database,
+        tables: any LedgerReading,
         logger: Logger
     ) throws {
-        guard let head = try store.head(db) else { throw LedgerError(.corrupt, "the ledger has no newest checkpoint") }
+        guard let head = try tables.head() else { throw LedgerError(.corrupt, "the ledger has no newest checkpoint") }
         let signed = try SignedCheckpoint(parsing: head.note)
-        try signed.note.verify(with: [signer.verifier])
-        let count = try store.entryCount(db)
+        guard signed.checkpoint.origin == signer.name else {
+            throw LedgerError(
+                .noTrustedSignature,
+                "the ledger in \(storage.location) is \(signed.checkpoint.origin), but the log key in \(directory.path) is \(signer.name): every instance must use the one log's key"
+            )
+        }
+        do {
+            try signed.note.verify(with: [signer.verifier])
+        } catch {
+            throw LedgerError(
+                .noTrustedSignature,
+                "the newest checkpoint in \(storage.location) does not verify with the log key in \(directory.path): \(error.message)"
+            )
+        }
+        let count = try tables.entryCount()
         guard signed.size == count else {
             throw LedgerError(
                 .corrupt,
                 "the newest checkpoint covers \(signed.size) entries but the store holds \(count)"
-            )
-        }
-        guard signed.checkpoint.origin == signer.name else {
-            throw LedgerError(
-                .corrupt,
-                "the newest checkpoint's origin \(signed.checkpoint.origin) is not this log's key \(signer.name)"
             )
         }
         // The right edge of the tree: one perfect subtree per set bit of the size, largest first.
@@ -285,7 +360,7 @@ public final class Ledger: Sendable {
             parts.append(start..<(start + (1 << UInt64(bit))))
             start += 1 << UInt64(bit)
         }
-        guard let range = CompactRange(size: count, hashes: try store.perfectHashes(db, parts)) else {
+        guard let range = CompactRange(size: count, hashes: try tables.perfectHashes(parts)) else {
             throw LedgerError(.corrupt, "cannot rebuild the tree's right edge")
         }
         guard range.root == signed.root else {
@@ -293,27 +368,20 @@ public final class Ledger: Sendable {
         }
         // The tail: the last entries' bytes must still be canonical, at their index, and hash to their stored leaves.
         let tailStart = count > 1024 ? count - 1024 : 0
-        let tail = try Row.fetchCursor(
-            db,
-            sql: "SELECT idx, entry, leaf FROM entries WHERE idx >= ? ORDER BY idx",
-            arguments: [Int64(tailStart)]
-        )
-        while let row = try tail.next() {
-            let index: Int64 = row["idx"]
-            let entry: Data = row["entry"]
-            let leaf: Data = row["leaf"]
-            let claimed = try entry.withUnsafeBytes { raw in
-                try CanonicalJSON.validate(raw.bindMemory(to: UInt8.self), topLevelInteger: "index")
+        for (offset, row) in try tables.leaves(in: tailStart..<count).enumerated() {
+            let index = tailStart + UInt64(offset)
+            let claimed = try row.entry.withUnsafeBufferPointer { buffer in
+                try CanonicalJSON.validate(buffer, topLevelInteger: "index")
             }
-            guard claimed == index, Merkle.leafHash([UInt8](entry)).array == [UInt8](leaf) else {
+            guard claimed == Int64(index), Merkle.leafHash(row.entry).array == row.leaf else {
                 throw LedgerError(.corrupt, "entry \(index) no longer matches its stored hash or index")
             }
         }
-        let archived = try store.lastArchived(db)
+        let archived = try tables.lastArchived()
         let parse: (String?) -> Date = { text in text.flatMap(LedgerTime.parse) ?? .distantPast }
         self.directory = directory
         self.configuration = configuration
-        self.store = store
+        self.storage = storage
         self.lock = Mutex(lock)
         self.signer = signer
         self.verifier = signer.verifier
@@ -385,6 +453,9 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Whether other instances append to the same ledger (a shared PostgreSQL database).
+    public var isShared: Bool { storage.isShared }
+
     /// Transactions committed since the ledger was opened (each holds a batch of appends and one checkpoint).
     public var commits: Int { commitCounter.load(ordering: .relaxed) }
 
@@ -392,16 +463,109 @@ public final class Ledger: Sendable {
     public var divergedReason: String? { divergence.withLock { $0 } }
 
     /// After a failed commit: whether the store holds more entries than this process wrote, and if so, stops taking
-    /// appends (each would fail the same way) and says so in the log and in ``divergedReason``.
+    /// appends (each would fail the same way) and says so in the log and in ``divergedReason``. (A shared store is
+    /// never diverged: a commit catches up with what other instances wrote.)
     private func checkDivergence() -> String? {
         if let known = divergence.withLock({ $0 }) { return known }
+        guard !storage.isShared else { return nil }
         let ours = tree.withLock { $0.range.size }
-        guard let stored = try? store.writer.read({ db in try store.entryCount(db) }), stored > ours else { return nil }
+        guard let stored = try? storage.read({ try $0.entryCount() }), stored > ours else { return nil }
         let reason =
             "the ledger on disk holds \(stored) entries but this service wrote \(ours): another process appended to \(directory.path); nothing more is recorded until the service is restarted"
         divergence.withLock { $0 = reason }
         logger.critical("ledger diverged", metadata: ["stored": "\(stored)", "ours": "\(ours)"])
         return reason
+    }
+
+    /// What other instances committed since this one last looked: their entries, checked against their leaves and
+    /// the newest checkpoint, and the tree extended by them. Runs inside the caller's transaction.
+    private struct CatchUp {
+        var entries: [CommittedEntry] = []
+        var keys: [(key: String, index: UInt64)] = []
+        var lastTime: Date?
+        var checkpoint: SignedCheckpoint?
+    }
+
+    private func catchUp(
+        _ tables: any LedgerReading,
+        range: inout CompactRange,
+        to stored: UInt64
+    ) throws -> CatchUp {
+        var result = CatchUp()
+        guard stored != range.size else { return result }
+        guard stored > range.size else {
+            throw LedgerError(
+                .corrupt,
+                "the ledger in \(storage.location) holds \(stored) entries, fewer than the \(range.size) this instance has seen"
+            )
+        }
+        guard storage.isShared else {
+            throw LedgerError(.diverged, "another process appended to \(storage.location)")
+        }
+        var next = range.size
+        while next < stored {
+            let upper = min(stored, next + 4096)
+            for row in try tables.leaves(in: next..<upper) {
+                let leaf = Merkle.leafHash(row.entry)
+                guard leaf.array == row.leaf else {
+                    throw LedgerError(.corrupt, "entry \(next) no longer matches its stored hash")
+                }
+                range.append(leaf) { _, _ in }
+                let time = try? JSONParser().parse(row.entry)["time"]?.stringValue
+                if let time, let date = LedgerTime.parse(time) { result.lastTime = date }
+                result.entries.append(CommittedEntry(index: next, time: time ?? "", entry: row.entry, context: nil))
+                next += 1
+            }
+            guard next == upper else { throw LedgerError(.corrupt, "entries before \(upper) are missing") }
+        }
+        result.keys = try tables.keys(in: result.entries[0].index..<stored)
+        guard let head = try tables.head() else { throw LedgerError(.corrupt, "the ledger has no newest checkpoint") }
+        let signed = try SignedCheckpoint(parsing: head.note)
+        try signed.note.verify(with: [signer.verifier])
+        guard signed.size >= stored else {
+            throw LedgerError(.corrupt, "the newest checkpoint covers fewer entries than are stored")
+        }
+        if signed.size == stored {
+            guard signed.root == range.root else {
+                throw LedgerError(.corrupt, "the stored tree's root does not match the newest checkpoint")
+            }
+            result.checkpoint = signed
+        }
+        return result
+    }
+
+    /// Applies what a catch-up found to this instance's view, and hands its entries to the commit observer.
+    private func adopt(_ found: CatchUp, range: CompactRange, state: inout TreeState) {
+        guard !found.entries.isEmpty else { return }
+        state.range = range
+        if let time = found.lastTime { state.lastTime = max(state.lastTime, time) }
+        foreign.withLock { $0.add(found.keys) }
+        if let checkpoint = found.checkpoint { newest.withLock { $0 = checkpoint } }
+        if let observer = observer.withLock({ $0 }) { observer.notify(found.entries) }
+    }
+
+    /// Brings this instance's view up to what the database holds now, when other instances append to it: the
+    /// entries they committed are applied (through the commit observer) before this returns, so a decision made
+    /// after it sees every write acknowledged before it was called. Nothing to do for a ledger of one process.
+    public func synchronize() async throws {
+        guard storage.isShared else { return }
+        let stored = try storage.read { try $0.head()?.size ?? 0 }
+        guard stored > checkpoint.size else { return }
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            sequencer.async {
+                done.resume(with: Result { try self.catchUpNow() })
+            }
+        }
+    }
+
+    private func catchUpNow() throws {
+        try tree.withLock { state in
+            var range = state.range
+            let found = try storage.read { tables in
+                try catchUp(tables, range: &range, to: try tables.head()?.size ?? 0)
+            }
+            adopt(found, range: range, state: &state)
+        }
     }
 
     private func commit(_ batch: [(draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)]) {
@@ -410,57 +574,78 @@ public final class Ledger: Sendable {
             for item in batch { item.continuation.resume(throwing: failure) }
             return
         }
-        let outcome = tree.withLock { state -> Result<[AppendReceipt], any Error> in
-            let now = max(configuration.clock(), state.lastTime)
-            let time = LedgerTime.format(now)
-            var range = state.range
-            var rows: [(index: UInt64, entry: [UInt8], leaf: MerkleHash, nodes: [UInt8])] = []
-            rows.reserveCapacity(batch.count)
-            var keys: [(String, UInt64)] = []
-            for item in batch {
-                if let key = item.draft.key { keys.append((key, range.size)) }
-                let index = range.size
-                let entry = item.draft.assemble(index: index, time: time)
-                let leaf = Merkle.leafHash(entry)
-                var nodes: [UInt8] = []
-                range.append(leaf) { _, hash in nodes.append(contentsOf: hash.array) }
-                rows.append((index, entry, leaf, nodes))
-            }
+        typealias Item = (draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)
+        var refused: [Item] = []
+        let outcome = tree.withLock { state -> Result<(items: [Item], receipts: [AppendReceipt]), any Error> in
             do {
-                let checkpoint = try SignedCheckpoint(
-                    signing: Checkpoint(origin: signer.name, size: range.size, root: range.root),
-                    with: signer
-                )
-                let archive =
-                    range.size - state.lastArchivedSize >= configuration.checkpointInterval
-                    || now.timeIntervalSince(state.lastArchivedTime) >= configuration.checkpointMaxAge
-                try store.writer.write { db in
-                    let insert = try db.cachedStatement(
-                        sql: "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (?, ?, ?, ?)"
-                    )
-                    for row in rows {
-                        try insert.execute(arguments: [
-                            Int64(row.index), Data(row.entry), Data(row.leaf.array),
-                            row.nodes.isEmpty ? nil : Data(row.nodes),
-                        ])
+                var range = state.range
+                var found = CatchUp()
+                var accepted: [Item] = []
+                var rows: [EntryRow] = []
+                var keys: [(key: String, index: UInt64)] = []
+                var time = ""
+                var now = state.lastTime
+                var checkpoint: SignedCheckpoint?
+                var archive = false
+                try storage.write { tables in
+                    // Reset on a retry of the transaction: everything below is computed inside it.
+                    range = state.range
+                    accepted = []
+                    refused = []
+                    rows = []
+                    keys = []
+                    guard let stored = try tables.lockHead() else {
+                        throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
                     }
+                    found = try catchUp(tables, range: &range, to: stored)
+                    // A check made before another instance wrote under the same key no longer holds.
+                    for item in batch {
+                        if let key = item.draft.key, let checked = item.draft.checkedAt,
+                            found.keys.contains(where: { $0.key == key })
+                                || foreign.withLock({ $0.conflicts(key, since: checked) })
+                        {
+                            refused.append(item)
+                        } else {
+                            accepted.append(item)
+                        }
+                    }
+                    guard !accepted.isEmpty else { return }
+                    now = max(configuration.clock(), state.lastTime, found.lastTime ?? .distantPast)
+                    time = LedgerTime.format(now)
+                    rows.reserveCapacity(accepted.count)
+                    for item in accepted {
+                        let index = range.size
+                        if let key = item.draft.key { keys.append((key, index)) }
+                        let entry = item.draft.assemble(index: index, time: time)
+                        let leaf = Merkle.leafHash(entry)
+                        var nodes: [UInt8] = []
+                        range.append(leaf) { _, hash in nodes.append(contentsOf: hash.array) }
+                        rows.append(EntryRow(index: index, entry: entry, leaf: leaf, nodes: nodes))
+                    }
+                    let signed = try SignedCheckpoint(
+                        signing: Checkpoint(origin: signer.name, size: range.size, root: range.root),
+                        with: signer
+                    )
+                    checkpoint = signed
+                    archive =
+                        range.size - state.lastArchivedSize >= configuration.checkpointInterval
+                        || now.timeIntervalSince(state.lastArchivedTime) >= configuration.checkpointMaxAge
+                    try tables.insert(rows)
                     if case .midBatch(let n)? = configuration.fault, state.commits >= n { Self.crash() }
-                    if !keys.isEmpty {
-                        let file = try db.cachedStatement(sql: "INSERT INTO entry_keys (key, idx) VALUES (?, ?)")
-                        for (key, index) in keys { try file.execute(arguments: [key, Int64(index)]) }
-                    }
-                    try db.execute(
-                        sql: "UPDATE head SET size = ?, note = ?, time = ? WHERE id = 1",
-                        arguments: [Int64(range.size), checkpoint.text, time]
-                    )
+                    if !keys.isEmpty { try tables.insertKeys(keys) }
+                    try tables.updateHead(size: range.size, note: signed.text, time: time)
                     if archive {
-                        try db.execute(
-                            sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
-                            arguments: [Int64(range.size), checkpoint.text, time]
-                        )
+                        try tables.archive(size: range.size, note: signed.text, time: time)
                         if case .midArchive(let n)? = configuration.fault, state.archives >= n { Self.crash() }
                     }
                 }
+                // What other instances wrote comes first, in the tree and to the observer.
+                var before = state.range
+                if !found.entries.isEmpty {
+                    for entry in found.entries { before.append(Merkle.leafHash(entry.entry)) { _, _ in } }
+                    adopt(found, range: before, state: &state)
+                }
+                guard let checkpoint else { return .success(([], [])) }
                 state.commits += 1
                 commitCounter.add(1, ordering: .relaxed)
                 if archive { state.archives += 1 }
@@ -473,39 +658,46 @@ public final class Ledger: Sendable {
                 newest.withLock { $0 = checkpoint }
                 if let observer = observer.withLock({ $0 }) {
                     observer.notify(
-                        zip(rows, batch).map {
+                        zip(rows, accepted).map {
                             CommittedEntry(index: $0.index, time: time, entry: $0.entry, context: $1.draft.context)
                         }
                     )
                 }
-                return .success(
-                    rows.map {
-                        AppendReceipt(
-                            index: $0.index,
-                            time: time,
-                            entry: $0.entry,
-                            leafHash: $0.leaf,
-                            checkpoint: checkpoint
-                        )
-                    }
-                )
+                let receipts = rows.map {
+                    AppendReceipt(
+                        index: $0.index,
+                        time: time,
+                        entry: $0.entry,
+                        leafHash: $0.leaf,
+                        checkpoint: checkpoint
+                    )
+                }
+                return .success((accepted, receipts))
             } catch {
                 return .failure(error)
             }
         }
         switch outcome {
-        case .success(let receipts):
-            for (item, receipt) in zip(batch, receipts) { item.continuation.resume(returning: receipt) }
+        case .success(let done):
+            for (item, receipt) in zip(done.items, done.receipts) { item.continuation.resume(returning: receipt) }
+            for item in refused {
+                item.continuation.resume(
+                    throwing: LedgerError(
+                        .conflict,
+                        "another instance recorded something under \(item.draft.key ?? "this key") since the check; check again"
+                    )
+                )
+            }
         case .failure(let error):
             logger.error(
                 "ledger commit failed; nothing of the batch was stored",
-                metadata: ["entries": "\(batch.count)", "error": "\(error)"]
+                metadata: ["entries": "\(batch.count)", "error": "\(PostgresPool.describe(error))"]
             )
             let failure: LedgerError
             if let diverged = checkDivergence() {
                 failure = LedgerError(.diverged, diverged)
             } else {
-                failure = LedgerError(.io, "the ledger could not commit the entry: \(error)")
+                failure = LedgerError(.io, "the ledger could not commit the entry: \(PostgresPool.describe(error))")
             }
             for item in batch { item.continuation.resume(throwing: failure) }
         }
@@ -523,7 +715,7 @@ public final class Ledger: Sendable {
             sequencer.async { done.resume() }
         }
         beforeClosing()
-        if let pool = store.writer as? DatabasePool { try? pool.close() }
+        storage.close()
         lock.withLock { $0 = nil }
     }
 
@@ -537,7 +729,7 @@ public final class Ledger: Sendable {
         let size = checkpoint.size
         let upper = min(range.upperBound, size)
         guard range.lowerBound < upper else { return [] }
-        return try storedEntries(in: range.lowerBound..<upper)
+        return try storage.read { try $0.entries(in: range.lowerBound..<upper) }
     }
 
     /// The committed entry at `index`, or `nil` when there is none (any index is safe to ask for).
@@ -549,12 +741,12 @@ public final class Ledger: Sendable {
     /// The indexes of the committed entries filed under `key` (see ``EntryDraft/key``), oldest first.
     public func indexes(forKey key: String) throws -> [UInt64] {
         let size = checkpoint.size
-        return try store.writer.read { db in try store.indexes(db, key: key) ?? [] }.filter { $0 < size }
+        return try storage.read { try $0.indexes(key: key) ?? [] }.filter { $0 < size }
     }
 
     /// The entries at `indexes` (each must be committed), in the order given.
     public func entries(at indexes: [UInt64]) throws -> [[UInt8]] {
-        try store.writer.read { db in try store.entries(db, at: indexes) }
+        try storage.read { try $0.entries(at: indexes) }
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries (default: the newest checkpoint's).
@@ -567,7 +759,7 @@ public final class Ledger: Sendable {
             throw LedgerError(.invalidArgument, "entry \(index) is not in a tree of \(size) entries")
         }
         let ranges = Merkle.inclusionProofRanges(index: index, size: size)
-        let hashes = try store.writer.read { db in try store.subtreeHashes(db, ranges) }
+        let hashes = try storage.read { try $0.subtreeHashes(ranges) }
         return InclusionProof(index: index, size: size, hashes: hashes)
     }
 
@@ -581,7 +773,7 @@ public final class Ledger: Sendable {
             )
         }
         let ranges = Merkle.consistencyProofRanges(first: first, second: second)
-        return try store.writer.read { db in try store.subtreeHashes(db, ranges) }
+        return try storage.read { try $0.subtreeHashes(ranges) }
     }
 
     /// The root of the tree of `size` entries, from stored subtree hashes.
@@ -590,7 +782,7 @@ public final class Ledger: Sendable {
             throw LedgerError(.invalidArgument, "the ledger has \(checkpoint.size) entries, fewer than \(size)")
         }
         guard size > 0 else { return Merkle.emptyRoot }
-        return try store.writer.read { db in try store.subtreeHashes(db, [0..<size])[0] }
+        return try storage.read { try $0.subtreeHashes([0..<size])[0] }
     }
 }
 

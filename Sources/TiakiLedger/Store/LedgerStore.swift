@@ -177,11 +177,7 @@ struct LedgerStore: Sendable {
 
     // MARK: Reading
 
-    struct StoredCheckpoint: Sendable {
-        var size: UInt64
-        var note: String
-        var time: String
-    }
+    typealias StoredCheckpoint = TiakiLedger.StoredCheckpoint
 
     func head(_ db: Database) throws -> StoredCheckpoint? {
         try Row.fetchOne(db, sql: "SELECT size, note, time FROM head WHERE id = 1").map {
@@ -238,5 +234,129 @@ struct LedgerStore: Sendable {
     /// perfect parts.
     func subtreeHashes(_ db: Database, _ ranges: [Range<UInt64>]) throws -> [MerkleHash] {
         try ranges.map { try Merkle.fold(perfectHashes(db, Merkle.perfectSubtrees(of: $0))) }
+    }
+}
+
+/// The ledger's tables in the SQLite file of its data directory. One process appends (the directory's lock says
+/// which), so a commit never finds rows it did not write.
+struct SQLiteLedgerStorage: LedgerStorage {
+    let store: LedgerStore
+    let path: String
+
+    var isShared: Bool { false }
+    var location: String { path }
+    var database: LedgerDatabase { .sqlite(store.writer) }
+
+    func read<T>(_ body: (any LedgerReading) throws -> T) throws -> T {
+        try store.writer.read { db in try body(Tables(store: store, db: db)) }
+    }
+
+    func write<T>(_ body: (any LedgerWriting) throws -> T) throws -> T {
+        try store.writer.write { db in try body(Tables(store: store, db: db)) }
+    }
+
+    func close() {
+        if let pool = store.writer as? DatabasePool { try? pool.close() }
+    }
+
+    struct Tables: LedgerWriting {
+        let store: LedgerStore
+        let db: Database
+
+        func head() throws -> StoredCheckpoint? { try store.head(db) }
+        func lastArchived() throws -> StoredCheckpoint? { try store.lastArchived(db) }
+        func entryCount() throws -> UInt64 { try store.entryCount(db) }
+        func perfectHashes(_ ranges: [Range<UInt64>]) throws -> [MerkleHash] { try store.perfectHashes(db, ranges) }
+        func entries(at indexes: [UInt64]) throws -> [[UInt8]] { try store.entries(db, at: indexes) }
+        func indexes(key: String) throws -> [UInt64]? { try store.indexes(db, key: key) }
+
+        func entries(in range: Range<UInt64>) throws -> [[UInt8]] {
+            let rows = try Data.fetchAll(
+                db,
+                sql: "SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                arguments: [Int64(range.lowerBound), Int64(range.upperBound)]
+            )
+            guard rows.count == range.count else {
+                throw LedgerError(.corrupt, "entries \(range) are not all in the store")
+            }
+            return rows.map { [UInt8]($0) }
+        }
+
+        func leaves(in range: Range<UInt64>) throws -> [(entry: [UInt8], leaf: [UInt8])] {
+            try Row.fetchAll(
+                db,
+                sql: "SELECT entry, leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                arguments: [Int64(range.lowerBound), Int64(range.upperBound)]
+            ).map { ([UInt8]($0["entry"] as Data), [UInt8]($0["leaf"] as Data)) }
+        }
+
+        func keys(in range: Range<UInt64>) throws -> [(key: String, index: UInt64)] {
+            guard try db.tableExists("entry_keys") else { return [] }
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT key, idx FROM entry_keys WHERE idx >= ? AND idx < ?",
+                arguments: [Int64(range.lowerBound), Int64(range.upperBound)]
+            ).map { ($0["key"], UInt64($0["idx"] as Int64)) }
+        }
+
+        func checkpoints() throws -> [StoredCheckpoint] {
+            try Row.fetchAll(db, sql: "SELECT size, note, time FROM checkpoints ORDER BY size").map {
+                StoredCheckpoint(size: UInt64($0["size"] as Int64), note: $0["note"], time: $0["time"])
+            }
+        }
+
+        func entryBytes(below size: UInt64) throws -> UInt64 {
+            UInt64(
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT coalesce(sum(length(entry)), 0) + count(*) FROM entries WHERE idx < ?",
+                    arguments: [Int64(size)]
+                ) ?? 0
+            )
+        }
+
+        func lockHead() throws -> UInt64? { try store.head(db)?.size }
+
+        func insert(_ rows: [EntryRow]) throws {
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (?, ?, ?, ?)"
+            )
+            for row in rows {
+                try insert.execute(arguments: [
+                    Int64(row.index), Data(row.entry), Data(row.leaf.array),
+                    row.nodes.isEmpty ? nil : Data(row.nodes),
+                ])
+            }
+        }
+
+        func insertKeys(_ keys: [(key: String, index: UInt64)]) throws {
+            let file = try db.cachedStatement(sql: "INSERT INTO entry_keys (key, idx) VALUES (?, ?)")
+            for (key, index) in keys { try file.execute(arguments: [key, Int64(index)]) }
+        }
+
+        func initialize(note: String, time: String) throws {
+            try db.execute(
+                sql: "INSERT INTO head (id, size, note, time) VALUES (1, 0, ?, ?)",
+                arguments: [note, time]
+            )
+            try db.execute(
+                sql: "INSERT INTO checkpoints (size, note, time) VALUES (0, ?, ?)",
+                arguments: [note, time]
+            )
+        }
+
+        func updateHead(size: UInt64, note: String, time: String) throws {
+            try db.execute(
+                sql: "UPDATE head SET size = ?, note = ?, time = ? WHERE id = 1",
+                arguments: [Int64(size), note, time]
+            )
+        }
+
+        func archive(size: UInt64, note: String, time: String) throws {
+            try db.execute(
+                sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
+                arguments: [Int64(size), note, time]
+            )
+        }
     }
 }

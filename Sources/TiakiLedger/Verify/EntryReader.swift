@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Reads the entries of an export bundle or a data directory in index order, for tools that audit a ledger
 /// rather than prove it (run `tiaki verify` for that). A data directory is opened read-only, so a running service
@@ -14,7 +13,15 @@ public final class EntryReader {
     public let source: Source
     /// How many entries there are, when known before reading (a data directory).
     public let total: UInt64?
-    private let store: LedgerStore?
+    private let storage: (any LedgerStorage)?
+
+    /// Reads what an open ledger's newest checkpoint covers now, through its own store (SQLite or PostgreSQL).
+    public init(ledger: Ledger) {
+        path = ledger.storage.location
+        source = .dataDirectory
+        storage = ledger.storage
+        total = ledger.checkpoint.size
+    }
 
     public init(path: String) throws(LedgerError) {
         self.path = path
@@ -24,14 +31,15 @@ public final class EntryReader {
         }
         if FileManager.default.fileExists(atPath: path + "/entries.jsonl") {
             source = .bundle
-            store = nil
+            storage = nil
             total = nil
         } else if FileManager.default.fileExists(atPath: path + "/ledger.sqlite") {
             source = .dataDirectory
             let store = try LedgerStore.openReadOnly(path: path + "/ledger.sqlite")
-            self.store = store
+            let storage = SQLiteLedgerStorage(store: store, path: path + "/ledger.sqlite")
+            self.storage = storage
             do {
-                total = try store.writer.read { db in try store.head(db)?.size ?? 0 }
+                total = try storage.read { try $0.head()?.size ?? 0 }
             } catch {
                 throw LedgerError(.io, "cannot read \(path)/ledger.sqlite: \(error)")
             }
@@ -49,19 +57,13 @@ public final class EntryReader {
         progress: (UInt64, Double?) -> Void = { _, _ in },
         _ body: (UInt64, [UInt8]) throws -> Void
     ) throws {
-        if let store, let total {
+        if let storage, let total {
             var next: UInt64 = 0
             while next < total {
                 let upper = min(total, next + 4096)
-                let chunk = try store.writer.read { db in
-                    try Data.fetchAll(
-                        db,
-                        sql: "SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-                        arguments: [Int64(next), Int64(upper)]
-                    )
-                }
-                for data in chunk {
-                    try body(next, [UInt8](data))
+                let chunk = try storage.read { try $0.entries(in: next..<upper) }
+                for entry in chunk {
+                    try body(next, entry)
                     next += 1
                 }
                 guard next == upper else {
@@ -86,14 +88,14 @@ public final class EntryReader {
     /// The indexes of the entries filed under `key`, from a data directory's key index; `nil` for a bundle or a
     /// database written before the index existed (scan instead).
     public func indexes(forKey key: String) throws -> [UInt64]? {
-        guard let store, let total else { return nil }
-        return try store.writer.read { db in try store.indexes(db, key: key) }?.filter { $0 < total }
+        guard let storage, let total else { return nil }
+        return try storage.read { try $0.indexes(key: key) }?.filter { $0 < total }
     }
 
     /// The entries at `indexes` of a data directory.
     public func entries(at indexes: [UInt64]) throws -> [[UInt8]] {
-        guard let store else { throw LedgerError(.invalidArgument, "a bundle is read in order only") }
-        return try store.writer.read { db in try store.entries(db, at: indexes) }
+        guard let storage else { throw LedgerError(.invalidArgument, "a bundle is read in order only") }
+        return try storage.read { try $0.entries(at: indexes) }
     }
 }
 

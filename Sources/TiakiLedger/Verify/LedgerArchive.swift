@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The export bundle of a running ledger as one tar archive, for a download: the same three files as
 /// ``LedgerExport`` writes (`entries.jsonl`, `checkpoints.jsonl`, `log.vkey`) in a folder named for the size, from
@@ -23,18 +22,24 @@ public struct LedgerArchive: Sendable {
     let vkey: [UInt8]
     let entryBytes: UInt64
     let modified: UInt64
-    let ledger: Ledger
+    let storage: any LedgerStorage
 
     /// Entries read from the store at once while streaming.
     static let page: UInt64 = 2048
 
-    init(ledger: Ledger, size: UInt64, notes: [(size: UInt64, note: String)], entryBytes: UInt64) throws {
-        self.ledger = ledger
+    init(
+        storage: any LedgerStorage,
+        verifier: NoteVerifier,
+        size: UInt64,
+        notes: [(size: UInt64, note: String)],
+        entryBytes: UInt64
+    ) throws {
+        self.storage = storage
         self.size = size
         self.checkpoints = notes.count
         self.folder = "tiaki-export-\(size)"
         self.checkpointLines = try LedgerExport.checkpointLines(notes)
-        self.vkey = Array((ledger.verifier.vkey + "\n").utf8)
+        self.vkey = Array((verifier.vkey + "\n").utf8)
         self.entryBytes = entryBytes
         self.modified = UInt64(max(0, Date().timeIntervalSince1970))
         func padded(_ n: UInt64) -> UInt64 { 512 + (n + 511) / 512 * 512 }
@@ -59,7 +64,7 @@ public struct LedgerArchive: Sendable {
         var start: UInt64 = 0
         while start < size {
             let end = min(size, start + Self.page)
-            let entries = try ledger.storedEntries(in: start..<end)
+            let entries = try storage.read { try $0.entries(in: start..<end) }
             guard entries.count == end - start else {
                 throw LedgerError(.corrupt, "the store holds \(entries.count) entries in \(start)..<\(end)")
             }
@@ -83,33 +88,32 @@ public struct LedgerArchive: Sendable {
     }
 }
 
+extension LedgerArchive {
+    /// The archive of what `storage` holds now, its checkpoints verified by `verifier`'s log.
+    static func snapshot(
+        of storage: any LedgerStorage,
+        verifier: NoteVerifier,
+        directory: LedgerDirectory
+    ) throws -> LedgerArchive {
+        let (size, notes, bytes) = try storage.read { tables in
+            guard let head = try tables.head() else {
+                throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
+            }
+            let bytes = try tables.entryBytes(below: head.size)
+            let notes = LedgerExport.checkpointNotes(
+                archived: try tables.checkpoints(),
+                head: head,
+                directory: directory
+            )
+            return (head.size, notes, bytes)
+        }
+        return try LedgerArchive(storage: storage, verifier: verifier, size: size, notes: notes, entryBytes: bytes)
+    }
+}
+
 extension Ledger {
     /// The export bundle of the ledger as it stands, as an archive to stream (see ``LedgerArchive``).
     public func archive() throws -> LedgerArchive {
-        let (size, notes, bytes) = try store.writer.read { db in
-            guard let head = try store.head(db) else {
-                throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
-            }
-            let bytes =
-                try Int64.fetchOne(
-                    db,
-                    sql: "SELECT coalesce(sum(length(entry)), 0) + count(*) FROM entries WHERE idx < ?",
-                    arguments: [Int64(head.size)]
-                ) ?? 0
-            let notes = try LedgerExport.checkpointNotes(db, store: store, head: head, directory: directory)
-            return (head.size, notes, UInt64(bytes))
-        }
-        return try LedgerArchive(ledger: self, size: size, notes: notes, entryBytes: bytes)
-    }
-
-    /// The stored entries with indexes in `range`, whatever the newest checkpoint in memory says.
-    func storedEntries(in range: Range<UInt64>) throws -> [[UInt8]] {
-        try store.writer.read { db in
-            try Data.fetchAll(
-                db,
-                sql: "SELECT entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-                arguments: [Int64(range.lowerBound), Int64(range.upperBound)]
-            ).map { [UInt8]($0) }
-        }
+        try LedgerArchive.snapshot(of: storage, verifier: verifier, directory: directory)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+public import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -63,6 +64,45 @@ public enum LedgerExport {
         }
     }
 
+    /// Exports the ledger in a PostgreSQL database from one snapshot: its newest checkpoint when asked, the
+    /// checkpoints up to it, and exactly the entries it covers, read in pages (entries never change once written).
+    /// `directory` gives the verifier key (`log.vkey`); nothing is written to the database.
+    public static func write(
+        database: PostgresAddress,
+        directory: LedgerDirectory,
+        to out: String,
+        logger: Logger,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws(LedgerError) -> Summary {
+        let verifier = try directory.loadVerifier()
+        try prepare(out)
+        let storage = try PostgresLedgerStorage(database, logger: logger, migrate: false)
+        defer { storage.close() }
+        do {
+            let archive = try LedgerArchive.snapshot(of: storage, verifier: verifier, directory: directory)
+            let entriesFile = try OutputFile(path: out + "/entries.jsonl")
+            var next: UInt64 = 0
+            while next < archive.size {
+                let upper = min(archive.size, next + LedgerArchive.page)
+                for entry in try storage.read({ try $0.entries(in: next..<upper) }) { try entriesFile.writeLine(entry) }
+                next = upper
+                progress?(next, archive.size)
+            }
+            try entriesFile.finish()
+            let checkpointsFile = try OutputFile(path: out + "/checkpoints.jsonl")
+            try checkpointsFile.write(archive.checkpointLines)
+            try checkpointsFile.finish()
+            let vkeyFile = try OutputFile(path: out + "/log.vkey")
+            try vkeyFile.write(archive.vkey)
+            try vkeyFile.finish()
+            return Summary(entries: archive.size, checkpoints: archive.checkpoints)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.io, "export failed: \(PostgresPool.describe(error))")
+        }
+    }
+
     /// The checkpoints a bundle carries, smallest first, ending with `head`; the newest checkpoint witnesses
     /// cosigned keeps its cosignature lines (verifiers that do not know the witnesses' keys ignore them).
     static func checkpointNotes(
@@ -71,11 +111,21 @@ public enum LedgerExport {
         head: LedgerStore.StoredCheckpoint,
         directory: LedgerDirectory
     ) throws -> [(size: UInt64, note: String)] {
-        var notes = try Row.fetchAll(
+        let archived = try Row.fetchAll(
             db,
-            sql: "SELECT size, note FROM checkpoints WHERE size <= ? ORDER BY size",
+            sql: "SELECT size, note, time FROM checkpoints WHERE size <= ? ORDER BY size",
             arguments: [Int64(head.size)]
-        ).map { (size: UInt64($0["size"] as Int64), note: $0["note"] as String) }
+        ).map { StoredCheckpoint(size: UInt64($0["size"] as Int64), note: $0["note"], time: $0["time"]) }
+        return checkpointNotes(archived: archived, head: head, directory: directory)
+    }
+
+    /// The checkpoints a bundle carries from those archived (see above).
+    static func checkpointNotes(
+        archived: [StoredCheckpoint],
+        head: StoredCheckpoint,
+        directory: LedgerDirectory
+    ) -> [(size: UInt64, note: String)] {
+        var notes = archived.filter { $0.size <= head.size }.map { (size: $0.size, note: $0.note) }
         if notes.last?.size != head.size { notes.append((head.size, head.note)) }
         if let text = try? String(contentsOfFile: directory.path + "/checkpoint.cosigned", encoding: .utf8),
             let cosigned = try? SignedNote(parsing: text),

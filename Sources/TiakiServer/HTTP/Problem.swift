@@ -159,6 +159,14 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         case .invalidArgument: self = .badRequest(error.message)
         case .io, .closed, .locked: self = .unavailable()
         case .diverged: self = .unavailable("Nothing was recorded: \(error.message).")
+        case .conflict:
+            // Another instance wrote about the same child while this one checked, more often than retries allow.
+            self = Problem(
+                .conflict,
+                code: "conflict",
+                title: "Conflicts with what is recorded",
+                detail: "Nothing was recorded: \(error.message)."
+            )
         case .malformedNote, .malformedCheckpoint, .malformedKey, .signatureInvalid, .noTrustedSignature,
             .insecureKeyFile, .notALedger, .corrupt, .invalidEntry, .noLedger:
             // A running service meets these only through a fault of its own or of its storage.

@@ -23,6 +23,28 @@ enum SecurityHeaders {
     }
 }
 
+/// On a ledger that several instances share: before a request is handled, every entry another instance committed
+/// before it arrived is applied here, so that what one instance acknowledged is seen through any (a child
+/// registered through one is found through another; a withdrawal is respected by every later decision).
+struct SynchronizeMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let ledger: Ledger
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            try await ledger.synchronize()
+        } catch {
+            context.logger.error("cannot catch up with the shared ledger", metadata: ["error": "\(error)"])
+            throw HTTPError(.serviceUnavailable, message: "The shared ledger cannot be reached; nothing was done.")
+        }
+        return try await next(request, context)
+    }
+}
+
 /// Security headers on every response; HSTS too when the service itself speaks TLS.
 struct ResponseHeadersMiddleware: RouterMiddleware {
     typealias Context = TiakiRequestContext

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Starts a throw-away PostgreSQL cluster for the tests: installed from Debian's packages if missing, initialised in
+# a temporary directory and run as the unprivileged `postgres` user on a loopback port, trusting local connections
+# (nothing leaves 127.0.0.1). Prints its directory, then the URL for TIAKI_TEST_DATABASE_URL; stop it with
+#   Scripts/postgres-start.sh --stop DIR
+set -euo pipefail
+if [ "${1:-}" = "--stop" ]; then
+    dir="$2"
+    su postgres -s /bin/sh -c "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl -D '$dir/data' -m fast stop" >/dev/null
+    rm -rf "$dir"
+    exit 0
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "installing postgresql" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+fi
+bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+port="${TIAKI_POSTGRES_PORT:-55432}"
+dir="$(mktemp -d /tmp/tiaki-postgres.XXXXXX)"
+chown postgres "$dir"
+run() { su postgres -s /bin/sh -c "$1"; }
+run "'$bin/initdb' -D '$dir/data' -A trust -U postgres --no-sync >'$dir/initdb.log' 2>&1"
+# Durable as in production (fsync on, synchronous commit): the benchmarks measure what a deployment would see.
+run "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >&2
+echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, data in $dir" >&2
+echo "$dir"
+echo "postgres://postgres@127.0.0.1:$port/postgres"
