@@ -12,6 +12,14 @@ and garbage is left where a frame was being written. `tiaki verify` must pass af
 
     Scripts/crash-test.py [--cycles 25] [--writers 8] [--seed N]
 
+With --postgres URL (a server on which the user may create databases, e.g. the URL Scripts/postgres-start.sh
+prints), three instances share one ledger in a new database on it; the writers spread their requests over them;
+each cycle one instance is killed (SIGKILL at a random moment, or, every third cycle, by itself in the middle of a
+batch commit) while the others go on; it is started again, every acknowledged write must still be there, read
+through any instance, and the ledger exported from the database must pass `tiaki verify`.
+
+    Scripts/crash-test.py --postgres postgres://postgres@127.0.0.1:55432/postgres [--cycles 12]
+
 Exit 0 when no acknowledged write was lost and every verify passed; the figures are printed at the end.
 """
 
@@ -93,8 +101,13 @@ class Client:
 
 
 def writer(port, token, acks, stop, rng, errors):
-    client = Client(port, token)
+    """Consents, decisions, disclosures and withdrawals until stopped. `port` is one instance's port, or a list of
+    several: then each request goes to one of them, as a load balancer would send it."""
+    ports = port if isinstance(port, list) else [port]
+    client = Client(ports[0], token)
     while not stop.is_set():
+        if len(ports) > 1:
+            client = Client(rng.choice(ports), token)
         try:
             with acks.lock:
                 subjects = list(acks.subjects[-200:])
@@ -144,7 +157,7 @@ def writer(port, token, acks, stop, rng, errors):
             if stop.is_set():
                 return
             time.sleep(0.05)
-            client = Client(port, token)
+            client = Client(rng.choice(ports), token)
 
 
 def wait_ready(port, process, limit=60.0):
@@ -195,6 +208,129 @@ def check(port, token, acks):
     return problems, size
 
 
+def start_instance(data, policies, port, database, log, fault=None):
+    env = dict(os.environ, TIAKI_DATABASE_URL=database)
+    if fault:
+        env["TIAKI_FAULT"] = fault
+    return subprocess.Popen([TIAKI, "serve", "--data", data, "--policies", policies, "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def postgres_mode(args, rng, policies):
+    """Three instances on one PostgreSQL database, one killed per cycle while the others go on."""
+    admin = args.postgres
+    name = f"tiaki_crash_{args.seed}"
+    base, _, _ = admin.rpartition("/")
+    psql = ["psql", admin, "-qAtc"]
+    subprocess.run(psql + [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
+    subprocess.run(psql + [f"CREATE DATABASE {name}"], check=True)
+    database = f"{base}/{name}"
+    work = tempfile.mkdtemp(prefix="tiaki-crash-pg-")
+    dirs = [f"{work}/data-{n}" for n in range(3)]
+    env = dict(os.environ, TIAKI_DATABASE_URL=database)
+    for org, kind in [("school-a", "school"), ("rtlb", "rtlb"), ("office", "ministry-learning-support")]:
+        subprocess.run([TIAKI, "org", "add", "--data", dirs[0], "--policies", policies, "--id", org, "--kind", kind,
+                        "--name", org], check=True, capture_output=True, env=env)
+    def credential(org, role):
+        out = subprocess.run([TIAKI, "credential", "add", "--data", dirs[0], "--policies", policies, "--org", org,
+                              "--role", role], check=True, capture_output=True, text=True, env=env)
+        return out.stdout.strip().splitlines()[-1]
+    member, auditor = credential("school-a", "member"), credential("office", "auditor")
+    for d in dirs[1:]:
+        os.makedirs(d, mode=0o700)
+        for key in ["log.key", "log.vkey", "lookup.key"]:
+            shutil.copy2(f"{dirs[0]}/{key}", f"{d}/{key}")
+    vkey = open(f"{dirs[0]}/log.vkey").read().strip()
+    base_port = 20000 + rng.randint(0, 20000)
+    ports = [base_port + n for n in range(3)]
+    servers = [None, None, None]
+    acks = Acks()
+    lost, failures, errors, restarts = 0, [], [], []
+    size = 0
+    for cycle in range(1, args.cycles + 1):
+        victim = rng.randrange(3)
+        fault = f"mid-batch:{rng.randint(5, 200)}" if cycle % 3 == 0 else None
+        for n in range(3):
+            if servers[n] is None or servers[n].poll() is not None:
+                log = open(f"{work}/server-{n}-{cycle}.log", "w")
+                servers[n] = start_instance(dirs[n], policies, ports[n], database, log,
+                                            fault if n == victim else None)
+                ready = wait_ready(ports[n], servers[n])
+                if ready is None:
+                    failures.append(f"cycle {cycle}: instance {n} did not start (see {work}/server-{n}-{cycle}.log)")
+                    break
+                restarts.append(ready)
+        if failures:
+            break
+        # Read back through an instance that was not just restarted, then through the victim.
+        problems, size = check(ports[(victim + 1) % 3], auditor, acks)
+        lost += sum(1 for p in problems if "missing" in p)
+        failures += [f"cycle {cycle}: {p}" for p in problems]
+        stop = threading.Event()
+        threads = [threading.Thread(target=writer, args=(ports, member, acks, stop,
+                                                           random.Random(rng.random()), errors))
+                   for _ in range(args.writers)]
+        for t in threads:
+            t.start()
+        if fault:
+            try:
+                servers[victim].wait(timeout=60)
+                how = f"instance {victim} killed itself at {fault}"
+            except subprocess.TimeoutExpired:
+                failures.append(f"cycle {cycle}: {fault} was never reached")
+                servers[victim].send_signal(signal.SIGKILL)
+                servers[victim].wait()
+                how = f"instance {victim} SIGKILL (fault not reached)"
+        else:
+            time.sleep(rng.uniform(0.5, 3.0))
+            servers[victim].send_signal(signal.SIGKILL)
+            servers[victim].wait()
+            how = f"instance {victim} SIGKILL at a random moment"
+        # The others go on for a moment without it.
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join()
+        bundle = f"{work}/bundle-{cycle}"
+        exported = subprocess.run([TIAKI, "export", "--data", dirs[0], "--out", bundle], capture_output=True,
+                                  text=True, env=env)
+        verified = subprocess.run([TIAKI, "verify", bundle, "--vkey", vkey], capture_output=True, text=True)
+        if exported.returncode != 0 or verified.returncode != 0:
+            failures.append(f"cycle {cycle}: export/verify failed: {exported.stderr[-300:]}{verified.stdout[-300:]}")
+        shutil.rmtree(bundle, ignore_errors=True)
+        print(f"cycle {cycle:2}: {size} entries before, {len(acks.entries)} acknowledged so far, {how}, "
+              f"verify exit {verified.returncode}", flush=True)
+    # Everything acknowledged is there, read through each instance.
+    for n in range(3):
+        if servers[n] is None or servers[n].poll() is not None:
+            servers[n] = start_instance(dirs[n], policies, ports[n], database, subprocess.DEVNULL)
+            if wait_ready(ports[n], servers[n]) is None:
+                failures.append(f"final: instance {n} did not start")
+                continue
+        problems, size = check(ports[n], auditor, acks)
+        lost += sum(1 for p in problems if "missing" in p)
+        failures += [f"final, instance {n}: {p}" for p in problems]
+    for server in servers:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait()
+    print()
+    print(f"kill cycles: {args.cycles} (3 instances on PostgreSQL); acknowledged writes: {len(acks.entries)}; "
+          f"lost: {lost}; server errors (5xx): {len(errors)}")
+    print(f"ledger entries at the end: {size}; restart until answering: median "
+          f"{statistics.median(restarts) * 1000:.0f} ms")
+    for failure in failures[:20]:
+        print("FAIL", failure)
+    for error in errors[:5]:
+        print("5xx", error)
+    if args.keep:
+        print("data kept in", work, "database", database)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        subprocess.run(psql + [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+    sys.exit(1 if failures or errors else 0)
+
+
 def tear_wal(path, rng, committed=False):
     """Cut the WAL after its last commit frame at a random point and leave a partly written frame of garbage:
     what a power loss can leave of writes that were never synced. Returns what it did."""
@@ -234,11 +370,15 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument("--tear-committed", action="store_true",
                         help="check the checker: tear committed WAL frames too, which must be reported as lost")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="three instances on a new database on this PostgreSQL server, one killed per cycle")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     print(f"crash test: {args.cycles} cycles, {args.writers} writers, seed {args.seed}", flush=True)
     subprocess.run(["swift", "build", "-c", "release", "--product", "tiaki"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.postgres:
+        return postgres_mode(args, rng, os.path.join(ROOT, "Policies"))
     work = tempfile.mkdtemp(prefix="tiaki-crash-")
     data = work + "/data"
     policies = os.path.join(ROOT, "Policies")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the README's walk-throughs as a new user would paste them: every ```sh block under "A first walk through
-# with curl", "A simulated cluster year" and "A privacy officer handles a mis-sent email", in order, in one bash with -e -u -o pipefail, so the first command
+# with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email" and "Several instances on
+# one PostgreSQL ledger" (which starts a throw-away PostgreSQL: run it as root), in order, in one bash with -e -u -o pipefail, so the first command
 # that fails stops it. Then checks that the answers the README promises were given (a permit, a denial with its
 # reasons, a refused misspelt field, a valid ledger, the policy tests passing).
 #
@@ -15,8 +16,10 @@ python3 - "$configuration" >"$work/walk.sh" <<'PY'
 import re, sys
 configuration = sys.argv[1]
 text = open("README.md", encoding="utf-8").read()
-sections = ["A first walk through with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email"]
-print('trap \'[ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true\' EXIT')
+sections = ["A first walk through with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email",
+            "Several instances on one PostgreSQL ledger"]
+print('trap \'for p in ${SERVER:-} ${SERVER_A:-} ${SERVER_B:-}; do kill "$p" 2>/dev/null; done; '
+      '[ -n "${PG:-}" ] && Scripts/postgres-start.sh --stop "$(echo "$PG" | sed -n 1p)" 2>/dev/null; true\' EXIT')
 for title in sections:
     match = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## |\Z)", text, re.S | re.M)
     if not match:
@@ -58,6 +61,7 @@ expect 'DENY' "tiaki decide denies it when the storage is overseas"
 expect 'Privacy breach report' "the breach report prints"
 expect 'He whati matatapu' "each whānau's notice is in te reo Māori too"
 expect '"status":"notified"' "the breach ends notified"
+expect 'one log: the same checkpoint from both instances' "two instances on PostgreSQL serve one log"
 expect 'no breach findings' "and no breach finding remains"
 [ "$(grep -ac '^VALID: ' "$work/out.log")" -ge 2 ] && echo "  ok: both exports verify" \
     || { echo "  MISSING: both exports verify"; failed=1; }

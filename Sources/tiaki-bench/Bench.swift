@@ -79,6 +79,14 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "Where to put the data directory and bundle (removed afterwards).")
     var workDirectory: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL database to put the ledger in instead of SQLite; it must hold no ledger (its tables are left there).",
+            valueName: "postgres://user@host/db"
+        )
+    )
+    var database: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -91,11 +99,22 @@ struct LedgerBench: AsyncParsableCommand {
         logger.logLevel = .warning
         var configuration = LedgerConfiguration()
         configuration.origin = "bench.tiaki.example/ledger"
-        let ledger = try Ledger.open(
-            LedgerDirectory(path: work + "/data"),
-            configuration: configuration,
-            logger: logger
-        )
+        let address = try database.map { try PostgresAddress(url: $0) }
+        let ledger =
+            if let address {
+                try Ledger.open(
+                    LedgerDirectory(path: work + "/data"),
+                    database: address,
+                    configuration: configuration,
+                    logger: logger
+                )
+            } else {
+                try Ledger.open(LedgerDirectory(path: work + "/data"), configuration: configuration, logger: logger)
+            }
+        guard ledger.checkpoint.size == 0 else {
+            await ledger.close()
+            throw ValidationError("\(database ?? work) already holds a ledger; give an empty database")
+        }
         let clock = ContinuousClock()
 
         // One writer, waiting for each append.
@@ -175,7 +194,16 @@ struct LedgerBench: AsyncParsableCommand {
 
         note("exporting …")
         let exportStart = clock.now
-        _ = try LedgerExport.write(from: LedgerDirectory(path: work + "/data"), to: work + "/bundle")
+        if let address {
+            _ = try LedgerExport.write(
+                database: address,
+                directory: LedgerDirectory(path: work + "/data"),
+                to: work + "/bundle",
+                logger: logger
+            )
+        } else {
+            _ = try LedgerExport.write(from: LedgerDirectory(path: work + "/data"), to: work + "/bundle")
+        }
         let exportSeconds = Bench.seconds(clock.now - exportStart)
 
         note("verifying the bundle in a child process …")
@@ -196,12 +224,13 @@ struct LedgerBench: AsyncParsableCommand {
             ("consistencyProofMilliseconds", (median(consistency) * 1000).rounded() / 1000),
             ("entries", Double(size)),
         ]
+        let store = address.map { "PostgreSQL \($0.redacted)" } ?? "SQLite"
         if json {
             var object: [String: JSONValue] = [:]
             for (k, v) in results { object[k] = .number(v) }
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
-            print("ledger benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+            print("ledger benchmark (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(store))")
             print(
                 String(
                     format: "  durable appends, 64 writers      %10.0f /s   p50 %.3f ms   p99 %.3f ms",

@@ -38,6 +38,15 @@ struct HTTPBench: AsyncParsableCommand {
     var connections = 64
     @Option(help: "The port for the server.")
     var port = 18_099
+    @Option(help: "Instances of the service, each in its own process, sharing the ledger in --database.")
+    var instances = 1
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL database for the ledger (new or empty), shared by the instances; without it, SQLite.",
+            valueName: "postgres://user@host/db"
+        )
+    )
+    var database: String?
     @Flag(help: "Print one JSON object.")
     var json = false
     @Flag(help: "Keep the data directory, the token and the wrk script (their paths are printed), for profiling.")
@@ -47,6 +56,18 @@ struct HTTPBench: AsyncParsableCommand {
             "Also run a local witness (on port+1) that the server asks after its commits, and report how long an acknowledged append waits for a cosigned checkpoint covering it (cosignLagP99Milliseconds)."
     )
     var witness = false
+
+    func validate() throws {
+        guard instances >= 1 else { throw ValidationError("--instances must be at least 1") }
+        if instances > 1 && database == nil {
+            throw ValidationError("several instances share a ledger only in PostgreSQL: give --database")
+        }
+        if instances > 1 && witness { throw ValidationError("--witness is measured with one instance") }
+        if let database { _ = try PostgresAddress(url: database) }
+    }
+
+    /// The port instance `n` listens on (the witness, if any, on `port + 1`).
+    func port(of n: Int) -> Int { port + 10 * n }
 
     func run() async throws {
         guard let wrk = findExecutable("wrk") else {
@@ -60,11 +81,24 @@ struct HTTPBench: AsyncParsableCommand {
         if keep { note("keeping \(work)") }
         note("registering \(subjects) children with their consents …")
         let (token, privacy) = try await populate(work + "/data", policy: policy)
+        // Every instance its own data directory with the same keys.
+        for n in 1..<instances {
+            let directory = work + "/data-\(n)"
+            try FileManager.default.createDirectory(
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+            for name in ["log.key", "log.vkey", "lookup.key"] {
+                try FileManager.default.copyItem(atPath: work + "/data/" + name, toPath: directory + "/" + name)
+            }
+        }
 
         let peakFile = work + "/server.peak"
         var serverArguments = [
             "http-server", work + "/data", "--policies", policies, "--port", String(port), "--peak-file", peakFile,
         ]
+        if let database { serverArguments += ["--database", database] }
         var witnessProcess: pid_t?
         if witness {
             let cosigner = try Cosigner(generatingWithName: "bench.witness/w1")
@@ -78,25 +112,36 @@ struct HTTPBench: AsyncParsableCommand {
             serverArguments += ["--witness", "http://127.0.0.1:\(port + 1)=\(cosigner.verifier.vkey)"]
         }
         defer { if let witnessProcess { kill(witnessProcess, SIGKILL) } }
-        let server = try spawn(serverArguments)
-        defer { kill(server, SIGKILL) }
-        guard waitForPort(port, seconds: 60) else { throw ValidationError("the server did not start") }
+        var servers = [try spawn(serverArguments)]
+        for n in 1..<instances {
+            var arguments = serverArguments
+            arguments[1] = work + "/data-\(n)"
+            arguments[5] = String(port(of: n))
+            arguments[7] = peakFile + "-\(n)"
+            servers.append(try spawn(arguments))
+        }
+        defer { for server in servers { kill(server, SIGKILL) } }
+        for n in 0..<instances where !waitForPort(port(of: n), seconds: 60) {
+            throw ValidationError("instance \(n) did not start")
+        }
         // The load measures the server as it runs, not as it starts: first the findings projection, built in the
         // background after a start, must be ready (GET /v1/findings answers 200).
         let readyStarted = ContinuousClock.now
-        while true {
-            let code = try capture(
-                "/usr/bin/curl",
-                [
-                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(privacy)",
-                    "http://127.0.0.1:\(port)/v1/findings",
-                ]
-            )
-            if code == "200" { break }
-            guard ContinuousClock.now - readyStarted < .seconds(300) else {
-                throw ValidationError("the findings were not ready after 300 s (last answer \(code))")
+        for n in 0..<instances {
+            while true {
+                let code = try capture(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(privacy)",
+                        "http://127.0.0.1:\(port(of: n))/v1/findings",
+                    ]
+                )
+                if code == "200" { break }
+                guard ContinuousClock.now - readyStarted < .seconds(300) else {
+                    throw ValidationError("the findings were not ready after 300 s (last answer \(code))")
+                }
+                try await Task.sleep(for: .milliseconds(250))
             }
-            try await Task.sleep(for: .milliseconds(250))
         }
         let findingsReady = Bench.seconds(ContinuousClock.now - readyStarted)
         note(String(format: "findings ready %.1f s after the server answered", findingsReady))
@@ -109,13 +154,15 @@ struct HTTPBench: AsyncParsableCommand {
             atomically: true,
             encoding: .utf8
         )
-        note("driving \(connections) connections for \(seconds) s …")
-        let output = try capture(
+        note("driving \(connections) connections for \(seconds) s over \(instances) instance(s) …")
+        let outputs = try captureAll(
             wrk,
-            [
-                "-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script,
-                "http://127.0.0.1:\(port)/v1/decisions",
-            ]
+            (0..<instances).map { n in
+                [
+                    "-t\(instances == 1 ? 2 : 1)", "-c\(share(n))", "-d\(seconds)s", "--latency", "-s", script,
+                    "http://127.0.0.1:\(port(of: n))/v1/decisions",
+                ]
+            }
         )
         // Cosigning catches up after the load; then the lag of every sample is known.
         if let sampler, let sampling {
@@ -126,24 +173,38 @@ struct HTTPBench: AsyncParsableCommand {
         let lags = sampler?.lags() ?? []
         // The same server's ceiling: the cheapest route it has, with the same connections for the same time.
         note("driving GET /healthz on the same server for \(seconds) s (the ceiling) …")
-        let ceilingOutput = try capture(
+        let ceilingOutputs = try captureAll(
             wrk,
-            ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/healthz"]
+            (0..<instances).map { n in
+                [
+                    "-t\(instances == 1 ? 2 : 1)", "-c\(share(n))", "-d\(seconds)s", "--latency",
+                    "http://127.0.0.1:\(port(of: n))/healthz",
+                ]
+            }
         )
-        kill(server, SIGTERM)
-        var status: Int32 = 0
-        waitpid(server, &status, 0)
-        let peak =
-            ((try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap {
-                Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
-            } ?? 0) / 1024
-
-        let rate = Self.number(after: "Requests/sec:", in: output) ?? 0
-        let p50 = Self.latency("50%", in: output) ?? 0
-        let p99 = Self.latency("99%", in: output) ?? 0
-        let errors = Self.number(after: "Non-2xx or 3xx responses:", in: output) ?? 0
-        let ceiling = Self.number(after: "Requests/sec:", in: ceilingOutput) ?? 0
+        for server in servers {
+            kill(server, SIGTERM)
+            var status: Int32 = 0
+            waitpid(server, &status, 0)
+        }
+        // The largest instance's peak.
+        var peak = 0.0
+        for n in 0..<instances {
+            let text = try? String(contentsOfFile: n == 0 ? peakFile : peakFile + "-\(n)", encoding: .utf8)
+            let kilobytes = text.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            peak = max(peak, kilobytes / 1024)
+        }
+        // Rates add up over the instances; of the latencies, the worst instance's are reported.
+        func sum(_ label: String, _ texts: [String]) -> Double {
+            texts.reduce(0.0) { total, text in total + (Self.number(after: label, in: text) ?? 0) }
+        }
+        let rate = sum("Requests/sec:", outputs)
+        let p50 = outputs.compactMap { Self.latency("50%", in: $0) }.max() ?? 0
+        let p99 = outputs.compactMap { Self.latency("99%", in: $0) }.max() ?? 0
+        let errors = sum("Non-2xx or 3xx responses:", outputs)
+        let ceiling = sum("Requests/sec:", ceilingOutputs)
         let ratio = ceiling > 0 ? rate / ceiling : 0
+        let output = outputs.joined(separator: "\n")
         if json {
             var object: [String: JSONValue] = [
                 "httpDecisionsPerSecond": .number(rate.rounded()),
@@ -154,6 +215,7 @@ struct HTTPBench: AsyncParsableCommand {
                 "non2xxResponses": .number(errors),
                 "httpCeilingPerSecond": .number(ceiling.rounded()),
                 "httpCeilingRatio": .number((ratio * 1000).rounded() / 1000),
+                "instances": .number(Double(instances)),
             ]
             if witness {
                 object["cosignLagP50Milliseconds"] = .number(percentile(lags, 0.5).rounded())
@@ -165,6 +227,8 @@ struct HTTPBench: AsyncParsableCommand {
             print(
                 "HTTP benchmark (\(subjects) subjects, \(connections) connections, \(seconds) s, every decision logged)"
             )
+            let store = database == nil ? "SQLite, 1 instance" : "PostgreSQL, \(instances) instance(s)"
+            print("  store                  \(store)")
             print(String(format: "  decisions per second   %.0f", rate))
             print(String(format: "  latency                p50 %.2f ms   p99 %.2f ms", p50, p99))
             print(String(format: "  server peak memory     %.1f MB", peak))
@@ -190,7 +254,16 @@ struct HTTPBench: AsyncParsableCommand {
     func populate(_ path: String, policy: PolicySet) async throws -> (member: String, privacyOfficer: String) {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let tiaki = try await TiakiServices.open(LedgerDirectory(path: path), policy: policy, logger: logger)
+        let tiaki = try await TiakiServices.open(
+            LedgerDirectory(path: path),
+            database: try database.map { try PostgresAddress(url: $0) },
+            policy: policy,
+            logger: logger
+        )
+        guard tiaki.ledger.checkpoint.size <= 1 else {
+            await tiaki.close()
+            throw ValidationError("\(database ?? path) already holds a ledger; give an empty database")
+        }
         for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
             _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
         }
@@ -229,6 +302,9 @@ struct HTTPBench: AsyncParsableCommand {
         await tiaki.close()
         return (token, privacy)
     }
+
+    /// Instance `n`'s share of the connections.
+    func share(_ n: Int) -> Int { max(1, connections / instances + (n < connections % instances ? 1 : 0)) }
 
     func luaScript(token: String, subjectsFile: String) -> String {
         """
@@ -358,6 +434,7 @@ struct HTTPServerChild: AsyncParsableCommand {
     @Option var port = 18_099
     @Option var peakFile: String?
     @Option var witness: String?
+    @Option var database: String?
 
     func run() async throws {
         var logger = Logger(label: "bench-server")
@@ -365,6 +442,7 @@ struct HTTPServerChild: AsyncParsableCommand {
         logger.logLevel = .warning
         var configuration = ServerConfiguration()
         configuration.dataDirectory = data
+        configuration.database = try database.map { try PostgresAddress(url: $0) }
         configuration.policiesDirectory = policies
         configuration.port = port
         if let witness {
@@ -409,6 +487,25 @@ func spawn(_ arguments: [String]) throws -> pid_t {
     let rc = posix_spawn(&pid, executable, nil, nil, argv, environ)
     guard rc == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(rc)))") }
     return pid
+}
+
+/// Runs a program once per argument list, all at once, and returns their standard outputs in order.
+func captureAll(_ executable: String, _ argumentLists: [[String]]) throws -> [String] {
+    var running: [(Process, Pipe)] = []
+    for arguments in argumentLists {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        running.append((process, pipe))
+    }
+    return running.map { process, pipe in
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
 }
 
 /// Runs a program and returns its standard output.

@@ -120,9 +120,36 @@ public final class DecisionService: Sendable {
         actor: EntryActor,
         beforeAppend: () async throws -> Void
     ) async throws -> (decision: DecisionRecord, recorded: Recorded) {
-        // Every entry any instance committed before this request is applied before deciding: a withdrawal
-        // acknowledged anywhere is respected here.
-        try await core.ledger.synchronize()
+        let shared = core.ledger.isShared
+        var attempt = 0
+        while true {
+            do {
+                return try await decideOnce(request, actor: actor, checked: shared, beforeAppend: beforeAppend)
+            } catch let error as LedgerError where error.code == .conflict && attempt < LedgerCore.conflictRetries {
+                // Another instance wrote about this child between the snapshot and the commit: decide again on
+                // what it wrote.
+                attempt += 1
+            } catch let error as TiakiError
+                where shared && attempt == 0
+                && [.unknownSubject, .unknownOrganisation, .unknownConsent].contains(error.code)
+            {
+                // Perhaps registered through another instance a moment ago: ask the database, then decide again.
+                attempt += 1
+                try await core.ledger.synchronize()
+            }
+        }
+    }
+
+    /// One decision: a snapshot of what the engine needs, taken under the state's lock; the evaluation outside
+    /// it; the append. On a ledger other instances share, the append carries the snapshot's size, and the commit
+    /// refuses it (``LedgerError/Code/conflict``) if another instance wrote about the child since: a withdrawal
+    /// acknowledged anywhere before this decision is acknowledged is always respected by it.
+    private func decideOnce(
+        _ request: ShareRequest,
+        actor: EntryActor,
+        checked: Bool,
+        beforeAppend: () async throws -> Void
+    ) async throws -> (decision: DecisionRecord, recorded: Recorded) {
         // The basis is registered under the lock the snapshot is taken under, and stays registered until the
         // decision is in the ledger (or failed), so that the findings never apply an entry past it meanwhile.
         let inFlight = core.decisionsInFlight
@@ -134,7 +161,9 @@ public final class DecisionService: Sendable {
         defer { inFlight.end(snapshot.size) }
         let decision = try engine.decide(request, in: snapshot)
         try await beforeAppend()
-        let recorded = try await core.append(ConsentEntry(actor: actor, subject: request.subject, body: decision))
+        let recorded = try await LedgerCore.$checkedAt.withValue(checked ? snapshot.size : nil) {
+            try await core.append(ConsentEntry(actor: actor, subject: request.subject, body: decision))
+        }
         return (decision, recorded)
     }
 

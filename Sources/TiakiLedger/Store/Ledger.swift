@@ -311,6 +311,7 @@ public final class Ledger: Sendable {
             storage.close()
             throw LedgerError(.io, "cannot open the ledger in \(storage.location): \(PostgresPool.describe(error))")
         }
+        ledger.listenForAnnouncements()
         logger.info(
             "ledger opened",
             metadata: [
@@ -489,8 +490,9 @@ public final class Ledger: Sendable {
     private func catchUp(
         _ tables: any LedgerReading,
         range: inout CompactRange,
-        to stored: UInt64
+        to head: StoredCheckpoint
     ) throws -> CatchUp {
+        let stored = head.size
         var result = CatchUp()
         guard stored != range.size else { return result }
         guard stored > range.size else {
@@ -505,7 +507,9 @@ public final class Ledger: Sendable {
         var next = range.size
         while next < stored {
             let upper = min(stored, next + 4096)
-            for row in try tables.leaves(in: next..<upper) {
+            let (rows, keys) = try tables.committed(in: next..<upper)
+            result.keys += keys
+            for row in rows {
                 let leaf = Merkle.leafHash(row.entry)
                 guard leaf.array == row.leaf else {
                     throw LedgerError(.corrupt, "entry \(next) no longer matches its stored hash")
@@ -518,8 +522,6 @@ public final class Ledger: Sendable {
             }
             guard next == upper else { throw LedgerError(.corrupt, "entries before \(upper) are missing") }
         }
-        result.keys = try tables.keys(in: result.entries[0].index..<stored)
-        guard let head = try tables.head() else { throw LedgerError(.corrupt, "the ledger has no newest checkpoint") }
         let signed = try SignedCheckpoint(parsing: head.note)
         try signed.note.verify(with: [signer.verifier])
         guard signed.size >= stored else {
@@ -545,11 +547,32 @@ public final class Ledger: Sendable {
     }
 
     /// Brings this instance's view up to what the database holds now, when other instances append to it: the
-    /// entries they committed are applied (through the commit observer) before this returns, so a decision made
-    /// after it sees every write acknowledged before it was called. Nothing to do for a ledger of one process.
+    /// entries they committed are applied (through the commit observer) before this returns, so a check made
+    /// after it sees every write acknowledged before it was called. One query for the head's size, then only what
+    /// is new; nothing at all for a ledger of one process.
     public func synchronize() async throws {
         guard storage.isShared else { return }
         let stored = try storage.read { try $0.head()?.size ?? 0 }
+        try await catchUp(to: stored)
+    }
+
+    /// Applies what other instances committed as far as their announcements (PostgreSQL's NOTIFY, sent by every
+    /// commit) have told this one, without asking the database unless an announcement may have been missed. Reads
+    /// through any instance reflect another's acknowledged writes within the moment an announcement takes; a
+    /// decision or a check-then-append step does not rely on it (see ``EntryDraft/checkedAt``).
+    public func catchUpWithAnnounced() async throws {
+        guard storage.isShared else { return }
+        let announced = self.announced.load(ordering: .acquiring)
+        if announced == Self.unknownHead {
+            // Cleared before asking, so that an announcement lost while asking sets it again.
+            self.announced.store(0, ordering: .releasing)
+            try await synchronize()
+        } else {
+            try await catchUp(to: announced)
+        }
+    }
+
+    private func catchUp(to stored: UInt64) async throws {
         guard stored > checkpoint.size else { return }
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             sequencer.async {
@@ -558,11 +581,45 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The largest size other instances announced; ``unknownHead`` when an announcement may have been missed.
+    private let announced = Atomic<UInt64>(Ledger.unknownHead)
+    private static let unknownHead = UInt64.max
+    /// Listens for other instances' announcements (a shared ledger only).
+    private let listener = Mutex<Task<Void, Never>?>(nil)
+
+    private func listenForAnnouncements() {
+        guard let shared = storage as? PostgresLedgerStorage else { return }
+        let task = shared.pool.listen(on: "tiaki_head") { [weak self] payload in
+            self?.noteAnnouncement(payload.flatMap { UInt64($0) })
+        }
+        listener.withLock { $0 = task }
+    }
+
+    private func noteAnnouncement(_ size: UInt64?) {
+        guard let size else {
+            announced.store(Ledger.unknownHead, ordering: .releasing)
+            return
+        }
+        var current = announced.load(ordering: .relaxed)
+        while current != Ledger.unknownHead && current < size {
+            let (exchanged, original) = announced.compareExchange(
+                expected: current,
+                desired: size,
+                ordering: .acquiringAndReleasing
+            )
+            if exchanged { break }
+            current = original
+        }
+    }
+
     private func catchUpNow() throws {
         try tree.withLock { state in
             var range = state.range
             let found = try storage.read { tables in
-                try catchUp(tables, range: &range, to: try tables.head()?.size ?? 0)
+                guard let head = try tables.head() else {
+                    throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
+                }
+                return try catchUp(tables, range: &range, to: head)
             }
             adopt(found, range: range, state: &state)
         }
@@ -594,10 +651,10 @@ public final class Ledger: Sendable {
                     refused = []
                     rows = []
                     keys = []
-                    guard let stored = try tables.lockHead() else {
+                    guard let head = try tables.lockHead() else {
                         throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
                     }
-                    found = try catchUp(tables, range: &range, to: stored)
+                    found = try catchUp(tables, range: &range, to: head)
                     // A check made before another instance wrote under the same key no longer holds.
                     for item in batch {
                         if let key = item.draft.key, let checked = item.draft.checkedAt,
@@ -634,6 +691,7 @@ public final class Ledger: Sendable {
                     if case .midBatch(let n)? = configuration.fault, state.commits >= n { Self.crash() }
                     if !keys.isEmpty { try tables.insertKeys(keys) }
                     try tables.updateHead(size: range.size, note: signed.text, time: time)
+                    try tables.announce(size: range.size)
                     if archive {
                         try tables.archive(size: range.size, note: signed.text, time: time)
                         if case .midArchive(let n)? = configuration.fault, state.archives >= n { Self.crash() }
@@ -715,6 +773,10 @@ public final class Ledger: Sendable {
             sequencer.async { done.resume() }
         }
         beforeClosing()
+        if let listening = listener.withLock({ $0 }) {
+            listening.cancel()
+            await listening.value
+        }
         storage.close()
         lock.withLock { $0 = nil }
     }

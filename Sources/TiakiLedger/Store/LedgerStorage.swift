@@ -63,6 +63,12 @@ package protocol LedgerReading {
     func indexes(key: String) throws -> [UInt64]?
     /// The keys filed for entries with indexes in `range`.
     func keys(in range: Range<UInt64>) throws -> [(key: String, index: UInt64)]
+    /// The entries with indexes in `range` with their stored leaf hashes, and the keys filed for them, at once.
+    func committed(
+        in range: Range<UInt64>
+    ) throws -> (
+        rows: [(entry: [UInt8], leaf: [UInt8])], keys: [(key: String, index: UInt64)]
+    )
     /// The archived checkpoints, smallest first.
     func checkpoints() throws -> [StoredCheckpoint]
     /// The length of the entries below `size` plus one byte each (their lines in `entries.jsonl`).
@@ -73,12 +79,15 @@ package protocol LedgerReading {
 package protocol LedgerWriting: LedgerReading {
     /// The size the newest checkpoint covers, with the head row locked until the transaction ends, so that no other
     /// instance commits meanwhile (`SELECT … FOR UPDATE`; SQLite's write transaction is already exclusive).
-    func lockHead() throws -> UInt64?
+    func lockHead() throws -> StoredCheckpoint?
     func insert(_ rows: [EntryRow]) throws
     func insertKeys(_ keys: [(key: String, index: UInt64)]) throws
     /// Writes the first head row and archived checkpoint of an empty ledger (nothing when another got there first).
     func initialize(note: String, time: String) throws
     func updateHead(size: UInt64, note: String, time: String) throws
+    /// Tells other instances, once the transaction commits, that the ledger has grown to `size` (nothing for a
+    /// store only one process writes).
+    func announce(size: UInt64) throws
     func archive(size: UInt64, note: String, time: String) throws
 }
 

@@ -315,7 +315,15 @@ struct SQLiteLedgerStorage: LedgerStorage {
             )
         }
 
-        func lockHead() throws -> UInt64? { try store.head(db)?.size }
+        func lockHead() throws -> StoredCheckpoint? { try store.head(db) }
+
+        func committed(
+            in range: Range<UInt64>
+        ) throws -> (
+            rows: [(entry: [UInt8], leaf: [UInt8])], keys: [(key: String, index: UInt64)]
+        ) {
+            (try leaves(in: range), try keys(in: range))
+        }
 
         func insert(_ rows: [EntryRow]) throws {
             let insert = try db.cachedStatement(
@@ -351,6 +359,8 @@ struct SQLiteLedgerStorage: LedgerStorage {
                 arguments: [Int64(size), note, time]
             )
         }
+
+        func announce(size: UInt64) throws {}
 
         func archive(size: UInt64, note: String, time: String) throws {
             try db.execute(

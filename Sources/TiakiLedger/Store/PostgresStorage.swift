@@ -112,7 +112,9 @@ package final class PostgresPool: Sendable {
             do {
                 let value = try body(session)
                 session.send("COMMIT")
-                try session.settle()
+                // A read-only transaction's end need not be waited for: the connection answers in order, so the
+                // next statement on it comes after; a write's must be durable before this returns.
+                if !readOnly { try session.settle() }
                 return value
             } catch {
                 try? session.settle()
@@ -152,6 +154,53 @@ package final class PostgresPool: Sendable {
 
     deinit {
         for connection in idle.withLock({ $0 }) { PostgresPool.close(connection) }
+    }
+
+    /// Listens on `channel` on a connection of its own until the task is cancelled, calling `notified` with each
+    /// payload, and with `nil` whenever notifications may have been missed (at the start, and after the
+    /// connection was lost and made again).
+    package func listen(on channel: String, _ notified: @escaping @Sendable (String?) -> Void) -> Task<Void, Never> {
+        let address = address
+        let logger = logger
+        return Task.detached {
+            while !Task.isCancelled {
+                let connection: PostgresConnection
+                do {
+                    connection = try await PostgresConnection.connect(
+                        on: MultiThreadedEventLoopGroup.singleton.any(),
+                        configuration: PostgresConnection.Configuration(
+                            host: address.host,
+                            port: address.port,
+                            username: address.user,
+                            password: address.password,
+                            database: address.database,
+                            tls: .disable
+                        ),
+                        id: 0,
+                        logger: logger
+                    )
+                } catch {
+                    logger.warning("cannot listen for other instances' commits", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                do {
+                    try await connection.listen(on: channel) { notifications in
+                        notified(nil)
+                        for try await notification in notifications { notified(notification.payload) }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.warning(
+                            "listening for other instances' commits stopped",
+                            metadata: ["error": "\(error)"]
+                        )
+                    }
+                }
+                try? await connection.close()
+                notified(nil)
+            }
+        }
     }
 
     /// Creates a new, empty database on the same server (for tests and benchmarks, which each want their own).
@@ -228,6 +277,20 @@ package struct PostgresSession {
     /// Sends one statement without waiting for its answer; ``settle()`` (or the next ``query(_:_:)``) waits for it.
     package func send(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) {
         inFlight.futures.append(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
+    }
+
+    /// Sends one statement whose rows are wanted later, from ``rows(of:)``.
+    package func sendForRows(_ sql: String, _ binds: PostgresBindings) -> EventLoopFuture<PostgresQueryResult> {
+        connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    /// The rows of a statement ``sendForRows(_:_:)`` sent.
+    package func rows(of future: EventLoopFuture<PostgresQueryResult>) throws -> [PostgresRow] {
+        do {
+            return try future.wait().rows
+        } catch {
+            throw PostgresFailure(error)
+        }
     }
 
     /// Waits for every statement sent; throws the first failure.
@@ -575,9 +638,30 @@ package struct PostgresLedgerStorage: LedgerStorage {
             return UInt64(try rows.first?.decode(Int64.self) ?? 0)
         }
 
-        func lockHead() throws -> UInt64? {
-            let rows = try session.query("SELECT size FROM head WHERE id = 1 FOR UPDATE")
-            return try rows.first.map { UInt64(try $0.decode(Int64.self)) }
+        func lockHead() throws -> StoredCheckpoint? {
+            try checkpoint(session.query("SELECT size, note, time FROM head WHERE id = 1 FOR UPDATE"))
+        }
+
+        /// Both reads sent at once: one round trip.
+        func committed(
+            in range: Range<UInt64>
+        ) throws -> (
+            rows: [(entry: [UInt8], leaf: [UInt8])], keys: [(key: String, index: UInt64)]
+        ) {
+            let bounds = try PostgresSession.binds([Int64(range.lowerBound), Int64(range.upperBound)])
+            let keyRows = session.sendForRows("SELECT key, idx FROM entry_keys WHERE idx >= $1 AND idx < $2", bounds)
+            let rows = try session.query(
+                "SELECT entry, leaf FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                bounds
+            ).map { row in
+                let (entry, leaf) = try row.decode((ByteBuffer, ByteBuffer).self)
+                return (Array(buffer: entry), Array(buffer: leaf))
+            }
+            let keys = try session.rows(of: keyRows).map { row in
+                let (key, index) = try row.decode((String, Int64).self)
+                return (key, UInt64(index))
+            }
+            return (rows, keys)
         }
 
         func insert(_ rows: [EntryRow]) throws {
@@ -615,6 +699,10 @@ package struct PostgresLedgerStorage: LedgerStorage {
                 "UPDATE head SET size = $1, note = $2, time = $3 WHERE id = 1",
                 PostgresSession.binds([Int64(size), note, time])
             )
+        }
+
+        func announce(size: UInt64) throws {
+            try session.send("SELECT pg_notify('tiaki_head', $1)", PostgresSession.binds([String(size)]))
         }
 
         func archive(size: UInt64, note: String, time: String) throws {

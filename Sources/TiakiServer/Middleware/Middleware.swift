@@ -23,9 +23,10 @@ enum SecurityHeaders {
     }
 }
 
-/// On a ledger that several instances share: before a request is handled, every entry another instance committed
-/// before it arrived is applied here, so that what one instance acknowledged is seen through any (a child
-/// registered through one is found through another; a withdrawal is respected by every later decision).
+/// On a ledger that several instances share: before a request is handled, what other instances announced they
+/// committed is applied here, so that what one acknowledged is seen through any (a child registered through one
+/// is found through another). Costs nothing when nothing new was announced; decisions and check-then-append steps
+/// are also checked inside their own commit, so they never rely on an announcement's timing.
 struct SynchronizeMiddleware: RouterMiddleware {
     typealias Context = TiakiRequestContext
     let ledger: Ledger
@@ -36,7 +37,7 @@ struct SynchronizeMiddleware: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         do {
-            try await ledger.synchronize()
+            try await ledger.catchUpWithAnnounced()
         } catch {
             context.logger.error("cannot catch up with the shared ledger", metadata: ["error": "\(error)"])
             throw HTTPError(.serviceUnavailable, message: "The shared ledger cannot be reached; nothing was done.")
