@@ -122,7 +122,7 @@ public final class LedgerCore: Sendable {
                     Result {
                         var entry = try (committed.context as? ConsentEntry) ?? ConsentEntry(bytes: committed.entry)
                         entry.index = committed.index
-                        entry.time = committed.time
+                        if let time = committed.time { entry.time = time }
                         return entry
                     }
                 )

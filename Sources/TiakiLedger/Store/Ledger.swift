@@ -123,7 +123,9 @@ public final class Ledger: Sendable {
     /// An entry as the commit observer sees it.
     package struct CommittedEntry: Sendable {
         package let index: UInt64
-        package let time: String
+        /// The entry's `time` member when this instance wrote it; `nil` for one another instance wrote (read it
+        /// from the bytes).
+        package let time: String?
         package let entry: [UInt8]
         package let context: (any Sendable)?
     }
@@ -143,23 +145,25 @@ public final class Ledger: Sendable {
     private let foreign = Mutex(ForeignKeys())
 
     private struct ForeignKeys {
-        var keys: [(key: String, index: UInt64)] = []
+        /// The newest index each key was written at by another instance.
+        var newest: [String: UInt64] = [:]
         /// Below this index, nothing is known any more.
         var knownFrom: UInt64 = 0
-        static let bound = 65_536
+        static let bound = 262_144
 
         mutating func add(_ new: [(key: String, index: UInt64)]) {
-            keys.append(contentsOf: new)
-            if keys.count > Self.bound {
-                let drop = keys.count - Self.bound / 2
-                knownFrom = keys[drop - 1].index + 1
-                keys.removeFirst(drop)
+            for (key, index) in new { newest[key] = max(newest[key] ?? 0, index) }
+            if newest.count > Self.bound {
+                // Forget the older half: a check made before what is kept counts as a conflict.
+                let cut = newest.values.sorted()[newest.count / 2]
+                newest = newest.filter { $0.value >= cut }
+                knownFrom = max(knownFrom, cut)
             }
         }
 
         /// Whether another instance wrote under `key` at or after `index`.
         func conflicts(_ key: String, since index: UInt64) -> Bool {
-            index < knownFrom || keys.contains { $0.index >= index && $0.key == key }
+            index < knownFrom || (newest[key].map { $0 >= index } ?? false)
         }
     }
 
@@ -515,13 +519,14 @@ public final class Ledger: Sendable {
                     throw LedgerError(.corrupt, "entry \(next) no longer matches its stored hash")
                 }
                 range.append(leaf) { _, _ in }
-                let time = try? JSONParser().parse(row.entry)["time"]?.stringValue
-                if let time, let date = LedgerTime.parse(time) { result.lastTime = date }
-                result.entries.append(CommittedEntry(index: next, time: time ?? "", entry: row.entry, context: nil))
+                // The entry's own time is in its bytes, for the observer that parses them.
+                result.entries.append(CommittedEntry(index: next, time: nil, entry: row.entry, context: nil))
                 next += 1
             }
             guard next == upper else { throw LedgerError(.corrupt, "entries before \(upper) are missing") }
         }
+        // The newest commit's time, so that this instance never stamps an entry earlier than one before it.
+        result.lastTime = LedgerTime.parse(head.time)
         let signed = try SignedCheckpoint(parsing: head.note)
         try signed.note.verify(with: [signer.verifier])
         guard signed.size >= stored else {
@@ -544,6 +549,7 @@ public final class Ledger: Sendable {
         foreign.withLock { $0.add(found.keys) }
         if let checkpoint = found.checkpoint { newest.withLock { $0 = checkpoint } }
         if let observer = observer.withLock({ $0 }) { observer.notify(found.entries) }
+        resumeWaiters()
     }
 
     /// Brings this instance's view up to what the database holds now, when other instances append to it: the
@@ -572,12 +578,42 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Waits until this instance has applied the ledger up to `stored` entries. Under load the sequencer is busy
+    /// committing, and every commit catches up first, so the waiters are served by the next commit; a catch-up of
+    /// its own is queued too, for when no commit comes.
     private func catchUp(to stored: UInt64) async throws {
         guard stored > checkpoint.size else { return }
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            sizeWaiters.withLock { $0.append((stored, done)) }
+            // A commit may have finished between the check above and registering: serve what is already there.
+            resumeWaiters()
+            guard !catchUpQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
             sequencer.async {
-                done.resume(with: Result { try self.catchUpNow() })
+                self.catchUpQueued.store(false, ordering: .releasing)
+                do {
+                    if self.sizeWaiters.withLock({ !$0.isEmpty }) { try self.catchUpNow() }
+                    self.resumeWaiters()
+                } catch {
+                    self.resumeWaiters(failing: error)
+                }
             }
+        }
+    }
+
+    /// Requests waiting for this instance to reach a size, with the size each waits for.
+    private let sizeWaiters = Mutex<[(size: UInt64, continuation: CheckedContinuation<Void, any Error>)]>([])
+    private let catchUpQueued = Atomic<Bool>(false)
+
+    /// Resumes the waiters the newest checkpoint now covers (all of them, with `failing`, when a catch-up failed).
+    private func resumeWaiters(failing: (any Error)? = nil) {
+        let size = checkpoint.size
+        let ready = sizeWaiters.withLock { waiters in
+            let ready = waiters.filter { failing != nil || $0.size <= size }
+            waiters.removeAll { failing != nil || $0.size <= size }
+            return ready
+        }
+        for waiter in ready {
+            if let failing { waiter.continuation.resume(throwing: failing) } else { waiter.continuation.resume() }
         }
     }
 
@@ -714,6 +750,7 @@ public final class Ledger: Sendable {
                     state.lastArchivedTime = now
                 }
                 newest.withLock { $0 = checkpoint }
+                resumeWaiters()
                 if let observer = observer.withLock({ $0 }) {
                     observer.notify(
                         zip(rows, accepted).map {
