@@ -19,7 +19,8 @@ struct Tiaki: AsyncParsableCommand {
             Exit codes: 0 success (for verify: the ledger is valid), 1 integrity failure, 2 usage or I/O error.
             """,
         subcommands: [
-            Init.self, Serve.self, Org.self, Credential.self, Verify.self, Export.self, Backup.self, Keys.self,
+            Init.self, Serve.self, Org.self, Credential.self, Verify.self, Export.self, Backup.self, Migrate.self,
+            Keys.self,
             Policy.self,
             Decide.self,
             Simulate.self, Audit.self, Receipt.self, Notices.self, BreachCommand.self, WitnessCommand.self,

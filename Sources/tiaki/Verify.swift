@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TiakiLedger
 
 struct Verify: ParsableCommand {
@@ -21,8 +22,16 @@ struct Verify: ParsableCommand {
             """
     )
 
-    @Argument(help: "An export bundle or a data directory.")
+    @Argument(help: "An export bundle or a data directory (with --database: the directory holding log.vkey).")
     var path: String
+
+    @Option(
+        help: ArgumentHelp(
+            "Verify the ledger in this PostgreSQL database: it is read into a temporary bundle from one snapshot, and that is verified.",
+            valueName: "postgres://user@host/db"
+        )
+    )
+    var database: String?
 
     @Option(
         help: ArgumentHelp(
@@ -76,9 +85,32 @@ struct Verify: ParsableCommand {
                     throw LedgerError(.malformedCheckpoint, "\(trustedCheckpoint): \(error.message)")
                 }
             }
+            var source = path
+            var snapshot: String?
+            if let database {
+                let address = try PostgresAddress(url: database)
+                let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "tiaki-verify-\(UUID().uuidString)"
+                ).path
+                snapshot = temporary
+                let reading = ProgressLine("reading the database")
+                _ = try LedgerExport.write(
+                    database: address,
+                    directory: LedgerDirectory(path: path),
+                    to: temporary,
+                    logger: Logger(label: "tiaki"),
+                    progress: { done, total in
+                        reading.update(done, fraction: total > 0 ? Double(done) / Double(total) : nil)
+                    }
+                )
+                reading.finish()
+                source = temporary
+                if !json { print("Read the ledger in \(address.redacted) into a snapshot bundle.") }
+            }
+            defer { if let snapshot { try? FileManager.default.removeItem(atPath: snapshot) } }
             let progress = ProgressLine("verifying")
             verifier.progress = { done, fraction in progress.update(done, fraction: fraction) }
-            let report = try verifier.verify(path: path)
+            let report = try verifier.verify(path: source)
             progress.finish()
             if json {
                 print(VerifyOutput.json(report))

@@ -172,3 +172,72 @@ struct SharedLedgerTests {
         }
     }
 }
+
+@Suite("Moving a SQLite ledger into PostgreSQL", .enabled(if: ScratchPostgres.available, "set TIAKI_TEST_DATABASE_URL"))
+struct MigrationTests {
+    @Test("the same entries, checkpoints and vault arrive; the moved ledger serves as before; a second move is refused")
+    func moveAndServe() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-move-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let logger = Logger(label: "test")
+        var configuration = LedgerConfiguration()
+        configuration.checkpointInterval = 8
+        let before = try await TiakiServices.open(
+            LedgerDirectory(path: path),
+            configuration: configuration,
+            policy: testPolicy,
+            logger: logger
+        )
+        let school = EntryActor(org: "school-a")
+        _ = try await before.organisations.register(.init(id: "school-a", kind: "school", name: "School A"))
+        _ = try await before.organisations.register(.init(id: "rtlb-a", kind: "rtlb", name: "RTLB A"))
+        let token = try await before.credentials.issue(.init(org: "school-a", role: .member)).token
+        var children: [String] = []
+        for i in 0..<20 {
+            let r = try await before.subjects.register(
+                SubjectInput(birthMonth: "2015-04", nsn: String(100_000_000 + i), name: "Child \(i)"),
+                actor: school
+            )
+            let subject = try #require(r.entry.subject)
+            children.append(subject)
+            let c = try await before.consents.grant(subject: subject, try consentInput(), actor: school)
+            if i % 4 == 0 {
+                _ = try await before.consents.withdraw(c.index, WithdrawalInput(by: "parent"), actor: school)
+            }
+        }
+        let state = before.core.snapshot
+        let checkpoint = before.ledger.checkpoint
+        await before.close()
+
+        try await ScratchPostgres.withDatabase { database in
+            let (summary, vault) = try DataMigration.run(
+                from: LedgerDirectory(path: path),
+                to: database,
+                logger: logger
+            )
+            #expect(summary.entries == checkpoint.size)
+            #expect(summary.root == checkpoint.root)
+            #expect(summary.checkpoints > 2)
+            #expect(vault["subject_keys"] == 20 && vault["subject_lookup"] == 20 && vault["credentials"] == 1)
+            // Served from PostgreSQL: the same state, names open, NSNs find, the token signs in.
+            let after = try await TiakiServices.open(
+                LedgerDirectory(path: path),
+                database: database,
+                policy: testPolicy,
+                publish: false,
+                logger: logger
+            )
+            #expect(after.core.read { $0 == state })
+            #expect(try after.subjects.find(nsn: "100000007", for: "school-a") == children[7])
+            let registered = try #require(try after.core.entries(of: children[3], kinds: [.subjectRegistered]).first)
+            let body = try #require(registered.body as? SubjectRegistered)
+            #expect(try after.core.unseal(try #require(body.nameSealed), subject: children[3]) == "Child 3")
+            #expect(try after.credentials.authenticate(token: token)?.org == "school-a")
+            await after.close()
+            // Nothing is moved into a database that already holds a ledger.
+            #expect(throws: LedgerError(.invalidArgument, "")) {
+                try DataMigration.run(from: LedgerDirectory(path: path), to: database, logger: logger)
+            }
+        }
+    }
+}

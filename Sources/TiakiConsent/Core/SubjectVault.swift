@@ -1,10 +1,11 @@
 package import Crypto
 package import Foundation
 import GRDB
+public import Logging
 import NIOCore
 import NIOFoundationCompat
 import PostgresNIO
-package import TiakiLedger
+public import TiakiLedger
 public import TiakiModel
 
 #if canImport(Glibc)
@@ -163,6 +164,85 @@ package struct SubjectVault: Sendable {
 
     package func revokeCredential(id: String) throws {
         try tables.revokeCredential(id: id)
+    }
+}
+
+/// Moves a data directory's ledger and vault into an empty PostgreSQL database (`tiaki migrate`).
+public enum DataMigration {
+    /// Copies the ledger (see ``LedgerMigration``) and, in the same transaction, the vault's tables (sealing keys,
+    /// the keyed lookup, credentials); then proves the ledger arrived whole and counts the vault's rows on both
+    /// sides. The data directory keeps its keys, which every instance needs (`log.key`, `log.vkey`, `lookup.key`).
+    public static func run(
+        from directory: LedgerDirectory,
+        to database: PostgresAddress,
+        logger: Logger,
+        progress: (_ stage: String, _ done: UInt64, _ total: UInt64) -> Void = { _, _, _ in }
+    ) throws -> (ledger: LedgerMigration.Summary, vaultRows: [String: Int]) {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let source = try DatabaseQueue(path: directory.databasePath, configuration: configuration)
+        let tables = ["subject_keys", "subject_lookup", "credentials"]
+        let counts = try source.read { db in
+            try tables.reduce(into: [String: Int]()) {
+                $0[$1] = try Int.fetchOne(db, sql: "SELECT count(*) FROM \($1)")
+            }
+        }
+        // The vault's tables must exist in PostgreSQL before the copy's transaction writes them.
+        let pool = try PostgresPool(database, logger: logger)
+        defer { pool.close() }
+        _ = try PostgresVaultTables(pool)
+        let summary = try LedgerMigration.copy(
+            from: directory,
+            to: database,
+            logger: logger,
+            beforeCommit: { session in
+                try source.read { db in
+                    let keys = try Row.fetchCursor(db, sql: "SELECT subject, key FROM subject_keys")
+                    while let row = try keys.next() {
+                        try session.query(
+                            "INSERT INTO subject_keys (subject, key) VALUES ($1, $2)",
+                            try PostgresSession.binds([row["subject"] as String, ByteBuffer(bytes: row["key"] as Data)])
+                        )
+                    }
+                    let lookup = try Row.fetchCursor(db, sql: "SELECT digest, subject FROM subject_lookup")
+                    while let row = try lookup.next() {
+                        try session.query(
+                            "INSERT INTO subject_lookup (digest, subject) VALUES ($1, $2)",
+                            try PostgresSession.binds([
+                                ByteBuffer(bytes: row["digest"] as Data), row["subject"] as String,
+                            ])
+                        )
+                    }
+                    let credentials = try Row.fetchCursor(
+                        db,
+                        sql: "SELECT id, org, role, token_hash, revoked FROM credentials"
+                    )
+                    while let row = try credentials.next() {
+                        try session.query(
+                            "INSERT INTO credentials (id, org, role, token_hash, revoked) VALUES ($1, $2, $3, $4, $5)",
+                            try PostgresSession.binds([
+                                row["id"] as String, row["org"] as String, row["role"] as String,
+                                ByteBuffer(bytes: row["token_hash"] as Data), (row["revoked"] as Int) != 0,
+                            ])
+                        )
+                    }
+                }
+            },
+            progress: progress
+        )
+        var arrived: [String: Int] = [:]
+        try pool.withSession { session in
+            for table in tables {
+                arrived[table] = Int(try session.query("SELECT count(*) FROM \(table)").first?.decode(Int64.self) ?? 0)
+            }
+        }
+        guard arrived == counts else {
+            throw TiakiError(
+                .unavailable,
+                "the vault's rows did not all arrive: \(counts) in SQLite, \(arrived) in PostgreSQL"
+            )
+        }
+        return (summary, counts)
     }
 }
 

@@ -69,6 +69,8 @@ package protocol LedgerReading {
     ) throws -> (
         rows: [(entry: [UInt8], leaf: [UInt8])], keys: [(key: String, index: UInt64)]
     )
+    /// The entry rows with indexes in `range` as they are stored (bytes, leaf, subtree hashes), in order.
+    func entryRows(in range: Range<UInt64>) throws -> [EntryRow]
     /// The archived checkpoints, smallest first.
     func checkpoints() throws -> [StoredCheckpoint]
     /// The length of the entries below `size` plus one byte each (their lines in `entries.jsonl`).

@@ -299,6 +299,24 @@ struct SQLiteLedgerStorage: LedgerStorage {
             ).map { ($0["key"], UInt64($0["idx"] as Int64)) }
         }
 
+        func entryRows(in range: Range<UInt64>) throws -> [EntryRow] {
+            try Row.fetchAll(
+                db,
+                sql: "SELECT idx, entry, leaf, nodes FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                arguments: [Int64(range.lowerBound), Int64(range.upperBound)]
+            ).map { row in
+                guard let leaf = MerkleHash(bytes: row["leaf"] as Data) else {
+                    throw LedgerError(.corrupt, "entry \(row["idx"] as Int64) has a malformed leaf hash")
+                }
+                return EntryRow(
+                    index: UInt64(row["idx"] as Int64),
+                    entry: [UInt8](row["entry"] as Data),
+                    leaf: leaf,
+                    nodes: [UInt8]((row["nodes"] as Data?) ?? Data())
+                )
+            }
+        }
+
         func checkpoints() throws -> [StoredCheckpoint] {
             try Row.fetchAll(db, sql: "SELECT size, note, time FROM checkpoints ORDER BY size").map {
                 StoredCheckpoint(size: UInt64($0["size"] as Int64), note: $0["note"], time: $0["time"])

@@ -623,6 +623,24 @@ package struct PostgresLedgerStorage: LedgerStorage {
             }
         }
 
+        func entryRows(in range: Range<UInt64>) throws -> [EntryRow] {
+            try session.query(
+                "SELECT idx, entry, leaf, nodes FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                PostgresSession.binds([Int64(range.lowerBound), Int64(range.upperBound)])
+            ).map { row in
+                let (index, entry, leaf, nodes) = try row.decode((Int64, ByteBuffer, ByteBuffer, ByteBuffer).self)
+                guard let hash = MerkleHash(bytes: Array(buffer: leaf)) else {
+                    throw LedgerError(.corrupt, "entry \(index) has a malformed leaf hash")
+                }
+                return EntryRow(
+                    index: UInt64(index),
+                    entry: Array(buffer: entry),
+                    leaf: hash,
+                    nodes: Array(buffer: nodes)
+                )
+            }
+        }
+
         func checkpoints() throws -> [StoredCheckpoint] {
             try session.query("SELECT size, note, time FROM checkpoints ORDER BY size").map { row in
                 let (size, note, time) = try row.decode((Int64, String, String).self)
