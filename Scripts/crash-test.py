@@ -228,6 +228,7 @@ def postgres_mode(args, rng, policies):
     work = tempfile.mkdtemp(prefix="tiaki-crash-pg-")
     dirs = [f"{work}/data-{n}" for n in range(3)]
     env = dict(os.environ, TIAKI_DATABASE_URL=database)
+    subprocess.run([TIAKI, "init", "--data", dirs[0], "--policies", policies], check=True, capture_output=True, env=env)
     for org, kind in [("school-a", "school"), ("rtlb", "rtlb"), ("office", "ministry-learning-support")]:
         subprocess.run([TIAKI, "org", "add", "--data", dirs[0], "--policies", policies, "--id", org, "--kind", kind,
                         "--name", org], check=True, capture_output=True, env=env)
@@ -250,6 +251,10 @@ def postgres_mode(args, rng, policies):
     for cycle in range(1, args.cycles + 1):
         victim = rng.randrange(3)
         fault = f"mid-batch:{rng.randint(5, 200)}" if cycle % 3 == 0 else None
+        if fault and servers[victim] is not None and servers[victim].poll() is None:
+            # Started again below with the fault armed.
+            servers[victim].send_signal(signal.SIGTERM)
+            servers[victim].wait()
         for n in range(3):
             if servers[n] is None or servers[n].poll() is not None:
                 log = open(f"{work}/server-{n}-{cycle}.log", "w")
