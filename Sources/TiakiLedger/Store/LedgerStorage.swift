@@ -97,7 +97,13 @@ extension LedgerReading {
     /// Hashes of arbitrary subtrees of the RFC 9162 tree (perfect, or on a right edge), each folded from its
     /// perfect parts.
     package func subtreeHashes(_ ranges: [Range<UInt64>]) throws -> [MerkleHash] {
-        try ranges.map { try Merkle.fold(perfectHashes(Merkle.perfectSubtrees(of: $0))) }
+        // Every perfect part of every range read at once (one query on PostgreSQL, not one per range).
+        let parts = ranges.map { Merkle.perfectSubtrees(of: $0) }
+        var hashes = try perfectHashes(parts.flatMap { $0 })[...]
+        return parts.map { part in
+            defer { hashes = hashes.dropFirst(part.count) }
+            return Merkle.fold(Array(hashes.prefix(part.count)))
+        }
     }
 
     /// Reads a perfect subtree's hash out of the row that completed it (`leaf` and `nodes` of entry
