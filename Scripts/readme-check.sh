@@ -18,8 +18,9 @@ configuration = sys.argv[1]
 text = open("README.md", encoding="utf-8").read()
 sections = ["A first walk through with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email",
             "Several instances on one PostgreSQL ledger"]
-print('trap \'for p in ${SERVER:-} ${SERVER_A:-} ${SERVER_B:-}; do kill "$p" 2>/dev/null; done; '
-      '[ -n "${PG:-}" ] && Scripts/postgres-start.sh --stop "$(echo "$PG" | sed -n 1p)" 2>/dev/null; true\' EXIT')
+print('trap \'for p in ${SERVER:-} ${SERVER_A:-} ${SERVER_B:-}; do kill "$p" 2>/dev/null || true; done; '
+      'if [ -n "${PG:-}" ] && [ -d "$(echo "$PG" | sed -n 1p)" ]; then '
+      'Scripts/postgres-start.sh --stop "$(echo "$PG" | sed -n 1p)" >/dev/null 2>&1 || true; fi\' EXIT')
 for title in sections:
     match = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## |\Z)", text, re.S | re.M)
     if not match:
