@@ -15,7 +15,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
 fi
 bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-port="${TIAKI_POSTGRES_PORT:-55432}"
+# The first free loopback port from 55432 (or TIAKI_POSTGRES_PORT): CI and a README walk-through may each run one.
+port="${TIAKI_POSTGRES_PORT:-}"
+if [ -z "$port" ]; then
+    for candidate in $(seq 55432 55499); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
+    done
+fi
+[ -n "$port" ] || { echo "no free port between 55432 and 55499" >&2; exit 1; }
 dir="$(mktemp -d /tmp/tiaki-postgres.XXXXXX)"
 chown postgres "$dir"
 run() { su postgres -s /bin/sh -c "$1"; }
