@@ -83,15 +83,7 @@ struct HTTPBench: AsyncParsableCommand {
         let (token, privacy) = try await populate(work + "/data", policy: policy)
         // Every instance its own data directory with the same keys.
         for n in 1..<instances {
-            let directory = work + "/data-\(n)"
-            try FileManager.default.createDirectory(
-                atPath: directory,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-            for name in ["log.key", "log.vkey", "lookup.key"] {
-                try FileManager.default.copyItem(atPath: work + "/data/" + name, toPath: directory + "/" + name)
-            }
+            try LedgerDirectory(path: work + "/data").copyKeys(to: LedgerDirectory(path: work + "/data-\(n)"))
         }
 
         let peakFile = work + "/server.peak"
@@ -510,15 +502,7 @@ func captureAll(_ executable: String, _ argumentLists: [[String]]) throws -> [St
 
 /// Runs a program and returns its standard output.
 func capture(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try captureAll(executable, [arguments])[0]
 }
 
 /// Waits until something accepts connections on 127.0.0.1:`port`.

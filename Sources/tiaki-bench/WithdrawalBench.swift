@@ -51,14 +51,7 @@ struct WithdrawalBench: AsyncParsableCommand {
             await a.close()
             throw ValidationError("\(address.redacted) already holds a ledger; give an empty database")
         }
-        try FileManager.default.createDirectory(
-            atPath: work + "/b",
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
-        for name in ["log.key", "log.vkey", "lookup.key"] {
-            try FileManager.default.copyItem(atPath: work + "/a/" + name, toPath: work + "/b/" + name)
-        }
+        try LedgerDirectory(path: work + "/a").copyKeys(to: LedgerDirectory(path: work + "/b"))
         let b = try await TiakiServices.open(
             LedgerDirectory(path: work + "/b"),
             database: address,

@@ -26,14 +26,7 @@ func withTwoInstances(
         )
         let b: TiakiServices
         do {
-            try FileManager.default.createDirectory(
-                atPath: root + "/b",
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-            for name in ["log.key", "log.vkey", "lookup.key"] {
-                try FileManager.default.copyItem(atPath: root + "/a/" + name, toPath: root + "/b/" + name)
-            }
+            try LedgerDirectory(path: root + "/a").copyKeys(to: LedgerDirectory(path: root + "/b"))
             b = try await TiakiServices.open(
                 LedgerDirectory(path: root + "/b"),
                 database: database,

@@ -17,19 +17,7 @@ struct InstanceDirectories: ~Copyable {
     func directory(_ n: Int) -> LedgerDirectory { LedgerDirectory(path: root + "/instance-\(n)") }
 
     /// Copies the first instance's keys into instance `n`'s directory (mode kept).
-    func copyKeys(to n: Int) throws {
-        let from = directory(0).path
-        let to = directory(n).path
-        try FileManager.default.createDirectory(
-            atPath: to,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
-        for name in ["log.key", "log.vkey", "lookup.key"]
-        where FileManager.default.fileExists(atPath: from + "/" + name) {
-            try FileManager.default.copyItem(atPath: from + "/" + name, toPath: to + "/" + name)
-        }
-    }
+    func copyKeys(to n: Int) throws { try directory(0).copyKeys(to: directory(n)) }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 }

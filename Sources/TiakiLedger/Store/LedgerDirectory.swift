@@ -21,6 +21,23 @@ public struct LedgerDirectory: Sendable {
     /// Whether the directory holds a ledger database.
     public var exists: Bool { FileManager.default.fileExists(atPath: databasePath) }
 
+    /// The files every instance of one shared ledger needs alike: the log's key and verifier key, and the
+    /// vault's lookup key.
+    public static let sharedKeyFiles = ["log.key", "log.vkey", "lookup.key"]
+
+    /// Copies this directory's ``sharedKeyFiles`` into `other` (created mode 0700 if missing; modes kept), for
+    /// another instance of the same ledger on PostgreSQL.
+    public func copyKeys(to other: LedgerDirectory) throws(LedgerError) {
+        try other.create()
+        for name in Self.sharedKeyFiles where FileManager.default.fileExists(atPath: path + "/" + name) {
+            do {
+                try FileManager.default.copyItem(atPath: path + "/" + name, toPath: other.path + "/" + name)
+            } catch {
+                throw LedgerError(.io, "cannot copy \(name) to \(other.path): \(error.localizedDescription)")
+            }
+        }
+    }
+
     /// Creates the directory (mode 0700) if it is missing.
     func create() throws(LedgerError) {
         var isDirectory: ObjCBool = false

@@ -65,7 +65,8 @@ package final class PostgresPool: Sendable {
         idle.withLock { $0.append(first) }
     }
 
-    private func connect() throws(LedgerError) -> PostgresConnection {
+    /// How every connection to `address` is made.
+    private static func configuration(_ address: PostgresAddress) -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: address.host,
             port: address.port,
@@ -75,6 +76,11 @@ package final class PostgresPool: Sendable {
             tls: .disable
         )
         configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+
+    private func connect() throws(LedgerError) -> PostgresConnection {
+        let configuration = PostgresPool.configuration(address)
         let id = opened.add(1, ordering: .relaxed).newValue
         do {
             return try PostgresConnection.connect(
@@ -168,14 +174,7 @@ package final class PostgresPool: Sendable {
                 do {
                     connection = try await PostgresConnection.connect(
                         on: MultiThreadedEventLoopGroup.singleton.any(),
-                        configuration: PostgresConnection.Configuration(
-                            host: address.host,
-                            port: address.port,
-                            username: address.user,
-                            password: address.password,
-                            database: address.database,
-                            tls: .disable
-                        ),
+                        configuration: PostgresPool.configuration(address),
                         id: 0,
                         logger: logger
                     )
