@@ -251,8 +251,17 @@ struct Init: AsyncParsableCommand {
     var origin: String?
 
     func run() async throws {
-        guard !LedgerDirectory(path: data).exists else {
+        let directory = LedgerDirectory(path: data)
+        guard !directory.exists else {
             throw Output.fail("init", "\(data) already holds a ledger")
+        }
+        if try databaseAddress(database, command: "init") != nil,
+            FileManager.default.fileExists(atPath: directory.privateKeyPath)
+        {
+            throw Output.fail(
+                "init",
+                "\(data) already holds a log key: this instance is set up; start it with tiaki serve"
+            )
         }
         let services = try await openServices(
             data: data,

@@ -182,6 +182,32 @@ struct DataDirectoryTests {
     }
 
     @Test(
+        "a database URL that is not PostgreSQL's, or a server that is not there: one line, exit 2, nothing written",
+        arguments: [
+            ("mysql://tiaki@127.0.0.1/tiaki", "the database URL is not a PostgreSQL URL"),
+            (
+                "postgres://tiaki@127.0.0.1:1/tiaki",
+                "cannot connect to postgres://tiaki@127.0.0.1:1/tiaki: connection refused"
+            ),
+            ("postgres://tiaki@127.0.0.1/tiaki?sslmode=require", "sslmode=require is not supported"),
+        ]
+    )
+    func badDatabase(url: String, says: String) throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-nodb-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        for command in [
+            ["serve", "--port", "1"], ["init"], ["org", "add", "--id", "x", "--kind", "school", "--name", "X"],
+        ] {
+            let run = try TiakiProcess.run(command + ["--data", data, "--policies", Self.policies, "--database", url])
+            #expect(run.exitCode == 2, "\(command)")
+            let lines = run.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && run.stderr.contains(says), "\(command): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: data), "\(command) wrote \(data)")
+        }
+    }
+
+    @Test(
         "a port already in use is one clear line and exit 1, with no ready before it",
         .enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/curl"))
     )

@@ -237,10 +237,10 @@ public final class Ledger: Sendable {
                     "\(database.redacted) holds the ledger \(origin) but \(directory.path) has no log key; copy log.key, log.vkey and lookup.key from an instance of that ledger into \(directory.path)"
                 )
             }
-            if head == nil && !hasKey && !configuration.create {
+            if head == nil && !configuration.create {
                 throw LedgerError(
                     .noLedger,
-                    "there is no ledger in \(database.redacted); create one with tiaki init --data \(directory.path) --database URL"
+                    "there is no ledger in \(database.redacted); create one with tiaki init --data DIR --database URL, or move one in with tiaki migrate"
                 )
             }
             return try open(directory, configuration: configuration, creating: !hasKey, logger: logger) { storage }

@@ -224,7 +224,17 @@ package final class PostgresPool: Sendable {
             let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return message + state
         }
-        if let underlying = error.underlying { return "\(underlying)" }
+        if let underlying = error.underlying {
+            // A refused or unreachable address: the system's words ("Connection refused"), not NIO's structure.
+            if let failure = underlying as? NIOConnectionError {
+                if let io = failure.connectionErrors.last?.error as? IOError {
+                    return String(cString: strerror(io.errnoCode)).lowercased()
+                }
+                if failure.connectionErrors.isEmpty { return "the host name could not be resolved" }
+            }
+            if let io = underlying as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+            return "\(underlying)"
+        }
         return "\(error.code)"
     }
 
