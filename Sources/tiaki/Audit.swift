@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TiakiAudit
 import TiakiConsent
 import TiakiLedger
@@ -9,15 +10,32 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Audit access: findings, decision replay, and a child's report (IPP 6).",
         discussion: """
-            PATH is a data directory (read-only: the service may keep running) or an export bundle. These commands \
-            trust the entries they read; run `tiaki verify` first to prove the ledger whole.
+            PATH is a data directory (read-only: the service may keep running) or an export bundle; without PATH, \
+            the ledger is read from the PostgreSQL database of --database (or TIAKI_DATABASE_URL), read-only too. \
+            These commands trust the entries they read; run `tiaki verify` first to prove the ledger whole.
             """,
         subcommands: [Findings.self, Replay.self, SubjectCommand.self]
     )
 
     struct Common: ParsableArguments {
-        @Argument(help: "A data directory or an export bundle.")
-        var path: String
+        @Argument(help: "A data directory or an export bundle (none with --database).")
+        var path: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Read the ledger from this PostgreSQL database instead of PATH (default without PATH: TIAKI_DATABASE_URL).",
+                valueName: "postgres://user@host/db"
+            )
+        )
+        var database: String?
+
+        func validate() throws {
+            if path != nil, database != nil { throw ValidationError("give PATH or --database, not both") }
+            let environment = ProcessInfo.processInfo.environment["TIAKI_DATABASE_URL"] ?? ""
+            if path == nil, database == nil, environment.isEmpty {
+                throw ValidationError("give PATH (a data directory or an export bundle) or --database URL")
+            }
+        }
 
         @Option(
             name: .customLong("as-of"),
@@ -33,9 +51,25 @@ struct Audit: ParsableCommand {
 
         func reader(_ command: String) throws -> EntryReader {
             do {
-                return try EntryReader(path: path)
-            } catch {
+                if let path { return try EntryReader(path: path) }
+                guard let address = try databaseAddress(database, command: command) else {
+                    throw Output.fail(command, "give PATH or --database URL")
+                }
+                return try EntryReader(database: address, logger: Logger(label: "tiaki"))
+            } catch let error as LedgerError {
                 throw Output.fail(command, error.message)
+            }
+        }
+
+        /// Opens the children's sealed fields where the ledger's vault is (never for a bundle: it holds no keys).
+        func sealedFields(_ reader: EntryReader) -> SealedFieldReader? {
+            switch reader.source {
+            case .bundle: nil
+            case .dataDirectory: path.flatMap { try? SealedFieldReader(dataDirectory: $0) }
+            case .database:
+                (try? databaseAddress(database, command: "audit subject")).flatMap { address in
+                    address.flatMap { try? SealedFieldReader(database: $0, logger: Logger(label: "tiaki")) }
+                }
             }
         }
     }
@@ -183,7 +217,7 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             let reader = try common.reader("audit subject")
-            let opener = reader.source == .dataDirectory ? try? SealedFieldReader(dataDirectory: common.path) : nil
+            let opener = common.sealedFields(reader)
             let report: SubjectReport?
             do {
                 report = try SubjectReport.load(

@@ -163,17 +163,41 @@ struct Keys: ParsableCommand {
         @Flag(help: "Print only the log's origin (the key's name, fixed when the ledger was created).")
         var origin = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Also check that the newest checkpoint in this PostgreSQL database is signed by the key (default: TIAKI_DATABASE_URL).",
+                valueName: "postgres://user@host/db"
+            )
+        )
+        var database: String?
+
         func run() throws {
             let path = LedgerDirectory(path: data).verifierKeyPath
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw Output.fail("keys show", "cannot read \(path)")
             }
+            let verifier: NoteVerifier
             do {
-                let verifier = try NoteVerifier(vkey: text)
-                print(origin ? verifier.name : verifier.vkey)
+                verifier = try NoteVerifier(vkey: text)
             } catch {
                 throw Output.fail("keys show", "\(path): \(error.message)")
             }
+            if let address = try databaseAddress(database, command: "keys show") {
+                do {
+                    let storage = try PostgresLedgerStorage(address, logger: Logger(label: "tiaki"), migrate: false)
+                    defer { storage.close() }
+                    guard let head = try storage.read({ try $0.head() }) else {
+                        throw LedgerError(.noLedger, "\(address.redacted) holds no checkpoint yet")
+                    }
+                    _ = try SignedNote(parsing: head.note).verify(with: [verifier])
+                } catch let error as LedgerError {
+                    throw Output.fail(
+                        "keys show",
+                        "\(path) does not sign the ledger in \(address.redacted): \(error.message)"
+                    )
+                }
+            }
+            print(origin ? verifier.name : verifier.vkey)
         }
     }
 }

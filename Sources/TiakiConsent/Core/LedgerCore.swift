@@ -93,7 +93,7 @@ public final class LedgerCore: Sendable {
                 ]
             )
             // Finish erasures whose key destruction did not complete (the entry is written first).
-            for subject in state.subjects.values where subject.erased != nil { try vault.erase(subject.id) }
+            try vault.erase(state.subjects.values.filter { $0.erased != nil }.map(\.id))
             let core = LedgerCore(ledger: ledger, vault: vault, state: state, vocabulary: vocabulary, logger: logger)
             core.snapshots.newest.store(loaded?.size ?? 0, ordering: .relaxed)
             core.snapshots.enabled.store(snapshots, ordering: .relaxed)

@@ -139,7 +139,14 @@ package struct SubjectVault: Sendable {
 
     /// Destroys the subject's key and lookup rows.
     package func erase(_ subject: String) throws {
-        try tables.erase(subject: subject)
+        try tables.erase(subjects: [subject])
+    }
+
+    /// Erases several subjects in one transaction (a start finishing erasures whose key destruction did not
+    /// complete).
+    package func erase(_ subjects: [String]) throws {
+        guard !subjects.isEmpty else { return }
+        try tables.erase(subjects: subjects)
     }
 
     // MARK: Credentials
@@ -246,23 +253,40 @@ public enum DataMigration {
     }
 }
 
-/// Opens sealed fields from a data directory without changing it (for `tiaki audit subject`, which may run while
-/// the service does). Needs read access to the database's key table.
-public struct SealedFieldReader: Sendable {
-    let db: DatabaseQueue
+/// Opens sealed fields from a data directory or a PostgreSQL database without changing it (for `tiaki audit
+/// subject`, which may run while the service does). Needs read access to the database's key table.
+public final class SealedFieldReader: Sendable {
+    private let key: @Sendable (String) throws -> Data?
+    private let closing: @Sendable () -> Void
 
     public init(dataDirectory: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
-        db = try DatabaseQueue(path: dataDirectory + "/ledger.sqlite", configuration: configuration)
+        let db = try DatabaseQueue(path: dataDirectory + "/ledger.sqlite", configuration: configuration)
+        key = { subject in
+            try db.read { db in
+                try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject])
+            }
+        }
+        closing = {}
     }
+
+    /// Reads the keys of the vault in `database` (the instances' shared one), changing nothing.
+    public init(database: PostgresAddress, logger: Logger) throws {
+        let pool = try PostgresPool(database, logger: logger)
+        key = { subject in
+            try pool.withSession {
+                try $0.query("SELECT key FROM subject_keys WHERE subject = $1", try PostgresSession.binds([subject]))
+            }.first.map { Data(buffer: try $0.decode(ByteBuffer.self)) }
+        }
+        closing = { pool.close() }
+    }
+
+    deinit { closing() }
 
     /// The plain text of a sealed field of `subject`; `nil` once the subject is erased or if it cannot be opened.
     public func open(_ sealed: Sealed, subject: String) -> String? {
-        let key = try? db.read { db in
-            try Data.fetchOne(db, sql: "SELECT key FROM subject_keys WHERE subject = ?", arguments: [subject])
-        }
-        guard let key = key.flatMap({ $0 }) else { return nil }
+        guard let key = (try? key(subject)).flatMap({ $0 }) else { return nil }
         return try? SubjectVault.open(sealed, subject: subject, key: SymmetricKey(data: key))
     }
 }
@@ -275,7 +299,7 @@ protocol VaultTables: Sendable {
     func insertLookup(_ digests: [Data], subject: String) throws
     func deleteLookup(_ digests: [Data]) throws
     func lookup(_ digest: Data) throws -> String?
-    func erase(subject: String) throws
+    func erase(subjects: [String]) throws
     func insertCredential(id: String, org: String, role: String, hash: Data) throws
     func credential(hash: Data) throws -> (id: String, org: String, role: String, hash: Data, revoked: Bool)?
     func revokeCredential(id: String) throws
@@ -353,10 +377,12 @@ struct SQLiteVaultTables: VaultTables {
         }
     }
 
-    func erase(subject: String) throws {
+    func erase(subjects: [String]) throws {
         try db.write { db in
-            try db.execute(sql: "DELETE FROM subject_keys WHERE subject = ?", arguments: [subject])
-            try db.execute(sql: "DELETE FROM subject_lookup WHERE subject = ?", arguments: [subject])
+            for subject in subjects {
+                try db.execute(sql: "DELETE FROM subject_keys WHERE subject = ?", arguments: [subject])
+                try db.execute(sql: "DELETE FROM subject_lookup WHERE subject = ?", arguments: [subject])
+            }
         }
     }
 
@@ -449,10 +475,11 @@ struct PostgresVaultTables: VaultTables {
         }
     }
 
-    func erase(subject: String) throws {
+    func erase(subjects: [String]) throws {
         try pool.transaction { session in
-            try session.query("DELETE FROM subject_keys WHERE subject = $1", try PostgresSession.binds([subject]))
-            try session.query("DELETE FROM subject_lookup WHERE subject = $1", try PostgresSession.binds([subject]))
+            let binds = try PostgresSession.binds([subjects])
+            try session.query("DELETE FROM subject_keys WHERE subject = ANY($1::text[])", binds)
+            try session.query("DELETE FROM subject_lookup WHERE subject = ANY($1::text[])", binds)
         }
     }
 

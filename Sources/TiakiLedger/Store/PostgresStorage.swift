@@ -45,6 +45,18 @@ public struct PostgresAddress: Sendable, Equatable {
 
     /// The URL without its password, for messages and logs.
     public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+
+    /// The URL, password included, to hand to another process (a test's `tiaki`).
+    package var url: String {
+        var c = URLComponents()
+        c.scheme = "postgres"
+        c.user = user
+        c.password = password
+        c.host = host
+        c.port = port
+        c.path = "/" + database
+        return c.string ?? redacted
+    }
 }
 
 /// Connections to one PostgreSQL database, used synchronously from threads that are not an event loop's (the

@@ -1,4 +1,5 @@
 import Foundation
+public import Logging
 
 /// Reads the entries of an export bundle or a data directory in index order, for tools that audit a ledger
 /// rather than prove it (run `tiaki verify` for that). A data directory is opened read-only, so a running service
@@ -7,6 +8,8 @@ public final class EntryReader {
     public enum Source: String, Sendable {
         case bundle
         case dataDirectory = "data directory"
+        /// A PostgreSQL database that instances share.
+        case database
     }
 
     public let path: String
@@ -14,6 +17,8 @@ public final class EntryReader {
     /// How many entries there are, when known before reading (a data directory).
     public let total: UInt64?
     private let storage: (any LedgerStorage)?
+    /// Whether the reader opened its store itself (and so closes it).
+    private let owned: Bool
 
     /// Reads what an open ledger's newest checkpoint covers now, through its own store (SQLite or PostgreSQL).
     public init(ledger: Ledger) {
@@ -21,6 +26,27 @@ public final class EntryReader {
         source = .dataDirectory
         storage = ledger.storage
         total = ledger.checkpoint.size
+        owned = false
+    }
+
+    /// Reads the ledger in a PostgreSQL database, read-only (instances may keep writing): what its newest checkpoint
+    /// covers now. A database that holds no Tiaki ledger, or one of a newer schema, is refused.
+    public init(database: PostgresAddress, logger: Logger) throws(LedgerError) {
+        let storage = try PostgresLedgerStorage(database, logger: logger, migrate: false)
+        path = database.redacted
+        source = .database
+        self.storage = storage
+        owned = true
+        do {
+            total = try storage.read { try $0.head()?.size ?? 0 }
+        } catch {
+            storage.close()
+            throw LedgerError(.io, "cannot read \(database.redacted): \(error)")
+        }
+    }
+
+    deinit {
+        if owned { storage?.close() }
     }
 
     public init(path: String) throws(LedgerError) {
@@ -33,14 +59,17 @@ public final class EntryReader {
             source = .bundle
             storage = nil
             total = nil
+            owned = false
         } else if FileManager.default.fileExists(atPath: path + "/ledger.sqlite") {
             source = .dataDirectory
             let store = try LedgerStore.openReadOnly(path: path + "/ledger.sqlite")
             let storage = SQLiteLedgerStorage(store: store, path: path + "/ledger.sqlite")
             self.storage = storage
+            owned = true
             do {
                 total = try storage.read { try $0.head()?.size ?? 0 }
             } catch {
+                storage.close()
                 throw LedgerError(.io, "cannot read \(path)/ledger.sqlite: \(error)")
             }
         } else {
