@@ -278,26 +278,33 @@ func runChild(_ arguments: [String]) throws -> (status: Int32, seconds: Double, 
     let argv = ([executable] + arguments + ["--peak-file", peakFile]).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0
-    let start = ContinuousClock.now
+    let start = monotonicNanoseconds()
     let rc = posix_spawn(&pid, executable, nil, nil, argv, environ)
     guard rc == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(rc)))") }
     var status: Int32 = 0
     waitpid(pid, &status, 0)
-    let elapsed = Bench.seconds(ContinuousClock.now - start)
     let exited = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    let kilobytes =
-        (try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap {
-            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
-        } ?? 0
-    return (exited, elapsed, kilobytes / 1024)
+    let lines = ((try? String(contentsOfFile: peakFile, encoding: .utf8)) ?? "").split(separator: "\n")
+    let kilobytes = lines.first.flatMap { Double($0) } ?? 0
+    // A child that says when it was ready is timed to that moment, not to its exit (freeing what it built).
+    let end = lines.dropFirst().first.flatMap { UInt64($0) } ?? monotonicNanoseconds()
+    return (exited, Double(end - start) / 1e9, kilobytes / 1024)
 }
 
-/// Writes this process's peak resident memory in kB (`VmHWM`) to `path`.
-func writePeakMemory(to path: String?) {
+/// CLOCK_MONOTONIC in nanoseconds: the same clock in a parent and its children.
+func monotonicNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+/// Writes this process's peak resident memory in kB (`VmHWM`) to `path`, and with `ready`, the moment (see
+/// ``monotonicNanoseconds()``) the child had done what it is timed for.
+func writePeakMemory(to path: String?, ready: UInt64? = nil) {
     guard let path, let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return }
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
     let kilobytes = line?.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "0"
-    try? kilobytes.write(toFile: path, atomically: true, encoding: .utf8)
+    try? (kilobytes + (ready.map { "\n\($0)" } ?? "")).write(toFile: path, atomically: true, encoding: .utf8)
 }
 
 extension Bench {

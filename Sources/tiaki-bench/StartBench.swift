@@ -14,7 +14,7 @@ struct StartBench: AsyncParsableCommand {
             Writes a ledger of about --entries entries through the services (as `audit` does: children, consents, \
             decisions, disclosures, withdrawals, from 64 writers), closes it (which writes the state snapshot), then \
             starts it three times from the snapshot and three times without, each in a child process: the time \
-            from the process starting to the consent state being ready for decisions (the ledger opened, its \
+            from the process being started to the consent state being ready for decisions (the ledger opened, its \
             newest checkpoint checked, the vault opened, the state loaded or rebuilt), and the child's peak \
             resident memory. Medians.
             """
@@ -29,10 +29,15 @@ struct StartBench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Keep the data directory written (its path is printed), to profile a start with `start-child`.")
+    var keep = false
+
     func run() async throws {
         let policy = try PolicySet.load(directory: policies)
         let (tiaki, work) = try await benchServices("start", policy: policy)
-        defer { try? FileManager.default.removeItem(atPath: work) }
+        defer {
+            if keep { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
+        }
         let started = Date()
         _ = try await AuditBench.write(entries: entries, into: tiaki)
         let size = tiaki.ledger.checkpoint.size
@@ -99,7 +104,6 @@ struct StartChild: AsyncParsableCommand {
     @Option var peakFile: String?
 
     func run() async throws {
-        defer { writePeakMemory(to: peakFile) }
         let policy = try PolicySet.load(directory: policies)
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
@@ -110,6 +114,8 @@ struct StartChild: AsyncParsableCommand {
             logger: logger
         )
         let ready = core.read { $0.size } == core.ledger.checkpoint.size
+        // Timed to here: what comes after (closing, freeing the state) a serving process does not do at start.
+        writePeakMemory(to: peakFile, ready: monotonicNanoseconds())
         await core.close()
         guard ready else { throw ExitCode(1) }
     }

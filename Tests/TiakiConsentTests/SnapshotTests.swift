@@ -39,6 +39,16 @@ struct SnapshotTests {
                     actor: f.school
                 )
             }
+            if n % 6 == 1 {
+                _ = try await f.services.consents.grant(
+                    subject: s,
+                    try consentInput(purposes: ["referral", "transition"], supersedes: c.index),
+                    actor: f.school
+                )
+            }
+            if n % 7 == 2 {
+                _ = try await f.services.subjects.erase(s, ErasureInput(reason: .request), actor: f.school)
+            }
         }
     }
 
@@ -135,13 +145,13 @@ struct SnapshotTests {
             }
             try refuses(foreign, "another ledger's")
             try refuses(own.prefix(own.count / 2), "damaged")
-            try refuses(
-                Data(
-                    String(decoding: own, as: UTF8.self).replacingOccurrences(of: "\"format\":1", with: "\"format\":2")
-                        .utf8
-                ),
-                "another format"
-            )
+            var relaid = own
+            relaid[relaid.startIndex + StateSnapshot.magic.count] = StateSnapshot.format + 1
+            try refuses(relaid, "another layout")
+            var flipped = own
+            flipped[flipped.startIndex + own.count * 2 / 3] ^= 0x01
+            try refuses(flipped, "one bit changed")
+            try refuses(Data(#"{"format":1,"size":3,"root":"00","state":{}}"#.utf8), "the JSON of layout 1")
             try own.write(to: URL(fileURLWithPath: target))
             #expect(StateSnapshot.load(for: f.core.ledger, logger: Logger(label: "t")) != nil)
             // The early copy, with this later snapshot beside it: refused, and the state rebuilt from its ledger.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 public import Logging
 public import TiakiLedger
@@ -12,31 +13,68 @@ import Darwin
 /// The consent state written to the data directory (`state.snapshot`), stamped with the ledger size it reflects
 /// and the tree's root at that size, so that a start loads it and replays only the entries after it.
 ///
-/// A snapshot is used only when it is whole, of this format, no larger than the ledger, and the ledger's root at
-/// its size is the root it was stamped with: one from another ledger, from a ledger since restored to an older
-/// copy, or damaged is refused (and logged), and the state is rebuilt from the whole ledger instead. It holds no
-/// personal information: the state keeps codes, ids and dates, never names (those are sealed in the vault).
-public struct StateSnapshot: Codable {
-    /// The layout of the file; a snapshot of another layout is not read.
-    public static let format = 1
-    public var format: Int
-    public var size: UInt64
-    /// The root of the first `size` entries, as hex.
-    public var root: String
-    public var state: ConsentState
+/// The file is binary: the magic `TIAKI-STATE` and a layout number, the size (8 bytes, little-endian) and the
+/// root (32 bytes), the state in ``CompactState``'s layout, and a SHA-256 of everything before it. A snapshot is
+/// used only when its digest holds, it is of this layout, no larger than the ledger, and the ledger's root at its
+/// size is the root it was stamped with: one from another ledger, from a ledger since restored to an older copy,
+/// damaged, or of another layout is refused (and logged), and the state is rebuilt from the whole ledger instead.
+/// It holds no personal information: the state keeps codes, ids and dates, never names (those are sealed in the
+/// vault).
+public enum StateSnapshot {
+    /// The layout of the file; a snapshot of another layout is not read (layout 1 was JSON).
+    public static let format: UInt8 = 2
+    static let magic = Array("TIAKI-STATE".utf8)
 
     public static func path(_ directory: LedgerDirectory) -> String { directory.path + "/state.snapshot" }
+
+    /// The file's bytes for `state`, taken when the ledger had `state.size` entries with `root` at that size.
+    static func encode(_ state: ConsentState, root: [UInt8]) throws -> [UInt8] {
+        var bytes = magic + [format]
+        withUnsafeBytes(of: state.size.littleEndian) { bytes += $0 }
+        bytes += root
+        bytes += try CompactState.encode(state) { Array(try JSONEncoder().encode($0)) }
+        bytes += SHA256.hash(data: bytes)
+        return bytes
+    }
+
+    /// The state in a file's bytes, with the size and root it was stamped with.
+    static func decode(_ data: Data) throws(CompactStateError) -> (size: UInt64, root: [UInt8], state: ConsentState) {
+        let header = magic.count + 1 + 8 + 32
+        guard data.count >= header + 32, data.starts(with: magic) else {
+            throw CompactStateError("it is not a state snapshot")
+        }
+        guard data[data.startIndex + magic.count] == format else {
+            throw CompactStateError("layout \(data[data.startIndex + magic.count]), not \(format)")
+        }
+        let digest = Array(SHA256.hash(data: data.dropLast(32)))
+        guard digest == Array(data.suffix(32)) else {
+            throw CompactStateError("its digest does not match its bytes: it is damaged or incomplete")
+        }
+        let result: Result<(UInt64, [UInt8], ConsentState), CompactStateError> = data.withUnsafeBytes { raw in
+            var size: UInt64 = 0
+            for i in 0..<8 {
+                let byte: UInt8 = raw[magic.count + 1 + i]
+                size |= UInt64(byte) << UInt64(8 * i)
+            }
+            let root = Array(raw[(magic.count + 9)..<header])
+            do {
+                let state = try CompactState.decode(UnsafeRawBufferPointer(rebasing: raw[header..<(raw.count - 32)])) {
+                    try JSONDecoder().decode(ConsentState.self, from: Data($0))
+                }
+                return .success((size, root, state))
+            } catch let error as CompactStateError {
+                return .failure(error)
+            } catch {
+                return .failure(CompactStateError("\(error)"))
+            }
+        }
+        return try result.get()
+    }
 
     /// Writes `state` (taken at the ledger's `state.size`) to the data directory: to a temporary name, synced,
     /// then renamed over the previous snapshot, so a reader finds the old snapshot or the new, never half of one.
     public static func write(_ state: ConsentState, ledger: Ledger) throws {
-        let snapshot = StateSnapshot(
-            format: format,
-            size: state.size,
-            root: try ledger.root(size: state.size).hex,
-            state: state
-        )
-        let data = try JSONEncoder().encode(snapshot)
+        let data = try encode(state, root: try ledger.root(size: state.size).array)
         let path = Self.path(ledger.directory)
         let partial = path + ".partial"
         unlink(partial)
@@ -68,18 +106,17 @@ public struct StateSnapshot: Codable {
             logger.warning("state snapshot not used; rebuilding from the whole ledger", metadata: ["why": "\(why)"])
             return nil
         }
-        let snapshot: StateSnapshot
+        let snapshot: (size: UInt64, root: [UInt8], state: ConsentState)
         do {
-            snapshot = try JSONDecoder().decode(StateSnapshot.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            snapshot = try decode(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             return refuse("\(path) cannot be read: \(error)")
         }
-        guard snapshot.format == format else { return refuse("format \(snapshot.format), not \(format)") }
         let size = ledger.checkpoint.size
         guard snapshot.size <= size, snapshot.state.size == snapshot.size else {
             return refuse("it reflects \(snapshot.size) entries and the ledger has \(size)")
         }
-        guard let root = try? ledger.root(size: snapshot.size).hex, root == snapshot.root else {
+        guard let root = try? ledger.root(size: snapshot.size).array, root == snapshot.root else {
             return refuse("the ledger's root at \(snapshot.size) entries is not the snapshot's: another ledger's")
         }
         return snapshot.state
