@@ -9,7 +9,7 @@ import Dispatch
 /// varints. Reading checks every length and reference against what is left and stops at the first that does not
 /// fit, so a damaged file is refused, never half read.
 public enum CompactState {
-    /// Writes `state`: the JSON of everything but the children and consents, then the binary part.
+    /// Writes `state`: the JSON of the small parts, the table of strings, then the binary records.
     public static func encode(_ state: ConsentState, json: (ConsentState) throws -> [UInt8]) rethrows -> [UInt8] {
         var rest = state
         rest.subjects = [:]
