@@ -189,7 +189,11 @@ struct DataDirectoryTests {
                 "postgres://tiaki@127.0.0.1:1/tiaki",
                 "cannot connect to postgres://tiaki@127.0.0.1:1/tiaki: connection refused"
             ),
-            ("postgres://tiaki@127.0.0.1/tiaki?sslmode=require", "sslmode=require is not supported"),
+            ("postgres://tiaki@127.0.0.1/tiaki?sslmode=prefer", "sslmode=prefer is not supported"),
+            (
+                "postgres://tiaki@127.0.0.1/tiaki?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+                "cannot read the database's root certificate /nonexistent/ca.pem"
+            ),
         ]
     )
     func badDatabase(url: String, says: String) throws {

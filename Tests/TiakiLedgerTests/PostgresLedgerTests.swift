@@ -197,8 +197,59 @@ struct PostgresLedgerTests {
             try Ledger.open(LedgerDirectory(path: "/nonexistent/tiaki"), database: nowhere, logger: logger)
         }
         #expect(unreachable?.message.hasPrefix("cannot connect to postgres://tiaki@127.0.0.1:1/tiaki") == true)
-        for bad in ["mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@h/d?sslmode=verify-full"] {
+        for bad in [
+            "mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@h/d?sslmode=allow",
+            "postgres://u@h/d?sslmode=require&sslrootcert=/ca.pem", "postgres://u@h/d?sslrootcert=",
+            "postgres://u@h/d?connect_timeout=3",
+        ] {
             #expect(throws: LedgerError.self, "\(bad)") { try PostgresAddress(url: bad) }
+        }
+        let full = try PostgresAddress(url: "postgres://u:p%40ss@h:6543/d?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(full.tls == .verifyFull && full.rootCertificate == "/etc/ca.pem" && full.password == "p@ss")
+        #expect(try PostgresAddress(url: full.url) == full)
+        #expect(full.redacted == "postgres://u@h:6543/d?sslmode=verify-full")
+    }
+
+    @Test(
+        "over TLS: require, verify-ca and verify-full connect encrypted and keep the ledger; an untrusted certificate is one clear error",
+        .enabled(if: ScratchPostgres.certificateAuthority != nil, "set TIAKI_TEST_DATABASE_CA")
+    )
+    func tls() async throws {
+        let authority = try #require(ScratchPostgres.certificateAuthority)
+        try await ScratchPostgres.withDatabase { database in
+            let plain = try PostgresPool(database, logger: logger)
+            #expect(try plain.encryption() == nil)
+            plain.close()
+            let dirs = InstanceDirectories()
+            var written = 0
+            for (mode, root) in [
+                (PostgresAddress.TLSMode.require, nil), (.verifyCA, authority), (.verifyFull, authority),
+            ] {
+                var address = database
+                address.tls = mode
+                address.rootCertificate = root
+                let ledger = try Ledger.open(dirs.directory(0), database: address, logger: logger)
+                var draft = try EntryDraft(["subject": .string("s-\(written)")])
+                draft.key = "s-\(written)"
+                _ = try await ledger.append(draft)
+                written += 1
+                #expect(ledger.checkpoint.size == UInt64(written), "\(mode)")
+                await ledger.close()
+                let pool = try PostgresPool(address, logger: logger)
+                defer { pool.close() }
+                let encrypted = try pool.encryption()
+                #expect(encrypted?.hasPrefix("TLSv1.") == true, "\(mode)")
+            }
+            // Checked against the system's authorities, the test server's own certificate is not trusted.
+            var untrusted = database
+            untrusted.tls = .verifyFull
+            let refused = #expect(throws: LedgerError.self) {
+                try Ledger.open(dirs.directory(0), database: untrusted, logger: logger)
+            }
+            #expect(
+                refused?.message.contains("its TLS certificate is not trusted") == true,
+                "\(String(describing: refused))"
+            )
         }
     }
 

@@ -2,16 +2,35 @@ import Foundation
 package import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 package import PostgresNIO
 import Synchronization
 
-/// A PostgreSQL database named by a URL, `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable]`.
+/// A PostgreSQL database named by a URL,
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE]]`.
 public struct PostgresAddress: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var user: String
     public var password: String?
     public var database: String
+    /// Whether and how the connection is encrypted, as libpq's `sslmode` says it.
+    public var tls: TLSMode = .disable
+    /// The certificate authorities (PEM) that `verify-ca` and `verify-full` trust; the system's when `nil`.
+    public var rootCertificate: String?
+
+    public enum TLSMode: String, Sendable, CaseIterable {
+        /// No TLS: for a database on loopback or a private network only.
+        case disable
+        /// Encrypted, the server's certificate not checked (protects against listening, not against a server
+        /// that pretends to be the database).
+        case require
+        /// Encrypted, the certificate signed by a trusted authority, its name not checked.
+        case verifyCA = "verify-ca"
+        /// Encrypted, the certificate signed by a trusted authority and naming the host: the mode to use across
+        /// machines.
+        case verifyFull = "verify-full"
+    }
 
     /// Reads a `postgres://` (or `postgresql://`) URL; anything else is refused, saying what is expected.
     public init(url text: String) throws(LedgerError) {
@@ -29,12 +48,30 @@ public struct PostgresAddress: Sendable, Equatable {
             throw LedgerError(.invalidArgument, "the database URL names no database; \(expected)")
         }
         for item in url.queryItems ?? [] {
-            guard item.name == "sslmode", item.value == "disable" else {
+            switch item.name {
+            case "sslmode":
+                guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
+                    let modes = TLSMode.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw LedgerError(
+                        .invalidArgument,
+                        "the database URL's sslmode=\(item.value ?? "") is not supported; give one of \(modes)"
+                    )
+                }
+                tls = mode
+            case "sslrootcert":
+                guard let path = item.value, !path.isEmpty else {
+                    throw LedgerError(.invalidArgument, "the database URL's sslrootcert names no file")
+                }
+                rootCertificate = path
+            default:
                 throw LedgerError(
                     .invalidArgument,
-                    "the database URL's option \(item.name)=\(item.value ?? "") is not supported; Tiaki connects without TLS (sslmode=disable), so keep the database on loopback or a private network"
+                    "the database URL's option \(item.name) is not supported; Tiaki reads sslmode and sslrootcert"
                 )
             }
+        }
+        if rootCertificate != nil, tls != .verifyCA, tls != .verifyFull {
+            throw LedgerError(.invalidArgument, "sslrootcert goes with sslmode=verify-ca or verify-full")
         }
         self.host = host
         self.port = url.port ?? 5432
@@ -44,7 +81,9 @@ public struct PostgresAddress: Sendable, Equatable {
     }
 
     /// The URL without its password, for messages and logs.
-    public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    public var redacted: String {
+        "postgres://\(user)@\(host):\(port)/\(database)" + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
+    }
 
     /// The URL, password included, to hand to another process (a test's `tiaki`).
     package var url: String {
@@ -55,6 +94,11 @@ public struct PostgresAddress: Sendable, Equatable {
         c.host = host
         c.port = port
         c.path = "/" + database
+        if tls != .disable {
+            c.queryItems =
+                [URLQueryItem(name: "sslmode", value: tls.rawValue)]
+                + (rootCertificate.map { [URLQueryItem(name: "sslrootcert", value: $0)] } ?? [])
+        }
         return c.string ?? redacted
     }
 }
@@ -67,32 +111,61 @@ package final class PostgresPool: Sendable {
     private let idle = Mutex<[PostgresConnection]>([])
     private let opened = Atomic<Int>(0)
     private static let keepIdle = 8
+    private let configuration: PostgresConnection.Configuration
 
-    /// Connects once, so that a database that cannot be reached or refuses the credentials is one clear error
-    /// before anything else happens.
+    /// Connects once, so that a database that cannot be reached, refuses the credentials or whose certificate is
+    /// not trusted is one clear error before anything else happens.
     package init(_ address: PostgresAddress, logger: Logger) throws(LedgerError) {
         self.address = address
         self.logger = logger
+        configuration = try Self.configuration(address)
         let first = try connect()
         idle.withLock { $0.append(first) }
     }
 
-    /// How every connection to `address` is made.
-    private static func configuration(_ address: PostgresAddress) -> PostgresConnection.Configuration {
+    /// How every connection to `address` is made: one TLS context for all of them.
+    private static func configuration(
+        _ address: PostgresAddress
+    ) throws(LedgerError)
+        -> PostgresConnection
+        .Configuration
+    {
+        var tls = PostgresConnection.Configuration.TLS.disable
+        if address.tls != .disable {
+            var settings = TLSConfiguration.makeClientConfiguration()
+            switch address.tls {
+            case .disable, .require: settings.certificateVerification = .none
+            case .verifyCA: settings.certificateVerification = .noHostnameVerification
+            case .verifyFull: settings.certificateVerification = .fullVerification
+            }
+            if let path = address.rootCertificate {
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw LedgerError(.io, "cannot read the database's root certificate \(path)")
+                }
+                settings.trustRoots = .file(path)
+            }
+            do {
+                tls = .require(try NIOSSLContext(configuration: settings))
+            } catch {
+                throw LedgerError(.io, "cannot prepare TLS for \(address.redacted): \(error)")
+            }
+        }
         var configuration = PostgresConnection.Configuration(
             host: address.host,
             port: address.port,
             username: address.user,
             password: address.password,
             database: address.database,
-            tls: .disable
+            tls: tls
         )
         configuration.options.connectTimeout = .seconds(10)
+        // With verify-full the certificate must name the host (postgres-nio passes it as the TLS server name) or,
+        // for an address such as 127.0.0.1, carry that address.
         return configuration
     }
 
     private func connect() throws(LedgerError) -> PostgresConnection {
-        let configuration = PostgresPool.configuration(address)
+        let configuration = self.configuration
         let id = opened.add(1, ordering: .relaxed).newValue
         do {
             return try PostgresConnection.connect(
@@ -104,6 +177,13 @@ package final class PostgresPool: Sendable {
         } catch {
             throw LedgerError(.io, "cannot connect to \(address.redacted): \(PostgresPool.describe(error))")
         }
+    }
+
+    /// The TLS version a connection of the pool speaks (`TLSv1.3`), or `nil` when it is not encrypted.
+    package func encryption() throws -> String? {
+        try withSession {
+            try $0.query("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl")
+        }.first.map { try $0.decode(String.self) }
     }
 
     /// Runs `body` on a connection of the pool (opening one when none is idle).
@@ -245,8 +325,16 @@ package final class PostgresPool: Sendable {
                 if failure.connectionErrors.isEmpty { return "the host name could not be resolved" }
             }
             if let io = underlying as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+            if let tls = underlying as? NIOSSLError {
+                if "\(tls)".contains("CERTIFICATE_VERIFY_FAILED") {
+                    return
+                        "its TLS certificate is not trusted or does not name the host (with sslmode=verify-ca or verify-full, give sslrootcert=FILE, the authority that signed it)"
+                }
+                return "TLS failed: \(tls)"
+            }
             return "\(underlying)"
         }
+        if error.code == .sslUnsupported { return "the server does not accept TLS (its ssl setting is off)" }
         return "\(error.code)"
     }
 
@@ -759,6 +847,9 @@ package struct PostgresLedgerStorage: LedgerStorage {
 package enum ScratchPostgres {
     package static let url = ProcessInfo.processInfo.environment["TIAKI_TEST_DATABASE_URL"]
     package static var available: Bool { url != nil }
+    /// The certificate (PEM) of the authority that signed the test server's TLS certificate, when it accepts TLS
+    /// (`Scripts/postgres-start.sh` makes one: DIR/server.crt).
+    package static let certificateAuthority = ProcessInfo.processInfo.environment["TIAKI_TEST_DATABASE_CA"]
 
     package static func withDatabase<T>(_ body: (PostgresAddress) async throws -> T) async throws -> T {
         guard let url else { throw LedgerError(.invalidArgument, "TIAKI_TEST_DATABASE_URL is not set") }
