@@ -39,6 +39,10 @@ public final class LedgerAudit {
     private var subjectFindingsKey: SubjectFindingsKey?
     private var touchedSubjects: Set<String> = []
     private var assembled: (key: AssembledKey, findings: [Finding])?
+    /// The findings raised by entries (how many of them, in order) and every child's findings, in order: kept
+    /// between calls, so that an answer after a few entries puts only their findings in place, not all of them.
+    private var orderedEvents: (count: Int, findings: [Finding]) = (0, [])
+    private var orderedChildren: [Finding] = []
     /// Per child: the serious-threat disclosures awaiting review, and the disclosures that owe an IPP 3A notice.
     private var awaitingBySubject: [String: Set<Int>] = [:]
     private var noticesBySubject: [String: [Int]] = [:]
@@ -232,15 +236,19 @@ public final class LedgerAudit {
             now.findings = Self.ordered(now.findings, since: options.since)
             return now
         }
-        // Everything but the breaches (judged at a moment that moves) is kept in order between calls, and put in
-        // order again only when an entry raised a finding or touched a child since.
+        // Everything but the breaches (judged at a moment that moves) is kept in order between calls; an entry's
+        // new findings and the redone children's are put in place among the rest (merged, not sorted again).
         let duties = duties(options)
-        let changed = updateChildFindings(options, duties)
+        let redone = updateChildFindings(options, duties)
+        if orderedEvents.count < result.findings.count {
+            let fresh = Self.ordered(Array(result.findings[orderedEvents.count...]), since: nil)
+            orderedEvents = (result.findings.count, Self.merged(orderedEvents.findings, fresh))
+        }
         let key = AssembledKey(events: result.findings.count, since: options.since)
-        if changed || assembled?.key != key {
-            assembled = (
-                key, Self.ordered(result.findings + Array(subjectFindings.values.joined()), since: options.since)
-            )
+        if redone != .none || assembled?.key != key {
+            var all = Self.merged(orderedEvents.findings, orderedChildren)
+            if let since = options.since { all.removeAll { finding in finding.time.map { $0 < since } ?? false } }
+            assembled = (key, all)
         }
         let kept = assembled?.findings ?? []
         let breaches = Self.ordered(breachFindings(options, duties), since: options.since)
@@ -607,20 +615,35 @@ public final class LedgerAudit {
 
     /// Every child's findings on `options`' day (reviews, acknowledgements, notices, retention): for a live pass,
     /// kept from the last call for the children nothing has happened to since.
-    /// Brings `subjectFindings` up to date; returns whether anything was redone.
+    /// Brings `subjectFindings`, and the same findings in order, up to date; returns the children redone (all of
+    /// them for a new day or window).
     @discardableResult
-    private func updateChildFindings(_ options: AuditOptions, _ duties: Duties) -> Bool {
+    private func updateChildFindings(_ options: AuditOptions, _ duties: Duties) -> Redone {
         let key = SubjectFindingsKey(day: options.asOf, within: options.expiringWithinDays, duties: duties)
-        let changed = key != subjectFindingsKey || !touchedSubjects.isEmpty
+        defer { touchedSubjects.removeAll(keepingCapacity: true) }
         if key == subjectFindingsKey {
+            guard !touchedSubjects.isEmpty else { return .none }
             for subject in touchedSubjects { subjectFindings[subject] = findings(of: subject, options, duties) }
-        } else {
-            subjectFindings = [:]
-            for subject in state.subjects.keys { subjectFindings[subject] = findings(of: subject, options, duties) }
-            subjectFindingsKey = key
+            // Every finding of a child names the child: theirs are taken out and the new ones merged in.
+            let fresh = touchedSubjects.flatMap { subjectFindings[$0] ?? [] }
+            orderedChildren = Self.merged(
+                orderedChildren.filter { finding in !(finding.subject.map(touchedSubjects.contains) ?? false) },
+                Self.ordered(fresh, since: nil)
+            )
+            return .some(touchedSubjects)
         }
-        touchedSubjects.removeAll(keepingCapacity: true)
-        return changed
+        subjectFindings = [:]
+        for subject in state.subjects.keys { subjectFindings[subject] = findings(of: subject, options, duties) }
+        subjectFindingsKey = key
+        orderedChildren = Self.ordered(Array(subjectFindings.values.joined()), since: nil)
+        return .all
+    }
+
+    /// Which children's findings ``updateChildFindings(_:_:)`` redid.
+    enum Redone: Equatable {
+        case none
+        case some(Set<String>)
+        case all
     }
 
     /// A child's findings on the day: serious-threat shares awaiting review, withdrawals not acknowledged, IPP 3A
