@@ -37,11 +37,17 @@ public final class EntryReader {
         source = .database
         self.storage = storage
         owned = true
+        total = try Self.size(of: storage, named: database.redacted)
+    }
+
+    /// How many entries the newest checkpoint of a store the reader opened covers; the store is closed if it
+    /// cannot be read.
+    private static func size(of storage: any LedgerStorage, named name: String) throws(LedgerError) -> UInt64 {
         do {
-            total = try storage.read { try $0.head()?.size ?? 0 }
+            return try storage.read { try $0.head()?.size ?? 0 }
         } catch {
             storage.close()
-            throw LedgerError(.io, "cannot read \(database.redacted): \(error)")
+            throw LedgerError(.io, "cannot read \(name): \(error)")
         }
     }
 
@@ -66,12 +72,7 @@ public final class EntryReader {
             let storage = SQLiteLedgerStorage(store: store, path: path + "/ledger.sqlite")
             self.storage = storage
             owned = true
-            do {
-                total = try storage.read { try $0.head()?.size ?? 0 }
-            } catch {
-                storage.close()
-                throw LedgerError(.io, "cannot read \(path)/ledger.sqlite: \(error)")
-            }
+            total = try Self.size(of: storage, named: path + "/ledger.sqlite")
         } else {
             throw LedgerError(
                 .io,
