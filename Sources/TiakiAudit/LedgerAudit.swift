@@ -24,7 +24,8 @@ public final class LedgerAudit {
     private var window: [(index: UInt64, entry: ConsentEntry?)] = []
     private var windowStart = 0
     private var pendingReplay: [UInt64: [(UInt64, DecisionRecord, String)]] = [:]
-    private var decisions: [UInt64: DecisionFacts] = [:]
+    /// Every decision's facts, for the disclosures that name it: the pass's largest part, kept compact.
+    private var decisions = DecisionIndex()
     /// Consent → disclosures that relied on it: (disclosure index, recipient, date).
     private var disclosuresByConsent: [Int: [(UInt64, String, Day)]] = [:]
     /// Subject → the refusals recorded for them: what the whānau declined to share, and when.
@@ -56,14 +57,6 @@ public final class LedgerAudit {
 
     /// How far ahead of application the pass reads. A decision is appended a few batches after its basis at most.
     static let windowSize = 16_384
-
-    struct DecisionFacts {
-        var subject: String
-        var effect: DecisionRecord.Effect
-        var request: ShareRequest
-        var consents: [Int]
-        var review: Bool
-    }
 
     public init(options: AuditOptions, findings: Bool = true, replay: Bool = true) {
         self.options = options
@@ -393,10 +386,13 @@ public final class LedgerAudit {
         }
         switch entry.body {
         case let d as DecisionRecord:
-            decisions[entry.index] = DecisionFacts(
-                subject: entry.subject ?? d.request.subject,
+            let subject = entry.subject ?? d.request.subject
+            decisions.insert(
+                index: entry.index,
+                // The state's copy of the child's id, so that a million decisions do not each keep one.
+                subject: state.subjects[subject]?.id ?? subject,
                 effect: d.effect,
-                request: d.request,
+                share: d.request.share,
                 consents: d.consents,
                 review: d.obligations.contains { $0.kind == "privacy-officer-review" }
             )
@@ -456,7 +452,7 @@ public final class LedgerAudit {
             awaitingBySubject[subject, default: []].insert(Int(index))
         }
         var beyond: [String] = []
-        let r = decision.request
+        let r = decision.share
         if r.recipient != d.recipient { beyond.append("to \(d.recipient), not \(r.recipient)") }
         if r.purpose != d.purpose { beyond.append("for \(d.purpose), not \(r.purpose)") }
         let extra = d.information.filter { !r.information.contains($0) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TiakiAudit
 import TiakiConsent
 import TiakiLedger
 import TiakiModel
@@ -16,7 +17,12 @@ struct StartBench: AsyncParsableCommand {
             starts it three times from the snapshot and three times without, each in a child process: the time \
             from the process being started to the consent state being ready for decisions (the ledger opened, its \
             newest checkpoint checked, the vault opened, the state loaded or rebuilt), and the child's peak \
-            resident memory. Medians.
+            resident memory. Medians. With --findings, one more start from the snapshot goes on to build the \
+            findings projection as a server does after it starts (a full pass over the ledger, in the background \
+            there), and reports how long that took and the process's peak memory with both the state and the \
+            projection held.
+
+            --from DIR times the starts of a data directory already written (by --keep), without writing one.
             """
     )
 
@@ -32,23 +38,35 @@ struct StartBench: AsyncParsableCommand {
     @Flag(help: "Keep the data directory written (its path is printed), to profile a start with `start-child`.")
     var keep = false
 
+    @Option(help: ArgumentHelp("Time the starts of this data directory instead of writing one.", valueName: "dir"))
+    var from: String?
+
+    @Flag(help: "Also build the findings projection after one start, as a server does; time it and its memory.")
+    var findings = false
+
     func run() async throws {
-        let policy = try PolicySet.load(directory: policies)
-        let (tiaki, work) = try await benchServices("start", policy: policy)
-        defer {
-            if keep { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
-        }
-        let started = Date()
-        _ = try await AuditBench.write(entries: entries, into: tiaki)
-        let size = tiaki.ledger.checkpoint.size
-        note(
-            String(
-                format: "wrote %d entries in %.1f s; closing (writes the snapshot) …",
-                size,
-                Date().timeIntervalSince(started)
+        let work: String
+        if let from {
+            work = from
+        } else {
+            let policy = try PolicySet.load(directory: policies)
+            let (tiaki, written) = try await benchServices("start", policy: policy)
+            work = written
+            let started = Date()
+            _ = try await AuditBench.write(entries: entries, into: tiaki)
+            note(
+                String(
+                    format: "wrote %d entries in %.1f s; closing (writes the snapshot) …",
+                    tiaki.ledger.checkpoint.size,
+                    Date().timeIntervalSince(started)
+                )
             )
-        )
-        await tiaki.close()
+            await tiaki.close()
+        }
+        defer {
+            if keep || from != nil { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
+        }
+        let size = try EntryReader(path: work).total ?? 0
         let snapshot = StateSnapshot.path(LedgerDirectory(path: work))
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: snapshot))?[.size] as? NSNumber)?.intValue ?? 0
         guard bytes > 0 else { throw ValidationError("no snapshot was written at \(snapshot)") }
@@ -63,12 +81,19 @@ struct StartBench: AsyncParsableCommand {
             with.append((a.seconds, a.peakMegabytes))
             without.append((b.seconds, b.peakMegabytes))
         }
+        var built: (seconds: Double, peakMegabytes: Double)?
+        if findings {
+            note("a start from the snapshot that goes on to build the findings projection …")
+            let c = try runChild(["start-child", work, "--policies", policies, "--findings"])
+            guard c.status == 0 else { throw ValidationError("the findings child failed") }
+            built = (c.seconds, c.peakMegabytes)
+        }
         let start = median(with.map(\.seconds))
         let startWithout = median(without.map(\.seconds))
         let peak = median(with.map(\.peak))
         let peakWithout = median(without.map(\.peak))
         if json {
-            let object: [String: JSONValue] = [
+            var object: [String: JSONValue] = [
                 "entries": .number(Double(size)),
                 "startSeconds": .number((start * 1000).rounded() / 1000),
                 "startSecondsWithoutSnapshot": .number((startWithout * 1000).rounded() / 1000),
@@ -76,11 +101,24 @@ struct StartBench: AsyncParsableCommand {
                 "startPeakMegabytesWithoutSnapshot": .number((peakWithout * 10).rounded() / 10),
                 "snapshotMegabytes": .number((Double(bytes) / 1_048_576 * 10).rounded() / 10),
             ]
+            if let built {
+                object["startWithFindingsSeconds"] = .number((built.seconds * 100).rounded() / 100)
+                object["startWithFindingsPeakMegabytes"] = .number((built.peakMegabytes * 10).rounded() / 10)
+            }
             print(String(decoding: try CanonicalJSON.encode(.object(object)), as: UTF8.self))
         } else {
             print("start benchmark (\(size) entries; snapshot \(String(format: "%.1f", Double(bytes) / 1_048_576)) MB)")
             print(String(format: "  from the snapshot   %.2f s   peak %.1f MB", start, peak))
             print(String(format: "  without (replay)    %.2f s   peak %.1f MB", startWithout, peakWithout))
+            if let built {
+                print(
+                    String(
+                        format: "  with the findings projection built   %.2f s   peak %.1f MB",
+                        built.seconds,
+                        built.peakMegabytes
+                    )
+                )
+            }
             print(
                 "  each: "
                     + zip(with, without).map { String(format: "%.2f/%.2f s", $0.seconds, $1.seconds) }.joined(
@@ -101,6 +139,7 @@ struct StartChild: AsyncParsableCommand {
     @Argument var path: String
     @Option var policies = "./Policies"
     @Flag var noSnapshot = false
+    @Flag var findings = false
     @Option var peakFile: String?
 
     func run() async throws {
@@ -114,6 +153,13 @@ struct StartChild: AsyncParsableCommand {
             logger: logger
         )
         let ready = core.read { $0.size } == core.ledger.checkpoint.size
+        if findings {
+            // What a server does next, in the background: the findings projection from a full pass.
+            let projection = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
+            core.observeApplied { projection.feed($0) }
+            try projection.build(from: EntryReader(ledger: core.ledger))
+            guard projection.progress.ready else { throw ExitCode(1) }
+        }
         // Timed to here: what comes after (closing, freeing the state) a serving process does not do at start.
         writePeakMemory(to: peakFile, ready: monotonicNanoseconds())
         await core.close()
