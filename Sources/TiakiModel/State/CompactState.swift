@@ -147,8 +147,8 @@ public enum CompactState {
         let subjectSection = Box(Reader(try r.section()))
         let consentSection = Box(Reader(try r.section()))
         // The two large sections on two threads; each is checked as the whole is.
-        let subjectsRead = Box<Result<[String: ConsentState.Subject], CompactStateError>>()
-        let consentsRead = Box<Result<[Int: ConsentState.Consent], CompactStateError>>()
+        let subjectsRead = Box<Result<KeyedTable<String, ConsentState.Subject>, CompactStateError>>()
+        let consentsRead = Box<Result<KeyedTable<Int, ConsentState.Consent>, CompactStateError>>()
         DispatchQueue.concurrentPerform(iterations: 2) { part in
             if part == 0, var reader = subjectSection.value {
                 subjectsRead.value = Result { () throws(CompactStateError) in try reader.subjects(table) }
@@ -380,9 +380,10 @@ public enum CompactState {
             return n < 0 ? nil : n
         }
 
-        mutating func subjects(_ table: [String]) throws(CompactStateError) -> [String: ConsentState.Subject] {
+        mutating func subjects(_ table: [String]) throws(CompactStateError) -> KeyedTable<String, ConsentState.Subject>
+        {
             let count = try self.count()
-            var subjects: [String: ConsentState.Subject] = [:]
+            var subjects: KeyedTable<String, ConsentState.Subject> = [:]
             subjects.reserveCapacity(count)
             for _ in 0..<count {
                 let id = try string(table)
@@ -407,9 +408,9 @@ public enum CompactState {
             return subjects
         }
 
-        mutating func consents(_ table: [String]) throws(CompactStateError) -> [Int: ConsentState.Consent] {
+        mutating func consents(_ table: [String]) throws(CompactStateError) -> KeyedTable<Int, ConsentState.Consent> {
             let count = try self.count()
-            var consents: [Int: ConsentState.Consent] = [:]
+            var consents: KeyedTable<Int, ConsentState.Consent> = [:]
             consents.reserveCapacity(count)
             for _ in 0..<count {
                 let id = try int()

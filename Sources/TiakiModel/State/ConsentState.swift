@@ -30,7 +30,13 @@ public struct ConsentState: Sendable, Codable {
         public var born: (year: Int, month: Int)?
         public var registered: UInt64
         /// The organisations that know the child: the one that registered them first, then each that enrolled them.
-        public var enrolments: [String]
+        public var enrolments: [String] {
+            get { listedEnrolments ?? [org] }
+            set { listedEnrolments = newValue == [org] ? nil : newValue }
+        }
+        /// The whole list once another organisation has enrolled the child; `nil` while only the one that
+        /// registered them knows them, as for most children, so that a million children hold no array each.
+        private var listedEnrolments: [String]?
         /// Consents (ledger indexes), oldest first.
         public var consents: [Int] = []
         /// `consent.refused` entries.
@@ -51,11 +57,10 @@ public struct ConsentState: Sendable, Codable {
             self.birthMonth = birthMonth
             self.born = born
             self.registered = registered
-            self.enrolments = [org]
         }
 
         /// Whether `org` knows the child (registered or enrolled them).
-        public func isKnown(to org: String) -> Bool { enrolments.contains(org) }
+        public func isKnown(to org: String) -> Bool { listedEnrolments?.contains(org) ?? (org == self.org) }
 
         // The tuples, written as plain members (a state snapshot).
         enum CodingKeys: String, CodingKey {
@@ -200,8 +205,9 @@ public struct ConsentState: Sendable, Codable {
     public internal(set) var codes = CodeTable()
     public internal(set) var organisations: [String: Organisation] = [:]
     public internal(set) var credentials: [String: Credential] = [:]
-    public internal(set) var subjects: [String: Subject] = [:]
-    public internal(set) var consents: [Int: Consent] = [:]
+    /// Children and consents, the two parts that grow with the ledger, in tables that waste no buckets.
+    public internal(set) var subjects: KeyedTable<String, Subject> = [:]
+    public internal(set) var consents: KeyedTable<Int, Consent> = [:]
     /// Digest → the index of its `policy.published` entry; and the newest digest.
     public internal(set) var policies: [String: UInt64] = [:]
     public internal(set) var currentPolicy: String?
