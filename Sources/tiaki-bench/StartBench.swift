@@ -45,15 +45,28 @@ struct StartBench: AsyncParsableCommand {
     var findings = false
 
     func run() async throws {
+        // A directory this run writes is removed however the run ends, unless asked to keep it.
+        var written: String?
+        defer {
+            if let written {
+                if keep { note("kept \(written)") } else { try? FileManager.default.removeItem(atPath: written) }
+            }
+        }
         let work: String
         if let from {
             work = from
         } else {
             let policy = try PolicySet.load(directory: policies)
-            let (tiaki, written) = try await benchServices("start", policy: policy)
-            work = written
+            let (tiaki, directory) = try await benchServices("start", policy: policy)
+            written = directory
+            work = directory
             let started = Date()
-            _ = try await AuditBench.write(entries: entries, into: tiaki)
+            do {
+                _ = try await AuditBench.write(entries: entries, into: tiaki)
+            } catch {
+                await tiaki.close()
+                throw error
+            }
             note(
                 String(
                     format: "wrote %d entries in %.1f s; closing (writes the snapshot) …",
@@ -63,13 +76,16 @@ struct StartBench: AsyncParsableCommand {
             )
             await tiaki.close()
         }
-        defer {
-            if keep || from != nil { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
-        }
         let size = try EntryReader(path: work).total ?? 0
         let snapshot = StateSnapshot.path(LedgerDirectory(path: work))
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: snapshot))?[.size] as? NSNumber)?.intValue ?? 0
-        guard bytes > 0 else { throw ValidationError("no snapshot was written at \(snapshot)") }
+        guard bytes > 0 else {
+            throw ValidationError(
+                from == nil
+                    ? "no snapshot was written at \(snapshot)"
+                    : "\(work) has no state snapshot (\(snapshot)); start and stop `tiaki serve` on it once to write one"
+            )
+        }
 
         var with: [(seconds: Double, peak: Double)] = []
         var without: [(seconds: Double, peak: Double)] = []
