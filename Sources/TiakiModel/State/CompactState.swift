@@ -21,11 +21,11 @@ public enum CompactState {
         rest.withdrawalNotices = [:]
         rest.withdrawalsDue = [:]
         rest.reviews = [:]
-        var w = Writer()
+        var w = CompactWriter()
         w.bytes(try json(rest))
 
-        var strings = StringTable()
-        var body = Writer()
+        var strings = CompactStrings()
+        var body = CompactWriter()
         body.int(state.subjects.count)
         for subject in state.subjects.values {
             body.int(strings.id(subject.id))
@@ -46,7 +46,7 @@ public enum CompactState {
             }
         }
         let subjectSection = body.out
-        body = Writer()
+        body = CompactWriter()
         body.int(state.consents.count)
         for c in state.consents.values {
             body.int(c.id)
@@ -76,7 +76,7 @@ public enum CompactState {
             }
         }
         let consentSection = body.out
-        body = Writer()
+        body = CompactWriter()
         // The lists that grow with the ledger: ids in order, each written as its difference from the one before.
         body.int(state.consentsByRetention.count)
         for (day, ids) in state.consentsByRetention {
@@ -130,7 +130,7 @@ public enum CompactState {
         _ bytes: UnsafeRawBufferPointer,
         json: ([UInt8]) throws -> ConsentState
     ) throws(CompactStateError) -> ConsentState {
-        var r = Reader(bytes)
+        var r = CompactReader(bytes)
         var state: ConsentState
         do {
             state = try json(try r.bytes())
@@ -144,8 +144,8 @@ public enum CompactState {
         strings.reserveCapacity(count)
         for _ in 0..<count { strings.append(try r.string()) }
         let table = strings
-        let subjectSection = Box(Reader(try r.section()))
-        let consentSection = Box(Reader(try r.section()))
+        let subjectSection = Box(CompactReader(try r.section()))
+        let consentSection = Box(CompactReader(try r.section()))
         // The two large sections on two threads; each is checked as the whole is.
         let subjectsRead = Box<Result<KeyedTable<String, ConsentState.Subject>, CompactStateError>>()
         let consentsRead = Box<Result<KeyedTable<Int, ConsentState.Consent>, CompactStateError>>()
@@ -212,244 +212,6 @@ public enum CompactState {
         return state
     }
 
-    private struct StringTable {
-        var list: [String] = []
-        var ids: [String: Int] = [:]
-
-        mutating func id(_ s: String) -> Int {
-            if let i = ids[s] { return i }
-            list.append(s)
-            ids[s] = list.count - 1
-            return list.count - 1
-        }
-    }
-
-    private struct Writer {
-        var out: [UInt8] = []
-
-        mutating func int(_ value: Int) {
-            // Zig-zag, so that the -1 of "none" is one byte.
-            var v = UInt64(bitPattern: Int64((value << 1) ^ (value >> 63)))
-            while v >= 0x80 {
-                out.append(UInt8(v & 0x7F) | 0x80)
-                v >>= 7
-            }
-            out.append(UInt8(v))
-        }
-
-        mutating func word(_ value: UInt64) {
-            var v = value
-            while v >= 0x80 {
-                out.append(UInt8(v & 0x7F) | 0x80)
-                v >>= 7
-            }
-            out.append(UInt8(v))
-        }
-
-        mutating func bytes(_ b: [UInt8]) {
-            int(b.count)
-            out += b
-        }
-
-        mutating func raw(_ b: [UInt8]) { out += b }
-
-        mutating func deltas(_ list: [Int]) {
-            int(list.count)
-            var previous = 0
-            for i in list {
-                int(i &- previous)
-                previous = i
-            }
-        }
-
-        mutating func ints(_ list: [Int]) {
-            int(list.count)
-            for i in list { int(i) }
-        }
-
-        mutating func strings(_ list: [String], _ table: inout StringTable) {
-            int(list.count)
-            for s in list { int(table.id(s)) }
-        }
-    }
-
-    private struct Reader {
-        let buffer: UnsafeRawBufferPointer
-        var at = 0
-
-        init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
-
-        var isAtEnd: Bool { at == buffer.count }
-
-        mutating func word() throws(CompactStateError) -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while at < buffer.count {
-                let byte = buffer[at]
-                at += 1
-                guard shift < 64 else { break }
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
-            }
-            throw CompactStateError("a number runs past the end")
-        }
-
-        mutating func int() throws(CompactStateError) -> Int {
-            let v = try word()
-            return Int(Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))))
-        }
-
-        /// A count of things still to read: never more than the bytes left, so a damaged count cannot make a
-        /// reader reserve gigabytes.
-        mutating func count() throws(CompactStateError) -> Int {
-            let n = try int()
-            guard n >= 0, n <= buffer.count - at else { throw CompactStateError("a count does not fit the file") }
-            return n
-        }
-
-        mutating func bytes() throws(CompactStateError) -> [UInt8] {
-            let n = try count()
-            defer { at += n }
-            return Array(buffer[at..<at + n])
-        }
-
-        mutating func string() throws(CompactStateError) -> String {
-            let n = try count()
-            defer { at += n }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[at..<at + n]), as: UTF8.self)
-        }
-
-        /// A section of known length, to be read by a reader of its own.
-        mutating func section() throws(CompactStateError) -> UnsafeRawBufferPointer {
-            let n = try count()
-            defer { at += n }
-            return UnsafeRawBufferPointer(rebasing: buffer[at..<at + n])
-        }
-
-        /// A reference into the table of strings.
-        mutating func string(_ table: [String]) throws(CompactStateError) -> String {
-            let i = try int()
-            guard i >= 0, i < table.count else { throw CompactStateError("a string reference is out of range") }
-            return table[i]
-        }
-
-        mutating func strings(_ table: [String]) throws(CompactStateError) -> [String] {
-            let n = try count()
-            var list: [String] = []
-            list.reserveCapacity(n)
-            for _ in 0..<n { list.append(try string(table)) }
-            return list
-        }
-
-        mutating func ints() throws(CompactStateError) -> [Int] {
-            let n = try count()
-            var list: [Int] = []
-            list.reserveCapacity(n)
-            for _ in 0..<n { list.append(try int()) }
-            return list
-        }
-
-        mutating func deltas() throws(CompactStateError) -> [Int] {
-            let n = try count()
-            var list: [Int] = []
-            list.reserveCapacity(n)
-            var previous = 0
-            for _ in 0..<n {
-                previous &+= try int()
-                list.append(previous)
-            }
-            return list
-        }
-
-        mutating func day() throws(CompactStateError) -> Day {
-            let n = try int()
-            guard let number = Int32(exactly: n) else { throw CompactStateError("a day is out of range") }
-            return Day(number: number)
-        }
-
-        mutating func index() throws(CompactStateError) -> UInt64 {
-            let n = try int()
-            guard n >= 0 else { throw CompactStateError("an index is negative") }
-            return UInt64(n)
-        }
-
-        /// An optional number written as -1 for none.
-        mutating func optional() throws(CompactStateError) -> Int? {
-            let n = try int()
-            return n < 0 ? nil : n
-        }
-
-        mutating func subjects(_ table: [String]) throws(CompactStateError) -> KeyedTable<String, ConsentState.Subject>
-        {
-            let count = try self.count()
-            var subjects: KeyedTable<String, ConsentState.Subject> = [:]
-            subjects.reserveCapacity(count)
-            for _ in 0..<count {
-                let id = try string(table)
-                let org = try string(table)
-                let birthMonth = try string(table)
-                let year = try int()
-                let month = try int()
-                var subject = ConsentState.Subject(
-                    id: id,
-                    org: org,
-                    birthMonth: birthMonth,
-                    born: year < 0 || month < 0 ? nil : (year, month),
-                    registered: try index()
-                )
-                subject.enrolments = try strings(table)
-                subject.consents = try ints()
-                subject.refusals = try ints().map { UInt64(max(0, $0)) }
-                if try int() == 1 { subject.erased = (try index(), try string(table)) }
-                subjects[id] = subject
-            }
-            guard isAtEnd else { throw CompactStateError("bytes are left over after the last child") }
-            return subjects
-        }
-
-        mutating func consents(_ table: [String]) throws(CompactStateError) -> KeyedTable<Int, ConsentState.Consent> {
-            let count = try self.count()
-            var consents: KeyedTable<Int, ConsentState.Consent> = [:]
-            consents.reserveCapacity(count)
-            for _ in 0..<count {
-                let id = try int()
-                let subject = try string(table)
-                let purposes = CodeSet(bits: try word())
-                let information = CodeSet(bits: try word())
-                let kinds = CodeSet(bits: try word())
-                let channels = CodeSet(bits: try word())
-                let regions = CodeSet(bits: try word())
-                let consenters = CodeSet(bits: try word())
-                var consent = ConsentState.Consent(
-                    id: id,
-                    subject: subject,
-                    purposes: purposes,
-                    information: information,
-                    audienceKinds: kinds,
-                    audienceOrganisations: try strings(table),
-                    channels: channels,
-                    storageRegions: regions,
-                    consenters: consenters,
-                    retentionUntil: try day(),
-                    informed: try day(),
-                    recordedBy: try string(table),
-                    supersedes: try optional(),
-                    supersededBy: try optional()
-                )
-                if try int() == 1 {
-                    consent.withdrawn = .init(index: try index(), date: try day(), by: try string(table))
-                }
-                consent.notify = try strings(table)
-                let acknowledged = try self.count()
-                for _ in 0..<acknowledged { consent.acknowledged[try string(table)] = try index() }
-                consents[id] = consent
-            }
-            guard isAtEnd else { throw CompactStateError("bytes are left over after the last consent") }
-            return consents
-        }
-    }
-
     /// Where a thread of `concurrentPerform` leaves its part.
     private final class Box<T>: @unchecked Sendable {
         var value: T?
@@ -461,4 +223,74 @@ public enum CompactState {
 public struct CompactStateError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension CompactReader {
+    mutating func subjects(_ table: [String]) throws(CompactStateError) -> KeyedTable<String, ConsentState.Subject> {
+        let count = try self.count()
+        var subjects: KeyedTable<String, ConsentState.Subject> = [:]
+        subjects.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = try string(table)
+            let org = try string(table)
+            let birthMonth = try string(table)
+            let year = try int()
+            let month = try int()
+            var subject = ConsentState.Subject(
+                id: id,
+                org: org,
+                birthMonth: birthMonth,
+                born: year < 0 || month < 0 ? nil : (year, month),
+                registered: try index()
+            )
+            subject.enrolments = try strings(table)
+            subject.consents = try ints()
+            subject.refusals = try ints().map { UInt64(max(0, $0)) }
+            if try int() == 1 { subject.erased = (try index(), try string(table)) }
+            subjects[id] = subject
+        }
+        guard isAtEnd else { throw CompactStateError("bytes are left over after the last child") }
+        return subjects
+    }
+
+    mutating func consents(_ table: [String]) throws(CompactStateError) -> KeyedTable<Int, ConsentState.Consent> {
+        let count = try self.count()
+        var consents: KeyedTable<Int, ConsentState.Consent> = [:]
+        consents.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = try int()
+            let subject = try string(table)
+            let purposes = CodeSet(bits: try word())
+            let information = CodeSet(bits: try word())
+            let kinds = CodeSet(bits: try word())
+            let channels = CodeSet(bits: try word())
+            let regions = CodeSet(bits: try word())
+            let consenters = CodeSet(bits: try word())
+            var consent = ConsentState.Consent(
+                id: id,
+                subject: subject,
+                purposes: purposes,
+                information: information,
+                audienceKinds: kinds,
+                audienceOrganisations: try strings(table),
+                channels: channels,
+                storageRegions: regions,
+                consenters: consenters,
+                retentionUntil: try day(),
+                informed: try day(),
+                recordedBy: try string(table),
+                supersedes: try optional(),
+                supersededBy: try optional()
+            )
+            if try int() == 1 {
+                consent.withdrawn = .init(index: try index(), date: try day(), by: try string(table))
+            }
+            consent.notify = try strings(table)
+            let acknowledged = try self.count()
+            for _ in 0..<acknowledged { consent.acknowledged[try string(table)] = try index() }
+            consents[id] = consent
+        }
+        guard isAtEnd else { throw CompactStateError("bytes are left over after the last consent") }
+        return consents
+    }
 }
