@@ -247,6 +247,7 @@ let package = Package(
             dependencies: [
                 "TiakiServer",
                 "TiakiWeb",
+                "TiakiSimulation",
                 "TiakiPolicy",
                 "TiakiConsent",
                 "TiakiModel",

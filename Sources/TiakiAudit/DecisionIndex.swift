@@ -39,6 +39,8 @@ struct DecisionIndex {
     private var names = Table<String>()
     private var lists = Table<[String]>()
 
+    init() {}
+
     /// How many decisions it holds.
     var count: Int { indexes.count }
 
@@ -109,6 +111,79 @@ struct DecisionIndex {
         )
     }
 
+    /// Writes the index for a findings snapshot: its two tables, then each decision's facts in ledger order.
+    func encode(into w: inout CompactWriter, _ strings: inout CompactStrings) {
+        w.int(names.count)
+        for name in names.all { w.int(strings.id(name)) }
+        w.int(lists.count)
+        for list in lists.all { w.strings(list, &strings) }
+        w.int(indexes.count)
+        var previous: UInt64 = 0
+        for (index, p) in zip(indexes, packed) {
+            w.word(index &- previous)
+            previous = index
+            w.int(strings.id(p.subject))
+            for id in [p.recipient, p.purpose, p.channel, p.storageRegion, p.information] { w.word(UInt64(id)) }
+            w.int((p.effect == .permit ? 1 : 0) | (p.review ? 2 : 0))
+            w.int(p.consent0)
+            w.int(p.consent1)
+            if p.consent0 == -2 { w.ints(moreConsents[index] ?? []) }
+        }
+    }
+
+    /// Reads what ``encode(into:_:)`` wrote, the strings referring to `table`; every reference is checked.
+    init(from r: inout CompactReader, _ table: [String]) throws(CompactStateError) {
+        let nameCount = try r.count()
+        for _ in 0..<nameCount { _ = names.id(try r.string(table)) }
+        let listCount = try r.count()
+        for _ in 0..<listCount { _ = lists.id(try r.strings(table)) }
+        guard names.count == nameCount, lists.count == listCount else {
+            throw CompactStateError("a decision table holds the same value twice")
+        }
+        let count = try r.count()
+        indexes.reserveCapacity(count)
+        packed.reserveCapacity(count)
+        var index: UInt64 = 0
+        for n in 0..<count {
+            let step = try r.word()
+            guard n == 0 || step > 0, index <= UInt64.max - step else {
+                throw CompactStateError("the decisions are not in ledger order")
+            }
+            index += step
+            let subject = try r.string(table)
+            var ids: [UInt32] = []
+            for _ in 0..<5 {
+                let id = try r.word()
+                guard id <= UInt64(UInt32.max) else {
+                    throw CompactStateError("a decision refers to a name that is not in its table")
+                }
+                ids.append(UInt32(id))
+            }
+            guard ids[0..<4].allSatisfy({ Int($0) < nameCount }), Int(ids[4]) < listCount else {
+                throw CompactStateError("a decision refers to a name that is not in its table")
+            }
+            let flags = try r.int()
+            let consent0 = try r.int()
+            let consent1 = try r.int()
+            if consent0 == -2 { moreConsents[index] = try r.ints() }
+            indexes.append(index)
+            packed.append(
+                Packed(
+                    subject: subject,
+                    recipient: ids[0],
+                    purpose: ids[1],
+                    channel: ids[2],
+                    storageRegion: ids[3],
+                    information: ids[4],
+                    effect: flags & 1 == 1 ? .permit : .deny,
+                    review: flags & 2 == 2,
+                    consent0: consent0,
+                    consent1: consent1
+                )
+            )
+        }
+    }
+
     /// The first position whose index is not below `index`.
     private func position(of index: UInt64) -> Int {
         var low = 0
@@ -134,5 +209,9 @@ struct DecisionIndex {
         }
 
         subscript(id: UInt32) -> Value { values[Int(id)] }
+
+        /// The values in the order they were numbered.
+        var all: [Value] { values }
+        var count: Int { values.count }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import Logging
 import Synchronization
 public import TiakiLedger
 public import TiakiModel
@@ -13,9 +14,13 @@ public import TiakiModel
 /// after it wait in the pass's window until the decision is in the ledger. Feeding takes the entries and returns
 /// (it runs on the commit path); the work is done by whoever catches up next: the background task the server
 /// runs, or a request that needs the newest answer.
+///
+/// Given a ledger to keep snapshots beside, the projection writes one (``FindingsSnapshot``) every
+/// ``snapshotInterval`` entries and when the service closes, and its build at start reads the newest good one and
+/// only the entries after it.
 public final class FindingsProjection: @unchecked Sendable {
     /// The pass, touched only under `lock` (a class with mutable state, so not `Sendable` itself).
-    private let pass: LedgerAudit
+    private var pass: LedgerAudit
     private let lock = NSLock()
     private let pending = Mutex<[(UInt64, Result<ConsentEntry, any Error>)]>([])
     private let earliestInFlight: @Sendable () -> UInt64?
@@ -30,9 +35,25 @@ public final class FindingsProjection: @unchecked Sendable {
     static let catchUpAt = 4096
     /// Where catch-ups scheduled by feeding run.
     static let queue = DispatchQueue(label: "tiaki.findings", qos: .utility)
+    /// The ledger whose data directory holds the snapshots, and where to log them; `nil` for none.
+    private let snapshots: (ledger: Ledger, logger: Logger)?
+    /// Entries fed since the last snapshot was written, whether one is being written, and the newest one's size.
+    private let fedSinceSnapshot = Atomic<UInt64>(0)
+    private let saving = Atomic<Bool>(false)
+    private let newestSnapshot = Atomic<UInt64>(0)
+    /// How many entries may pass between snapshots of the findings. Larger than the consent state's: the
+    /// findings are built in the background after a start, so a few more entries to read cost no one a wait,
+    /// and the pass is held while its snapshot is encoded.
+    public static let snapshotInterval: UInt64 = 250_000
 
-    public init(earliestInFlight: @escaping @Sendable () -> UInt64?) {
+    /// With `ledger`, snapshots are read and written in its data directory.
+    public init(
+        earliestInFlight: @escaping @Sendable () -> UInt64?,
+        snapshotsOf ledger: Ledger? = nil,
+        logger: Logger = Logger(label: "tiaki.findings")
+    ) {
         self.earliestInFlight = earliestInFlight
+        snapshots = ledger.map { ($0, logger) }
         // Any day will do: the pass's own options are never used to judge the state; each answer gives its own.
         pass = LedgerAudit(options: AuditOptions(asOf: Day(number: 0)))
     }
@@ -42,6 +63,18 @@ public final class FindingsProjection: @unchecked Sendable {
         let waiting = pending.withLock {
             $0 += entries
             return $0.count
+        }
+        let fed = fedSinceSnapshot.add(UInt64(entries.count), ordering: .relaxed).newValue
+        if snapshots != nil, fed >= Self.snapshotInterval, ready.load(ordering: .acquiring),
+            !saving.exchange(true, ordering: .acquiringAndReleasing)
+        {
+            // Tried again at the next commit when decisions being made hold entries back.
+            Self.queue.async {
+                if self.writeSnapshot(reason: "every \(Self.snapshotInterval) entries") {
+                    self.fedSinceSnapshot.store(0, ordering: .relaxed)
+                }
+                self.saving.store(false, ordering: .releasing)
+            }
         }
         if waiting >= Self.catchUpAt, ready.load(ordering: .acquiring),
             !scheduled.exchange(true, ordering: .acquiringAndReleasing)
@@ -55,8 +88,9 @@ public final class FindingsProjection: @unchecked Sendable {
         }
     }
 
-    /// Reads the ledger as it was when `reader` was opened. Register ``feed(_:)`` before opening the reader, so
-    /// that every later commit is fed (an entry both read and fed is taken once).
+    /// Reads the ledger as it was when `reader` was opened: from the newest good snapshot on, if the projection
+    /// keeps snapshots and one can be used, else from the start. Register ``feed(_:)`` before opening the reader,
+    /// so that every later commit is fed (an entry both read and fed is taken once).
     public func build(from reader: EntryReader) throws {
         do {
             try read(reader)
@@ -69,7 +103,15 @@ public final class FindingsProjection: @unchecked Sendable {
     private func read(_ reader: EntryReader) throws {
         toBuild.store(max(1, reader.total ?? 0), ordering: .relaxed)
         try lock.withLock {
+            if let (ledger, logger) = snapshots,
+                let restored = FindingsSnapshot.load(for: ledger, options: pass.options, logger: logger)
+            {
+                pass = restored
+                newestSnapshot.store(restored.consumed, ordering: .relaxed)
+                restoredFrom.store(restored.consumed, ordering: .relaxed)
+            }
             let audit = pass
+            built.store(audit.consumed, ordering: .relaxed)
             var chunk: [(UInt64, [UInt8])] = []
             chunk.reserveCapacity(8192)
             func flush() {
@@ -77,7 +119,7 @@ public final class FindingsProjection: @unchecked Sendable {
                 built.store(audit.consumed, ordering: .relaxed)
                 chunk.removeAll(keepingCapacity: true)
             }
-            try reader.read { index, bytes in
+            try reader.read(from: audit.consumed) { index, bytes in
                 chunk.append((index, bytes))
                 if chunk.count == 8192 { flush() }
             }
@@ -85,6 +127,52 @@ public final class FindingsProjection: @unchecked Sendable {
             catchUp(audit)
         }
         ready.store(true, ordering: .releasing)
+    }
+
+    /// The size of the snapshot the build at start began from (0 for none).
+    public var builtFromSnapshot: UInt64 { restoredFrom.load(ordering: .relaxed) }
+    private let restoredFrom = Atomic<UInt64>(0)
+    private let writing = NSLock()
+
+    /// Writes a snapshot of the projection as it stands, if it has been built, holds no entry back for a decision
+    /// being made, and has applied at least `minimum` entries more than the newest snapshot; returns whether the
+    /// snapshot on disk is now up to date. A failure is logged, not thrown: the next start reads more, nothing is
+    /// lost. The pass is held while the snapshot is encoded (requests for findings wait); the file is written
+    /// after.
+    @discardableResult
+    public func writeSnapshot(reason: String, minimum: UInt64 = 1) -> Bool {
+        guard let (ledger, logger) = snapshots, ready.load(ordering: .acquiring) else { return false }
+        // One writer at a time (the periodic one and the one at closing share the file's temporary name).
+        writing.lock()
+        defer { writing.unlock() }
+        let started = ContinuousClock.now
+        let newest = newestSnapshot.load(ordering: .relaxed)
+        let encoded: Result<(size: UInt64, payload: [UInt8]), any Error>? = lock.withLock {
+            catchUp(pass)
+            guard let saved = pass.saved() else { return nil }
+            guard saved.result.entries >= newest + minimum else { return .success((saved.result.entries, [])) }
+            return Result { (saved.result.entries, try FindingsSnapshot.payload(saved)) }
+        }
+        do {
+            guard let (size, payload) = try encoded?.get() else {
+                logger.debug("findings snapshot put off: decisions being made hold entries back")
+                return false
+            }
+            guard !payload.isEmpty else { return true }
+            try FindingsSnapshot.file.write(payload: payload, size: size, ledger: ledger)
+            newestSnapshot.store(size, ordering: .relaxed)
+            logger.info(
+                "findings snapshot written",
+                metadata: [
+                    "entries": "\(size)", "reason": "\(reason)", "bytes": "\(payload.count)",
+                    "milliseconds": "\(Int((ContinuousClock.now - started) / .milliseconds(1)))",
+                ]
+            )
+            return true
+        } catch {
+            logger.warning("findings snapshot not written", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     /// Whether the build at start has finished, how far it has read, and why it stopped if it failed.

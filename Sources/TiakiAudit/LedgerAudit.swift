@@ -17,23 +17,23 @@ public final class LedgerAudit {
     /// Whether to raise findings other than replay mismatches.
     public let findings: Bool
 
-    private var state = ConsentState()
-    private var policies: [String: PolicySet] = [:]
+    var state = ConsentState()
+    var policies: [String: PolicySet] = [:]
     private var engines: [String: PolicyEngine?] = [:]
     /// Read but not yet applied, oldest first (from `windowStart`).
-    private var window: [(index: UInt64, entry: ConsentEntry?)] = []
-    private var windowStart = 0
-    private var pendingReplay: [UInt64: [(UInt64, DecisionRecord, String)]] = [:]
+    var window: [(index: UInt64, entry: ConsentEntry?)] = []
+    var windowStart = 0
+    var pendingReplay: [UInt64: [(UInt64, DecisionRecord, String)]] = [:]
     /// Every decision's facts, for the disclosures that name it: the pass's largest part, kept compact.
-    private var decisions = DecisionIndex()
+    var decisions = DecisionIndex()
     /// Consent → disclosures that relied on it: (disclosure index, recipient, date).
-    private var disclosuresByConsent: [Int: [(UInt64, String, Day)]] = [:]
+    var disclosuresByConsent: [Int: [(UInt64, String, Day)]] = [:]
     /// Subject → the refusals recorded for them: what the whānau declined to share, and when.
-    private var refusals: [String: [(index: UInt64, purposes: [String], information: [String], date: String)]] = [:]
+    var refusals: [String: [(index: UInt64, purposes: [String], information: [String], date: String)]] = [:]
     /// Serious-threat disclosures not yet reviewed.
-    private var awaitingReview: [Int: (subject: String, time: String, recipient: String)] = [:]
-    private var result = AuditResult()
-    private var applied: UInt64 = 0
+    var awaitingReview: [Int: (subject: String, time: String, recipient: String)] = [:]
+    var result = AuditResult()
+    var applied: UInt64 = 0
     /// A live pass keeps each child's retention findings for the day last asked about, and redoes only the children
     /// whose entries were applied since (a new day, or another window, redoes them all).
     private var subjectFindings: [String: [Finding]] = [:]
@@ -45,8 +45,8 @@ public final class LedgerAudit {
     private var orderedEvents: (count: Int, findings: [Finding]) = (0, [])
     private var orderedChildren: [Finding] = []
     /// Per child: the serious-threat disclosures awaiting review, and the disclosures that owe an IPP 3A notice.
-    private var awaitingBySubject: [String: Set<Int>] = [:]
-    private var noticesBySubject: [String: [Int]] = [:]
+    var awaitingBySubject: [String: Set<Int>] = [:]
+    var noticesBySubject: [String: [Int]] = [:]
 
     /// What a child's findings depend on besides the child's own entries.
     struct SubjectFindingsKey: Equatable {

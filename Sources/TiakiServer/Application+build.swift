@@ -103,10 +103,16 @@ public func buildApplication(
 /// does not wait for it; `GET /v1/findings` waits for it (or says how far it has read).
 func startFindings(services: TiakiServices, logger: Logger) -> FindingsProjection {
     let core = services.core
-    let findings = FindingsProjection(earliestInFlight: { core.decisionsInFlight.earliest })
+    let ledger = services.ledger
+    let findings = FindingsProjection(
+        earliestInFlight: { core.decisionsInFlight.earliest },
+        snapshotsOf: core.snapshotsEnabled ? ledger : nil,
+        logger: logger
+    )
     // Fed before the ledger is read, so that no commit falls between the two.
     core.observeApplied { findings.feed($0) }
-    let ledger = services.ledger
+    // A snapshot at shutdown, as the state's (not for a few entries more than the last one).
+    core.observeClosing { findings.writeSnapshot(reason: "closing", minimum: LedgerCore.snapshotAtCloseMinimum) }
     // A thread of its own: the build is a long synchronous pass that must not hold one of the task pool's.
     DispatchQueue.global(qos: .utility).async {
         let started = ContinuousClock.now
@@ -116,6 +122,7 @@ func startFindings(services: TiakiServices, logger: Logger) -> FindingsProjectio
                 "findings projection built",
                 metadata: [
                     "entries": "\(findings.progress.read)",
+                    "fromSnapshot": "\(findings.builtFromSnapshot > 0 ? String(findings.builtFromSnapshot) : "none")",
                     "milliseconds": "\((ContinuousClock.now - started).components.seconds * 1000)",
                 ]
             )

@@ -47,6 +47,7 @@ public final class LedgerCore: Sendable {
 
     final class Observers: Sendable {
         let list = Mutex<[@Sendable ([(UInt64, Result<ConsentEntry, any Error>)]) -> Void]>([])
+        let closing = Mutex<[@Sendable () -> Void]>([])
     }
 
     final class StateBox: Sendable {
@@ -152,9 +153,20 @@ public final class LedgerCore: Sendable {
         appliedObservers.list.withLock { $0.append(body) }
     }
 
+    /// Calls `body` when the core closes, once the appends accepted have committed and before the ledger is
+    /// closed (a projection writes its snapshot then).
+    public func observeClosing(_ body: @escaping @Sendable () -> Void) {
+        appliedObservers.closing.withLock { $0.append(body) }
+    }
+
+    /// Whether this core reads and writes snapshots (a projection kept beside it does as it does).
+    public var snapshotsEnabled: Bool { snapshots.enabled.load(ordering: .relaxed) }
+
     /// Waits for the appends accepted to commit, writes a snapshot of the state, and closes the ledger.
     public func close() async {
+        let closing = appliedObservers.closing.withLock { $0 }
         await ledger.close {
+            for body in closing { body() }
             // Not for a few entries more than the last snapshot (a command that adds an organisation): replaying
             // them at the next start costs less than writing the state again.
             if snapshots.enabled.load(ordering: .relaxed),

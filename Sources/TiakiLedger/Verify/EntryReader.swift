@@ -81,14 +81,15 @@ public final class EntryReader {
         }
     }
 
-    /// Calls `body` with each entry's index (its position) and bytes, in order; `progress` gets the count read
-    /// and the fraction done.
+    /// Calls `body` with each entry's index (its position) and bytes, in order, from index `start`; `progress`
+    /// gets the count read and the fraction done.
     public func read(
+        from start: UInt64 = 0,
         progress: (UInt64, Double?) -> Void = { _, _ in },
         _ body: (UInt64, [UInt8]) throws -> Void
     ) throws {
         if let storage, let total {
-            var next: UInt64 = 0
+            var next: UInt64 = start
             while next < total {
                 let upper = min(total, next + 4096)
                 let chunk = try storage.read { try $0.entries(in: next..<upper) }
@@ -105,7 +106,7 @@ public final class EntryReader {
             let reader = try LineReader(path: path + "/entries.jsonl")
             var index: UInt64 = 0
             while let line = try reader.next() {
-                try body(index, Array(line))
+                if index >= start { try body(index, Array(line)) }
                 index += 1
                 if index & 4095 == 0 {
                     progress(index, reader.fileSize > 0 ? Double(reader.bytesRead) / Double(reader.fileSize) : nil)
