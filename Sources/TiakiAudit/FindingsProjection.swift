@@ -16,7 +16,7 @@ public import TiakiModel
 /// runs, or a request that needs the newest answer.
 ///
 /// Given a ledger to keep snapshots beside, the projection writes one (``FindingsSnapshot``) every
-/// ``snapshotInterval`` entries and when the service closes, and its build at start reads the newest good one and
+/// ``snapshotInterval`` entries (by default) and when the service closes, and its build at start reads the newest good one and
 /// only the entries after it.
 public final class FindingsProjection: @unchecked Sendable {
     /// The pass, touched only under `lock` (a class with mutable state, so not `Sendable` itself).
@@ -41,18 +41,21 @@ public final class FindingsProjection: @unchecked Sendable {
     private let fedSinceSnapshot = Atomic<UInt64>(0)
     private let saving = Atomic<Bool>(false)
     private let newestSnapshot = Atomic<UInt64>(0)
-    /// How many entries may pass between snapshots of the findings. Larger than the consent state's: the
-    /// findings are built in the background after a start, so a few more entries to read cost no one a wait,
+    /// How many entries may pass between snapshots of the findings, by default. Larger than the consent state's:
+    /// the findings are built in the background after a start, so a few more entries to read cost no one a wait,
     /// and the pass is held while its snapshot is encoded.
     public static let snapshotInterval: UInt64 = 250_000
+    private let snapshotEvery: UInt64
 
-    /// With `ledger`, snapshots are read and written in its data directory.
+    /// With `ledger`, snapshots are read and written in its data directory, one every `snapshotEvery` entries.
     public init(
         earliestInFlight: @escaping @Sendable () -> UInt64?,
         snapshotsOf ledger: Ledger? = nil,
+        snapshotEvery: UInt64 = FindingsProjection.snapshotInterval,
         logger: Logger = Logger(label: "tiaki.findings")
     ) {
         self.earliestInFlight = earliestInFlight
+        self.snapshotEvery = max(1, snapshotEvery)
         snapshots = ledger.map { ($0, logger) }
         // Any day will do: the pass's own options are never used to judge the state; each answer gives its own.
         pass = LedgerAudit(options: AuditOptions(asOf: Day(number: 0)))
@@ -65,14 +68,18 @@ public final class FindingsProjection: @unchecked Sendable {
             return $0.count
         }
         let fed = fedSinceSnapshot.add(UInt64(entries.count), ordering: .relaxed).newValue
-        if snapshots != nil, fed >= Self.snapshotInterval, ready.load(ordering: .acquiring),
+        if snapshots != nil, fed >= snapshotEvery, ready.load(ordering: .acquiring),
             !saving.exchange(true, ordering: .acquiringAndReleasing)
         {
-            // Tried again at the next commit when decisions being made hold entries back.
             Self.queue.async {
-                if self.writeSnapshot(reason: "every \(Self.snapshotInterval) entries") {
-                    self.fedSinceSnapshot.store(0, ordering: .relaxed)
-                }
+                // When decisions being made hold entries back, tried again a few thousand entries on; after a
+                // failure (logged), a whole interval on.
+                let every = self.snapshotEvery
+                let heldBack = self.snapshot(reason: "every \(every) entries") == .heldBack
+                self.fedSinceSnapshot.store(
+                    heldBack ? every - min(every / 2, UInt64(Self.catchUpAt)) : 0,
+                    ordering: .relaxed
+                )
                 self.saving.store(false, ordering: .releasing)
             }
         }
@@ -141,7 +148,17 @@ public final class FindingsProjection: @unchecked Sendable {
     /// after.
     @discardableResult
     public func writeSnapshot(reason: String, minimum: UInt64 = 1) -> Bool {
-        guard let (ledger, logger) = snapshots, ready.load(ordering: .acquiring) else { return false }
+        snapshot(reason: reason, minimum: minimum) == .upToDate
+    }
+
+    private enum SnapshotOutcome {
+        case upToDate
+        case heldBack
+        case notWritten
+    }
+
+    private func snapshot(reason: String, minimum: UInt64 = 1) -> SnapshotOutcome {
+        guard let (ledger, logger) = snapshots, ready.load(ordering: .acquiring) else { return .notWritten }
         // One writer at a time (the periodic one and the one at closing share the file's temporary name).
         writing.lock()
         defer { writing.unlock() }
@@ -156,9 +173,9 @@ public final class FindingsProjection: @unchecked Sendable {
         do {
             guard let (size, payload) = try encoded?.get() else {
                 logger.debug("findings snapshot put off: decisions being made hold entries back")
-                return false
+                return .heldBack
             }
-            guard !payload.isEmpty else { return true }
+            guard !payload.isEmpty else { return .upToDate }
             try FindingsSnapshot.file.write(payload: payload, size: size, ledger: ledger)
             newestSnapshot.store(size, ordering: .relaxed)
             logger.info(
@@ -168,10 +185,10 @@ public final class FindingsProjection: @unchecked Sendable {
                     "milliseconds": "\(Int((ContinuousClock.now - started) / .milliseconds(1)))",
                 ]
             )
-            return true
+            return .upToDate
         } catch {
             logger.warning("findings snapshot not written", metadata: ["error": "\(error)"])
-            return false
+            return .notWritten
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TiakiLedger
 import TiakiModel
@@ -160,5 +161,81 @@ struct FindingsSnapshotTests {
         try await refused(Data(foreign), "stamped with another ledger's root")
         // A state snapshot is not a findings snapshot.
         try await refused(Data("TIAKI-STATE".utf8) + own.dropFirst(11), "a state snapshot's magic")
+    }
+
+    @Test("periodic snapshots: put off while a decision in flight holds entries back, written once none does")
+    func periodic() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fper-\(UUID())").path
+        let parts = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fper-part-\(UUID())").path
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: parts)
+        }
+        var configuration = SimulationConfiguration()
+        configuration.subjects = 60
+        configuration.days = 120
+        configuration.seed = 9
+        let policy = try PolicySet.load(directory: repositoryRoot.appendingPathComponent("Policies").path)
+        _ = try await ClusterSimulation.run(
+            directory: LedgerDirectory(path: path),
+            policy: policy,
+            configuration: configuration,
+            logger: quietLogger()
+        )
+        var all: [(UInt64, [UInt8])] = []
+        try EntryReader(path: path).read { all.append(($0, $1)) }
+        let split = all.count / 2
+        #expect(all.count - split > 300)
+        try FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
+        var bytes: [UInt8] = []
+        for (_, entry) in all[..<split] { bytes += entry + [0x0A] }
+        try Data(bytes).write(to: URL(fileURLWithPath: parts + "/entries.jsonl"))
+
+        let ledger = try Ledger.open(LedgerDirectory(path: path), logger: quietLogger())
+        defer { Task { await ledger.close() } }
+        let target = FindingsSnapshot.path(ledger.directory)
+        // The basis of a decision being made, as the service's DecisionsInFlight would give it.
+        let inFlight = Mutex<UInt64?>(nil)
+        let projection = FindingsProjection(
+            earliestInFlight: { inFlight.withLock { $0 } },
+            snapshotsOf: ledger,
+            snapshotEvery: 100,
+            logger: quietLogger()
+        )
+        try projection.build(from: EntryReader(path: parts))
+        func feed(_ range: Range<Int>) {
+            projection.feed(
+                all[range].map { index, bytes in
+                    (
+                        index,
+                        Result { () throws -> ConsentEntry in
+                            var entry = try ConsentEntry(bytes: bytes)
+                            entry.index = index
+                            return entry
+                        }
+                    )
+                }
+            )
+            // What feeding scheduled has run.
+            FindingsProjection.queue.sync {}
+        }
+        inFlight.withLock { $0 = UInt64(split + 10) }
+        feed(split..<(split + 150))
+        #expect(!FileManager.default.fileExists(atPath: target), "put off while entries are held back")
+        inFlight.withLock { $0 = nil }
+        feed((split + 150)..<(split + 210))
+        #expect(FileManager.default.fileExists(atPath: target), "written once nothing is held back")
+
+        let again = FindingsProjection(earliestInFlight: { nil }, snapshotsOf: ledger, logger: quietLogger())
+        try again.build(from: EntryReader(ledger: ledger))
+        #expect(again.builtFromSnapshot == UInt64(split + 210))
+        var options = AuditOptions(asOf: try #require(Day("2026-07-01")))
+        options.expiringWithinDays = 60
+        let full = try LedgerAudit.run(EntryReader(path: path), options: options)
+        let result = try #require(
+            await again.result(options: options, covering: UInt64(all.count), timeout: .seconds(10))
+        )
+        #expect(try result.findingsJSON(options: options) == (try full.findingsJSON(options: options)))
+        #expect(result.mismatches == full.mismatches && result.decisionsReplayed == full.decisionsReplayed)
     }
 }
