@@ -17,6 +17,52 @@ func quietLogger() -> Logger {
     return logger
 }
 
+/// The entries of a bundle or data directory, in order.
+func ledgerEntries(_ path: String) throws -> [(UInt64, [UInt8])] {
+    var all: [(UInt64, [UInt8])] = []
+    try EntryReader(path: path).read { all.append(($0, $1)) }
+    return all
+}
+
+/// A bundle directory holding only `entries` (what a projection reads at start); the caller removes it.
+func bundleDirectory(_ entries: ArraySlice<(UInt64, [UInt8])>) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-part-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var bytes: [UInt8] = []
+    for (_, entry) in entries { bytes += entry + [0x0A] }
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/entries.jsonl"))
+    return dir
+}
+
+/// A seeded cluster simulation's data directory under the repository's policies (the caller removes it), and
+/// its entries in order.
+func simulatedLedger(
+    subjects: Int,
+    days: Int,
+    seed: UInt64
+) async throws -> (
+    path: String, entries: [(UInt64, [UInt8])]
+) {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-sim-\(UUID())").path
+    var configuration = SimulationConfiguration()
+    configuration.subjects = subjects
+    configuration.days = days
+    configuration.seed = seed
+    let policy = try PolicySet.load(directory: repositoryRoot.appendingPathComponent("Policies").path)
+    do {
+        _ = try await ClusterSimulation.run(
+            directory: LedgerDirectory(path: path),
+            policy: policy,
+            configuration: configuration,
+            logger: quietLogger()
+        )
+        return (path, try ledgerEntries(path))
+    } catch {
+        try? FileManager.default.removeItem(atPath: path)
+        throw error
+    }
+}
+
 /// The services on a fresh data directory under the repository's policies, with a school, an RTLB service and a
 /// social agency; closed and removed however the test ends.
 struct AuditFixture {

@@ -3,8 +3,6 @@ import Synchronization
 import Testing
 import TiakiLedger
 import TiakiModel
-import TiakiPolicy
-import TiakiSimulation
 
 @testable import TiakiAudit
 
@@ -32,8 +30,7 @@ struct FindingsSnapshotTests {
             let golden = try Data(contentsOf: dir.appendingPathComponent("findings.json"))
             let asOf = try #require(try JSONParser().parse(Array(golden))["asOf"]?.stringValue.flatMap(Day.init))
             let options = AuditOptions(asOf: asOf)
-            var all: [(UInt64, [UInt8])] = []
-            try EntryReader(path: dir.appendingPathComponent("bundle").path).read { all.append(($0, $1)) }
+            let all = try ledgerEntries(dir.appendingPathComponent("bundle").path)
             for split in Set([0, 1, all.count / 3, all.count * 2 / 3, all.count]).sorted() {
                 let first = LedgerAudit(options: options)
                 first.consume(parsed(all[..<split]))
@@ -64,8 +61,7 @@ struct FindingsSnapshotTests {
     func heldBack() throws {
         let dir = repositoryRoot.appendingPathComponent("AuditSamples/scenarios").path
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).sorted().first)
-        var all: [(UInt64, [UInt8])] = []
-        try EntryReader(path: dir + "/" + name + "/bundle").read { all.append(($0, $1)) }
+        let all = try ledgerEntries(dir + "/" + name + "/bundle")
         let pass = LedgerAudit(options: AuditOptions(asOf: Day(number: 0)))
         pass.consume(parsed(all[...]))
         pass.drain(before: UInt64(all.count / 2))
@@ -78,25 +74,8 @@ struct FindingsSnapshotTests {
         "on a simulated term: started from a snapshot, the projection reads only what follows and agrees with the full pass"
     )
     func simulatedTerm() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fsnap-\(UUID())").path
-        let parts = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fsnap-part-\(UUID())").path
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: parts)
-        }
-        var configuration = SimulationConfiguration()
-        configuration.subjects = 100
-        configuration.days = 160
-        configuration.seed = 5
-        let policy = try PolicySet.load(directory: repositoryRoot.appendingPathComponent("Policies").path)
-        _ = try await ClusterSimulation.run(
-            directory: LedgerDirectory(path: path),
-            policy: policy,
-            configuration: configuration,
-            logger: quietLogger()
-        )
-        var all: [(UInt64, [UInt8])] = []
-        try EntryReader(path: path).read { all.append(($0, $1)) }
+        let (path, all) = try await simulatedLedger(subjects: 100, days: 160, seed: 5)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         var options = AuditOptions(asOf: try #require(Day("2026-08-20")))
         options.expiringWithinDays = 60
         let full = try LedgerAudit.run(EntryReader(path: path), options: options)
@@ -121,11 +100,8 @@ struct FindingsSnapshotTests {
 
         for split in [all.count / 3, all.count] {
             // A snapshot taken when the ledger had `split` entries (a projection that had read only those).
-            try? FileManager.default.removeItem(atPath: parts)
-            try FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
-            var bytes: [UInt8] = []
-            for (_, entry) in all[..<split] { bytes += entry + [0x0A] }
-            try Data(bytes).write(to: URL(fileURLWithPath: parts + "/entries.jsonl"))
+            let parts = try bundleDirectory(all[..<split])
+            defer { try? FileManager.default.removeItem(atPath: parts) }
             try? FileManager.default.removeItem(atPath: target)
             let early = FindingsProjection(earliestInFlight: { nil }, snapshotsOf: ledger, logger: quietLogger())
             try early.build(from: EntryReader(path: parts))
@@ -165,31 +141,12 @@ struct FindingsSnapshotTests {
 
     @Test("periodic snapshots: put off while a decision in flight holds entries back, written once none does")
     func periodic() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fper-\(UUID())").path
-        let parts = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-fper-part-\(UUID())").path
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: parts)
-        }
-        var configuration = SimulationConfiguration()
-        configuration.subjects = 60
-        configuration.days = 120
-        configuration.seed = 9
-        let policy = try PolicySet.load(directory: repositoryRoot.appendingPathComponent("Policies").path)
-        _ = try await ClusterSimulation.run(
-            directory: LedgerDirectory(path: path),
-            policy: policy,
-            configuration: configuration,
-            logger: quietLogger()
-        )
-        var all: [(UInt64, [UInt8])] = []
-        try EntryReader(path: path).read { all.append(($0, $1)) }
+        let (path, all) = try await simulatedLedger(subjects: 60, days: 120, seed: 9)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let split = all.count / 2
         #expect(all.count - split > 300)
-        try FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
-        var bytes: [UInt8] = []
-        for (_, entry) in all[..<split] { bytes += entry + [0x0A] }
-        try Data(bytes).write(to: URL(fileURLWithPath: parts + "/entries.jsonl"))
+        let parts = try bundleDirectory(all[..<split])
+        defer { try? FileManager.default.removeItem(atPath: parts) }
 
         let ledger = try Ledger.open(LedgerDirectory(path: path), logger: quietLogger())
         defer { Task { await ledger.close() } }

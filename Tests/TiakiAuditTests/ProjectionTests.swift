@@ -11,23 +11,6 @@ import TiakiSimulation
 /// however the entries arrive: read at start, or fed commit by commit while decisions and withdrawals race.
 @Suite("The findings projection agrees with the full pass")
 struct ProjectionTests {
-    /// The entries of a bundle or data directory, in order.
-    func entries(_ path: String) throws -> [(UInt64, [UInt8])] {
-        var all: [(UInt64, [UInt8])] = []
-        try EntryReader(path: path).read { all.append(($0, $1)) }
-        return all
-    }
-
-    /// A bundle directory holding only `entries` (what a projection reads at start).
-    func bundle(_ entries: ArraySlice<(UInt64, [UInt8])>) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-part-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var bytes: [UInt8] = []
-        for (_, entry) in entries { bytes += entry + [0x0A] }
-        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/entries.jsonl"))
-        return dir
-    }
-
     /// Builds a projection from the first `split` entries, then feeds the rest in commit-sized batches of varying
     /// size, catching up now and then as the server does; returns its answer.
     func projected(
@@ -37,7 +20,7 @@ struct ProjectionTests {
         seed: UInt64
     ) async throws -> AuditResult {
         let projection = FindingsProjection(earliestInFlight: { nil })
-        let start = try bundle(all[..<split])
+        let start = try bundleDirectory(all[..<split])
         defer { try? FileManager.default.removeItem(atPath: start) }
         try projection.build(from: try EntryReader(path: start))
         var rng = seed
@@ -77,7 +60,7 @@ struct ProjectionTests {
             let dir = scenarios.appendingPathComponent(name)
             let golden = try Data(contentsOf: dir.appendingPathComponent("findings.json"))
             let asOf = try #require(try JSONParser().parse(Array(golden))["asOf"]?.stringValue.flatMap(Day.init))
-            let all = try entries(dir.appendingPathComponent("bundle").path)
+            let all = try ledgerEntries(dir.appendingPathComponent("bundle").path)
             for split in [0, all.count / 3, all.count] {
                 let result = try await projected(all, split: split, options: AuditOptions(asOf: asOf), seed: 7)
                 var bytes = try result.findingsJSON(options: AuditOptions(asOf: asOf))
@@ -89,20 +72,8 @@ struct ProjectionTests {
 
     @Test("on a simulated term, the same findings, replays and mismatches as the full pass, at any split")
     func simulatedYear() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-sim-\(UUID())").path
+        let (path, all) = try await simulatedLedger(subjects: 120, days: 200, seed: 11)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = SimulationConfiguration()
-        configuration.subjects = 120
-        configuration.days = 200
-        configuration.seed = 11
-        let policy = try PolicySet.load(directory: repositoryRoot.appendingPathComponent("Policies").path)
-        _ = try await ClusterSimulation.run(
-            directory: LedgerDirectory(path: path),
-            policy: policy,
-            configuration: configuration,
-            logger: quietLogger()
-        )
-        let all = try entries(path)
         #expect(all.count > 1000)
         for asOf in ["2026-06-30", "2026-08-20"] {
             var options = AuditOptions(asOf: try #require(Day(asOf)))
