@@ -159,7 +159,7 @@ public final class FindingsProjection: @unchecked Sendable {
 
     private func snapshot(reason: String, minimum: UInt64 = 1) -> SnapshotOutcome {
         guard let (ledger, logger) = snapshots, ready.load(ordering: .acquiring) else { return .notWritten }
-        // One writer at a time (the periodic one and the one at closing share the file's temporary name).
+        // One at a time, so that a snapshot never replaces a newer one (the file's write itself takes turns too).
         writing.lock()
         defer { writing.unlock() }
         let started = ContinuousClock.now

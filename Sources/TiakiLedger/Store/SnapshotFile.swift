@@ -36,6 +36,8 @@ package struct SnapshotFile: Sendable {
 
     private var headerSize: Int { magic.count + 1 + 8 + 32 }
 
+    private static let writing = NSLock()
+
     /// The file's bytes for `payload`, taken when the ledger had `size` entries with `root` at that size.
     package func encode(size: UInt64, root: [UInt8], payload: [UInt8]) -> [UInt8] {
         var bytes = magic + [format]
@@ -74,8 +76,11 @@ package struct SnapshotFile: Sendable {
 
     /// Writes `payload` (taken at the ledger's `size`) to the data directory: to a temporary name, synced, then
     /// renamed over the previous snapshot, so a reader finds the old snapshot or the new, never half of one.
+    /// Writes in one process take turns (a periodic snapshot and the one at closing share the temporary name).
     package func write(payload: [UInt8], size: UInt64, ledger: Ledger) throws {
         let data = encode(size: size, root: try ledger.root(size: size).array, payload: payload)
+        Self.writing.lock()
+        defer { Self.writing.unlock() }
         let path = self.path(ledger.directory)
         let partial = path + ".partial"
         unlink(partial)
