@@ -44,6 +44,9 @@ enum Fuzz {
 
     /// Runs `check` on every kept input, then on mutations for the time allowed; returns how many ran. `check`
     /// returns `nil` when the input was handled well (accepted, or refused with a clear error), else what was wrong.
+    /// Mutated inputs every run tries at the least, so that a busy machine still fuzzes.
+    static let minimumInputs = 64
+
     static func run(
         _ surface: String,
         seeds: [[UInt8]],
@@ -61,7 +64,10 @@ enum Fuzz {
         let clock = ContinuousClock()
         let end = clock.now + .milliseconds(Int(seconds * 1000))
         var slowest: Duration = .zero
-        while clock.now < end {
+        // The time budget, and never fewer than `minimumInputs` mutations however slow the machine.
+        var mutated = 0
+        while clock.now < end || mutated < minimumInputs {
+            mutated += 1
             let input = mutator.next()
             let started = clock.now
             let wrong = await check(input)
