@@ -484,6 +484,9 @@ public final class Ledger: Sendable {
 
     /// What other instances committed since this one last looked: their entries, checked against their leaves and
     /// the newest checkpoint, and the tree extended by them. Runs inside the caller's transaction.
+    /// Entries read at once when catching up.
+    static let catchUpChunk: UInt64 = 4096
+
     private struct CatchUp {
         var entries: [CommittedEntry] = []
         var keys: [(key: String, index: UInt64)] = []
@@ -491,10 +494,13 @@ public final class Ledger: Sendable {
         var checkpoint: SignedCheckpoint?
     }
 
+    /// `first`, when given, is what was read with the head from `range.size` on (see
+    /// ``LedgerWriting/lockHead(readingFrom:limit:)``); the rest, if any, is read here.
     private func catchUp(
         _ tables: any LedgerReading,
         range: inout CompactRange,
-        to head: StoredCheckpoint
+        to head: StoredCheckpoint,
+        first: LockedHead? = nil
     ) throws -> CatchUp {
         let stored = head.size
         var result = CatchUp()
@@ -509,9 +515,11 @@ public final class Ledger: Sendable {
             throw LedgerError(.diverged, "another process appended to \(storage.location)")
         }
         var next = range.size
+        var prefetched = first.map { (rows: $0.rows, keys: $0.keys) }
         while next < stored {
-            let upper = min(stored, next + 4096)
-            let (rows, keys) = try tables.committed(in: next..<upper)
+            let upper = min(stored, next + Ledger.catchUpChunk)
+            let (rows, keys) = try prefetched ?? tables.committed(in: next..<upper)
+            prefetched = nil
             result.keys += keys
             for row in rows {
                 let leaf = Merkle.leafHash(row.entry)
@@ -687,10 +695,11 @@ public final class Ledger: Sendable {
                     refused = []
                     rows = []
                     keys = []
-                    guard let head = try tables.lockHead() else {
+                    guard let locked = try tables.lockHead(readingFrom: range.size, limit: Ledger.catchUpChunk)
+                    else {
                         throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
                     }
-                    found = try catchUp(tables, range: &range, to: head)
+                    found = try catchUp(tables, range: &range, to: locked.head, first: locked)
                     // A check made before another instance wrote under the same key no longer holds.
                     for item in batch {
                         if let key = item.draft.key, let checked = item.draft.checkedAt,

@@ -77,11 +77,23 @@ package protocol LedgerReading {
     func entryBytes(below size: UInt64) throws -> UInt64
 }
 
+/// The head row, locked, and the entries committed after the index the locker had seen, with their keys.
+package struct LockedHead {
+    package var head: StoredCheckpoint
+    /// Entries from the index asked for, in order, with their stored leaf hashes.
+    package var rows: [(entry: [UInt8], leaf: [UInt8])]
+    package var keys: [(key: String, index: UInt64)]
+}
+
 /// What a commit writes, inside one transaction.
 package protocol LedgerWriting: LedgerReading {
     /// The size the newest checkpoint covers, with the head row locked until the transaction ends, so that no other
     /// instance commits meanwhile (`SELECT … FOR UPDATE`; SQLite's write transaction is already exclusive).
     func lockHead() throws -> StoredCheckpoint?
+    /// ``lockHead()`` and, at once, what was committed from index `known` on (at most `limit` entries, fewer if
+    /// the head is nearer): on PostgreSQL the three statements go in one round trip, the reads running once the
+    /// lock is held, so they see every commit before it (each waits for the head lock, so none comes after).
+    func lockHead(readingFrom known: UInt64, limit: UInt64) throws -> LockedHead?
     func insert(_ rows: [EntryRow]) throws
     func insertKeys(_ keys: [(key: String, index: UInt64)]) throws
     /// Writes the first head row and archived checkpoint of an empty ledger (nothing when another got there first).

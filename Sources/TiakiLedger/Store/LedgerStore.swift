@@ -180,7 +180,8 @@ struct LedgerStore: Sendable {
     typealias StoredCheckpoint = TiakiLedger.StoredCheckpoint
 
     func head(_ db: Database) throws -> StoredCheckpoint? {
-        try Row.fetchOne(db, sql: "SELECT size, note, time FROM head WHERE id = 1").map {
+        // Cached: read at every commit (preparing it again each time showed in the profile).
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT size, note, time FROM head WHERE id = 1")).map {
             StoredCheckpoint(size: UInt64($0["size"] as Int64), note: $0["note"], time: $0["time"])
         }
     }
@@ -335,6 +336,13 @@ struct SQLiteLedgerStorage: LedgerStorage {
 
         func lockHead() throws -> StoredCheckpoint? { try store.head(db) }
 
+        func lockHead(readingFrom known: UInt64, limit: UInt64) throws -> LockedHead? {
+            guard let head = try store.head(db) else { return nil }
+            guard head.size > known else { return LockedHead(head: head, rows: [], keys: []) }
+            let (rows, keys) = try committed(in: known..<min(head.size, known + limit))
+            return LockedHead(head: head, rows: rows, keys: keys)
+        }
+
         func committed(
             in range: Range<UInt64>
         ) throws -> (
@@ -372,19 +380,15 @@ struct SQLiteLedgerStorage: LedgerStorage {
         }
 
         func updateHead(size: UInt64, note: String, time: String) throws {
-            try db.execute(
-                sql: "UPDATE head SET size = ?, note = ?, time = ? WHERE id = 1",
-                arguments: [Int64(size), note, time]
-            )
+            try db.cachedStatement(sql: "UPDATE head SET size = ?, note = ?, time = ? WHERE id = 1")
+                .execute(arguments: [Int64(size), note, time])
         }
 
         func announce(size: UInt64) throws {}
 
         func archive(size: UInt64, note: String, time: String) throws {
-            try db.execute(
-                sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
-                arguments: [Int64(size), note, time]
-            )
+            try db.cachedStatement(sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)")
+                .execute(arguments: [Int64(size), note, time])
         }
     }
 }

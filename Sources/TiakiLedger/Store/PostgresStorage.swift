@@ -769,6 +769,35 @@ package struct PostgresLedgerStorage: LedgerStorage {
             try checkpoint(session.query("SELECT size, note, time FROM head WHERE id = 1 FOR UPDATE"))
         }
 
+        /// One round trip: the lock and both reads sent at once. PostgreSQL runs them in order, and under READ
+        /// COMMITTED each read takes its snapshot when it starts, after the lock is held.
+        func lockHead(readingFrom known: UInt64, limit: UInt64) throws -> LockedHead? {
+            let bounds = try PostgresSession.binds([Int64(known), Int64(known + limit)])
+            let head = session.sendForRows("SELECT size, note, time FROM head WHERE id = 1 FOR UPDATE", .init())
+            let entryRows = session.sendForRows(
+                "SELECT entry, leaf FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                bounds
+            )
+            let keyRows = session.sendForRows("SELECT key, idx FROM entry_keys WHERE idx >= $1 AND idx < $2", bounds)
+            try session.settle()
+            guard let locked = try checkpoint(session.rows(of: head)) else { return nil }
+            let upper = max(known, locked.size)
+            let rows = try session.rows(of: entryRows).map { row in
+                let (entry, leaf) = try row.decode((ByteBuffer, ByteBuffer).self)
+                return (Array(buffer: entry), Array(buffer: leaf))
+            }
+            let keys = try session.rows(of: keyRows).map { row in
+                let (key, index) = try row.decode((String, Int64).self)
+                return (key, UInt64(index))
+            }
+            // Nothing is committed beyond the head while its lock is held; taken only up to it all the same.
+            return LockedHead(
+                head: locked,
+                rows: Array(rows.prefix(Int(upper - known))),
+                keys: keys.filter { $0.1 < upper }
+            )
+        }
+
         /// Both reads sent at once: one round trip.
         func committed(
             in range: Range<UInt64>

@@ -24,10 +24,18 @@ public protocol EntryBody: Codable, Sendable, Hashable {
     /// of an unknown consent, say) changes nothing, as a replay of the same ledger would. The default changes
     /// nothing (decisions and disclosures).
     func apply(to state: inout ConsentState, entry: ConsentEntry.Header)
+
+    /// The body read from `json` without the generic `Decodable` machinery, for the kinds written most often (read
+    /// back from the ledger at every start without a snapshot, every audit, and on every instance sharing a
+    /// database); `nil` when `json` is anything but the plain layout Tiaki writes, and then the `Decodable` path
+    /// reads it (and says what is wrong, if anything). Whenever this gives a value it is the one the `Decodable`
+    /// path gives (a test holds them to each other). The default gives `nil`.
+    static func fast(_ json: JSONValue) -> Self?
 }
 
 extension EntryBody {
     public func apply(to state: inout ConsentState, entry: ConsentEntry.Header) {}
+    public static func fast(_ json: JSONValue) -> Self? { nil }
 }
 
 /// The one list of entry kinds.
@@ -72,6 +80,13 @@ public struct EntryActor: Sendable, Hashable, Codable {
 
     /// Tiaki itself (start-up, policy publication, erasure at retention end).
     public static let system = EntryActor(org: "tiaki")
+
+    /// Read without the `Decodable` machinery (see ``EntryBody/fast(_:)``).
+    package static func fast(_ json: JSONValue) -> EntryActor? {
+        let r = FastReader(json)
+        guard let org = r?.string("org"), let credential = r?.optionalString("credential") else { return nil }
+        return EntryActor(org: org, credential: credential)
+    }
 }
 
 /// Text sealed to one subject's key (AES-GCM); opened only while the subject's key exists.
@@ -198,14 +213,16 @@ public struct ConsentEntry: Sendable {
         }
         let decoder = JSONValueDecoder()
         func decode<T: EntryBody>(_ t: T.Type) throws -> any EntryBody {
-            try decoder.decode(t, from: value["body"] ?? .object([:]))
+            let body = value["body"] ?? .object([:])
+            return try t.fast(body) ?? decoder.decode(t, from: body)
         }
         let body = try decode(type)
         let index = value["index"]?.integerValue.flatMap { UInt64(exactly: $0) } ?? 0
+        let actor = value["actor"] ?? .null
         self.init(
             index: index,
             time: value["time"]?.stringValue ?? "",
-            actor: try decoder.decode(EntryActor.self, from: value["actor"] ?? .null),
+            actor: try EntryActor.fast(actor) ?? decoder.decode(EntryActor.self, from: actor),
             subject: value["subject"]?.stringValue,
             body: body
         )

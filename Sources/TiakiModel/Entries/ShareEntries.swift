@@ -134,6 +134,52 @@ public struct DecisionRecord: EntryBody {
         self.policy = policy
         self.basis = basis
     }
+
+    public static func fast(_ json: JSONValue) -> DecisionRecord? {
+        guard let r = FastReader(json), let q = FastReader(r.value("request")),
+            let subject = q.string("subject"), let date = q.string("date"),
+            let seriousThreat = q.optionalBool("seriousThreat"), let requester = q.string("requester"),
+            let requesterRole = q.string("requesterRole"), let purpose = q.string("purpose"),
+            let information = q.strings("information"), let recipient = q.string("recipient"),
+            let channel = q.string("channel"), let storageRegion = q.string("storageRegion"),
+            let effect = r.string("effect").flatMap(Effect.init(rawValue:)), let rules = r.strings("rules"),
+            let consents = r.integers("consents"), let reasons = r.strings("reasons"),
+            let policy = r.string("policy"), let basis = r.value("basis")?.integerValue.flatMap(UInt64.init(exactly:)),
+            case .array(let items)? = r.value("obligations")
+        else { return nil }
+        var obligations: [Obligation] = []
+        obligations.reserveCapacity(items.count)
+        for item in items {
+            guard let o = FastReader(item), let kind = o.string("kind"), let detail = o.string("detail"),
+                let due = o.optionalString("due")
+            else { return nil }
+            obligations.append(Obligation(kind: kind, detail: detail, due: due))
+        }
+        let share = Share(
+            recipient: recipient,
+            purpose: purpose,
+            information: information,
+            channel: channel,
+            storageRegion: storageRegion
+        )
+        return DecisionRecord(
+            request: ShareRequest(
+                subject: subject,
+                share: share,
+                date: date,
+                seriousThreat: seriousThreat,
+                requester: requester,
+                requesterRole: requesterRole
+            ),
+            effect: effect,
+            rules: rules,
+            consents: consents,
+            obligations: obligations,
+            reasons: reasons,
+            policy: policy,
+            basis: basis
+        )
+    }
 }
 
 /// A share that was made, as the organisation that made it records it.
