@@ -482,11 +482,11 @@ public final class Ledger: Sendable {
         return reason
     }
 
-    /// What other instances committed since this one last looked: their entries, checked against their leaves and
-    /// the newest checkpoint, and the tree extended by them. Runs inside the caller's transaction.
     /// Entries read at once when catching up.
     static let catchUpChunk: UInt64 = 4096
 
+    /// What other instances committed since this one last looked: their entries, checked against their leaves and
+    /// the newest checkpoint, and the tree extended by them. Runs inside the caller's transaction.
     private struct CatchUp {
         var entries: [CommittedEntry] = []
         var keys: [(key: String, index: UInt64)] = []

@@ -26,8 +26,8 @@ public protocol EntryBody: Codable, Sendable, Hashable {
     func apply(to state: inout ConsentState, entry: ConsentEntry.Header)
 
     /// The body read from `json` without the generic `Decodable` machinery, for the kinds written most often (read
-    /// back from the ledger at every start without a snapshot, every audit, and on every instance sharing a
-    /// database); `nil` when `json` is anything but the plain layout Tiaki writes, and then the `Decodable` path
+    /// back from the ledger by every audit and findings pass, and by every instance sharing a database, for the
+    /// others' entries); `nil` when `json` is anything but the plain layout Tiaki writes, and then the `Decodable` path
     /// reads it (and says what is wrong, if anything). Whenever this gives a value it is the one the `Decodable`
     /// path gives (a test holds them to each other). The default gives `nil`.
     static func fast(_ json: JSONValue) -> Self?
