@@ -772,29 +772,17 @@ package struct PostgresLedgerStorage: LedgerStorage {
         /// One round trip: the lock and both reads sent at once. PostgreSQL runs them in order, and under READ
         /// COMMITTED each read takes its snapshot when it starts, after the lock is held.
         func lockHead(readingFrom known: UInt64, limit: UInt64) throws -> LockedHead? {
-            let bounds = try PostgresSession.binds([Int64(known), Int64(known + limit)])
             let head = session.sendForRows("SELECT size, note, time FROM head WHERE id = 1 FOR UPDATE", .init())
-            let entryRows = session.sendForRows(
-                "SELECT entry, leaf FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                bounds
-            )
-            let keyRows = session.sendForRows("SELECT key, idx FROM entry_keys WHERE idx >= $1 AND idx < $2", bounds)
+            let reads = try sendCommitted(in: known..<(known + limit))
             try session.settle()
             guard let locked = try checkpoint(session.rows(of: head)) else { return nil }
-            let upper = max(known, locked.size)
-            let rows = try session.rows(of: entryRows).map { row in
-                let (entry, leaf) = try row.decode((ByteBuffer, ByteBuffer).self)
-                return (Array(buffer: entry), Array(buffer: leaf))
-            }
-            let keys = try session.rows(of: keyRows).map { row in
-                let (key, index) = try row.decode((String, Int64).self)
-                return (key, UInt64(index))
-            }
+            let (rows, keys) = try answers(reads)
             // Nothing is committed beyond the head while its lock is held; taken only up to it all the same.
+            let upper = max(known, locked.size)
             return LockedHead(
                 head: locked,
                 rows: Array(rows.prefix(Int(upper - known))),
-                keys: keys.filter { $0.1 < upper }
+                keys: keys.filter { $0.index < upper }
             )
         }
 
@@ -804,16 +792,37 @@ package struct PostgresLedgerStorage: LedgerStorage {
         ) throws -> (
             rows: [(entry: [UInt8], leaf: [UInt8])], keys: [(key: String, index: UInt64)]
         ) {
+            let reads = try sendCommitted(in: range)
+            try session.settle()
+            return try answers(reads)
+        }
+
+        private typealias CommittedReads = (
+            entries: EventLoopFuture<PostgresQueryResult>, keys: EventLoopFuture<PostgresQueryResult>
+        )
+
+        /// Sends the reads of the entries (with their leaves) and keys in `range`, without waiting.
+        private func sendCommitted(in range: Range<UInt64>) throws -> CommittedReads {
             let bounds = try PostgresSession.binds([Int64(range.lowerBound), Int64(range.upperBound)])
-            let keyRows = session.sendForRows("SELECT key, idx FROM entry_keys WHERE idx >= $1 AND idx < $2", bounds)
-            let rows = try session.query(
-                "SELECT entry, leaf FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                bounds
-            ).map { row in
+            return (
+                session.sendForRows(
+                    "SELECT entry, leaf FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                    bounds
+                ),
+                session.sendForRows("SELECT key, idx FROM entry_keys WHERE idx >= $1 AND idx < $2", bounds)
+            )
+        }
+
+        private func answers(
+            _ reads: CommittedReads
+        ) throws -> (
+            rows: [(entry: [UInt8], leaf: [UInt8])], keys: [(key: String, index: UInt64)]
+        ) {
+            let rows = try session.rows(of: reads.entries).map { row in
                 let (entry, leaf) = try row.decode((ByteBuffer, ByteBuffer).self)
                 return (Array(buffer: entry), Array(buffer: leaf))
             }
-            let keys = try session.rows(of: keyRows).map { row in
+            let keys = try session.rows(of: reads.keys).map { row in
                 let (key, index) = try row.decode((String, Int64).self)
                 return (key, UInt64(index))
             }
