@@ -116,6 +116,45 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("appends that come while another instance holds the head lock join the waiting commit")
+    func appendsJoinWhileLockIsAwaited() async throws {
+        try await ScratchPostgres.withDatabase { database in
+            let dirs = InstanceDirectories()
+            let ledger = try Ledger.open(dirs.directory(0), database: database, logger: logger)
+            let pool = try PostgresPool(database, logger: logger)
+            defer { pool.close() }
+            // Another instance's commit, as far as the lock goes: the head row locked until told to go on.
+            let locked = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let holder = Task.detached {
+                try pool.transaction { session in
+                    try session.query("SELECT size FROM head WHERE id = 1 FOR UPDATE")
+                    locked.signal()
+                    release.wait()
+                }
+            }
+            locked.wait()
+            let before = ledger.commits
+            let receipts = try await withThrowingTaskGroup(of: AppendReceipt.self) { group in
+                group.addTask { try await ledger.append(["n": 0]) }
+                // The first append's commit is now waiting for the lock; nine more come meanwhile.
+                try await Task.sleep(for: .milliseconds(300))
+                for n in 1..<10 { group.addTask { try await ledger.append(["n": .number(Double(n))]) } }
+                try await Task.sleep(for: .milliseconds(700))
+                release.signal()
+                var all: [AppendReceipt] = []
+                for try await receipt in group { all.append(receipt) }
+                return all
+            }
+            try await holder.value
+            #expect(receipts.count == 10)
+            #expect(ledger.commits - before == 1, "one transaction took all ten")
+            #expect(Set(receipts.map(\.checkpoint.size)) == [10])
+            #expect(Set(receipts.map(\.index)) == Set(0..<10))
+            await ledger.close()
+        }
+    }
+
     @Test("a check made before another instance wrote under the same key is refused as a conflict")
     func conflictOnKey() async throws {
         try await ScratchPostgres.withDatabase { database in

@@ -437,24 +437,32 @@ public final class Ledger: Sendable {
         try await append(EntryDraft(members))
     }
 
+    private typealias PendingItem = (draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)
+
     private func drain() {
         while true {
-            let batch = pending.withLock { p in
-                if p.items.isEmpty {
-                    p.draining = false
-                    return [(draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)]()
-                }
-                let n = min(p.items.count, configuration.maximumBatch)
-                if n == p.items.count {
-                    defer { p.items = [] }
-                    return p.items
-                }
-                let head = Array(p.items[..<n])
-                p.items.removeFirst(n)
-                return head
-            }
+            let batch = takePending(upTo: configuration.maximumBatch, endingDrain: true)
             if batch.isEmpty { return }
             commit(batch)
+        }
+    }
+
+    /// Up to `limit` of the appends waiting, oldest first. With `endingDrain`, finding none ends the drain (the
+    /// next append starts another).
+    private func takePending(upTo limit: Int, endingDrain: Bool) -> [PendingItem] {
+        pending.withLock { p in
+            if p.items.isEmpty {
+                if endingDrain { p.draining = false }
+                return []
+            }
+            let n = min(p.items.count, limit)
+            if n == p.items.count {
+                defer { p.items = [] }
+                return p.items
+            }
+            let head = Array(p.items[..<n])
+            p.items.removeFirst(n)
+            return head
         }
     }
 
@@ -669,19 +677,19 @@ public final class Ledger: Sendable {
         }
     }
 
-    private func commit(_ batch: [(draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)]) {
+    private func commit(_ taken: [PendingItem]) {
+        var batch = taken
         if let reason = divergence.withLock({ $0 }) {
             let failure = LedgerError(.diverged, reason)
             for item in batch { item.continuation.resume(throwing: failure) }
             return
         }
-        typealias Item = (draft: EntryDraft, continuation: CheckedContinuation<AppendReceipt, any Error>)
-        var refused: [Item] = []
-        let outcome = tree.withLock { state -> Result<(items: [Item], receipts: [AppendReceipt]), any Error> in
+        var refused: [PendingItem] = []
+        let outcome = tree.withLock { state -> Result<(items: [PendingItem], receipts: [AppendReceipt]), any Error> in
             do {
                 var range = state.range
                 var found = CatchUp()
-                var accepted: [Item] = []
+                var accepted: [PendingItem] = []
                 var rows: [EntryRow] = []
                 var keys: [(key: String, index: UInt64)] = []
                 var time = ""
@@ -698,6 +706,11 @@ public final class Ledger: Sendable {
                     guard let locked = try tables.lockHead(readingFrom: range.size, limit: Ledger.catchUpChunk)
                     else {
                         throw LedgerError(.corrupt, "the ledger has no newest checkpoint")
+                    }
+                    // Appends that came while the lock was awaited join the batch: when other instances hold the
+                    // lock in turn, the wait is long, and each turn should commit all that is ready.
+                    if batch.count < configuration.maximumBatch {
+                        batch += takePending(upTo: configuration.maximumBatch - batch.count, endingDrain: false)
                     }
                     found = try catchUp(tables, range: &range, to: locked.head, first: locked)
                     // A check made before another instance wrote under the same key no longer holds.
