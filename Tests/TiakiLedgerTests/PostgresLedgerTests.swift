@@ -124,16 +124,7 @@ struct PostgresLedgerTests {
             let pool = try PostgresPool(database, logger: logger)
             defer { pool.close() }
             // Another instance's commit, as far as the lock goes: the head row locked until told to go on.
-            let locked = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
-            let holder = Task.detached {
-                try pool.transaction { session in
-                    try session.query("SELECT size FROM head WHERE id = 1 FOR UPDATE")
-                    locked.signal()
-                    release.wait()
-                }
-            }
-            locked.wait()
+            let holder = try await HeadLockHolder.lock(pool)
             let before = ledger.commits
             let receipts = try await withThrowingTaskGroup(of: AppendReceipt.self) { group in
                 group.addTask { try await ledger.append(["n": 0]) }
@@ -141,12 +132,12 @@ struct PostgresLedgerTests {
                 try await Task.sleep(for: .milliseconds(300))
                 for n in 1..<10 { group.addTask { try await ledger.append(["n": .number(Double(n))]) } }
                 try await Task.sleep(for: .milliseconds(700))
-                release.signal()
+                holder.release()
                 var all: [AppendReceipt] = []
                 for try await receipt in group { all.append(receipt) }
                 return all
             }
-            try await holder.value
+            try await holder.finished()
             #expect(receipts.count == 10)
             #expect(ledger.commits - before == 1, "one transaction took all ten")
             #expect(Set(receipts.map(\.checkpoint.size)) == [10])
@@ -309,6 +300,52 @@ struct PostgresLedgerTests {
                 "DELETE FROM checkpoints", "UPDATE head SET size = 0", "DELETE FROM head", "DELETE FROM entry_keys",
             ] {
                 #expect(throws: PostgresFailure.self, "\(sql)") { try pool.withSession { try $0.query(sql) } }
+            }
+        }
+    }
+}
+
+/// Another instance's commit, as far as the head's lock goes: the row locked in a transaction on a thread of its own
+/// (not one of the few the tasks run on, which a blocked wait would take from them) until released.
+final class HeadLockHolder: Sendable {
+    private let released = DispatchSemaphore(value: 0)
+    private let outcome = Mutex<Result<Void, any Error>?>(nil)
+    private let ended = DispatchSemaphore(value: 0)
+
+    static func lock(_ pool: PostgresPool) async throws -> HeadLockHolder {
+        let holder = HeadLockHolder()
+        let locked = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let result = Result<Void, any Error> {
+                try pool.transaction { session in
+                    try session.query("SELECT size FROM head WHERE id = 1 FOR UPDATE")
+                    locked.signal()
+                    holder.released.wait()
+                }
+            }
+            holder.outcome.withLock { $0 = result }
+            locked.signal()
+            holder.ended.signal()
+        }
+        await HeadLockHolder.wait(for: locked)
+        if case .failure(let error)? = holder.outcome.withLock({ $0 }) { throw error }
+        return holder
+    }
+
+    func release() { released.signal() }
+
+    /// Waits for the transaction to end; throws if it failed.
+    func finished() async throws {
+        await HeadLockHolder.wait(for: ended)
+        try outcome.withLock { $0 }?.get()
+    }
+
+    /// Waits for `semaphore` on a thread of its own.
+    private static func wait(for semaphore: DispatchSemaphore) async {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                semaphore.wait()
+                continuation.resume()
             }
         }
     }
