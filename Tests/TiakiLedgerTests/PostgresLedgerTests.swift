@@ -283,6 +283,30 @@ struct PostgresLedgerTests {
         }
     }
 
+    @Test("a database at schema version 1 is brought to version 2 when a ledger opens on it, and keeps its rules")
+    func migratesFromVersionOne() async throws {
+        try await ScratchPostgres.withDatabase { database in
+            let pool = try PostgresPool(database, logger: logger)
+            defer { pool.close() }
+            try PostgresMigrations.migrate(pool, component: "ledger", steps: [PostgresLedgerStorage.schema[0]])
+            let dirs = InstanceDirectories()
+            let ledger = try Ledger.open(dirs.directory(0), database: database, logger: logger)
+            let version = try pool.withSession { try PostgresMigrations.version(of: "ledger", in: $0) }
+            #expect(version == PostgresLedgerStorage.schema.count)
+            for n in 0..<3 { _ = try await ledger.append(["n": .number(Double(n))]) }
+            #expect(ledger.checkpoint.size == 3)
+            await ledger.close()
+            let gap =
+                "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (4, 'x', decode(repeat('00', 32), 'hex'), '')"
+            let refused = #expect(throws: PostgresFailure.self) { try pool.withSession { try $0.query(gap) } }
+            #expect(refused?.message.contains("appended at the next index only") == true)
+            // The per-row function is gone with its trigger.
+            #expect(throws: PostgresFailure.self) {
+                try pool.withSession { try $0.query("SELECT 'tiaki_entries_next()'::regprocedure") }
+            }
+        }
+    }
+
     @Test("entries, checkpoints and keys are append-only in the database itself")
     func appendOnlyTriggers() async throws {
         try await ScratchPostgres.withDatabase { database in
@@ -294,9 +318,12 @@ struct PostgresLedgerTests {
             await ledger.close()
             let pool = try PostgresPool(database, logger: logger)
             defer { pool.close() }
+            let leaf = "decode(repeat('00', 32), 'hex')"
             for sql in [
                 "UPDATE entries SET entry = 'x'", "DELETE FROM entries", "TRUNCATE entries",
-                "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (5, 'x', decode(repeat('00', 32), 'hex'), '')",
+                "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (5, 'x', \(leaf), '')",
+                "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (1, 'x', \(leaf), ''), (3, 'x', \(leaf), '')",
+                "INSERT INTO entries (idx, entry, leaf, nodes) VALUES (0, 'x', \(leaf), '')",
                 "DELETE FROM checkpoints", "UPDATE head SET size = 0", "DELETE FROM head", "DELETE FROM entry_keys",
             ] {
                 #expect(throws: PostgresFailure.self, "\(sql)") { try pool.withSession { try $0.query(sql) } }

@@ -461,6 +461,15 @@ package enum PostgresMigrations {
     /// The advisory lock every migration takes ("TIAK").
     static let lockKey: Int64 = 0x5449_414B
 
+    /// The schema version of `component`'s tables (0 when it has none); `tiaki_schema` must exist.
+    package static func version(of component: String, in session: PostgresSession) throws -> Int {
+        let rows = try session.query(
+            "SELECT version FROM tiaki_schema WHERE component = $1",
+            PostgresSession.binds([component])
+        )
+        return try rows.first.map { Int(try $0.decode(Int32.self)) } ?? 0
+    }
+
     /// Checks that the database holds `component`'s tables at a version this binary knows, changing nothing.
     package static func check(_ pool: PostgresPool, component: String, steps: [String]) throws {
         try pool.transaction(readOnly: true) { session in
@@ -468,11 +477,7 @@ package enum PostgresMigrations {
             guard try ours.first?.decode(Bool.self) == true else {
                 throw LedgerError(.notALedger, "\(pool.address.redacted) holds no Tiaki ledger")
             }
-            let rows = try session.query(
-                "SELECT version FROM tiaki_schema WHERE component = $1",
-                try PostgresSession.binds([component])
-            )
-            let version = try rows.first.map { Int(try $0.decode(Int32.self)) } ?? 0
+            let version = try version(of: component, in: session)
             guard version > 0 else {
                 throw LedgerError(.notALedger, "\(pool.address.redacted) holds no Tiaki \(component) tables")
             }
@@ -507,11 +512,7 @@ package enum PostgresMigrations {
                     "CREATE TABLE tiaki_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
                 )
             }
-            let rows = try session.query(
-                "SELECT version FROM tiaki_schema WHERE component = $1",
-                PostgresSession.binds([component])
-            )
-            let version = try rows.first.map { Int(try $0.decode(Int32.self)) } ?? 0
+            let version = try version(of: component, in: session)
             guard version <= steps.count else {
                 throw LedgerError(
                     .notALedger,
@@ -620,7 +621,33 @@ package struct PostgresLedgerStorage: LedgerStorage {
             FOR EACH ROW EXECUTE FUNCTION tiaki_append_only();
         CREATE TRIGGER entry_keys_no_truncate BEFORE TRUNCATE ON entry_keys
             FOR EACH STATEMENT EXECUTE FUNCTION tiaki_append_only();
+        """,
+        // Version 2: the next-index rule checked once per statement over the rows it inserted, not by a lookup of
+        // the largest index for each row (a commit inserts its whole batch in one statement, with the head's lock
+        // held). Each lookup is one probe of the primary key, whatever plan the function's statements get (an
+        // `EXISTS` over `idx > n` may be planned as a scan of the whole table). Written to run again harmlessly.
         """
+        DROP TRIGGER IF EXISTS entries_next_index ON entries;
+        CREATE OR REPLACE FUNCTION tiaki_entries_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            lowest BIGINT;
+            highest BIGINT;
+            rows BIGINT;
+        BEGIN
+            SELECT min(idx), max(idx), count(*) INTO lowest, highest, rows FROM inserted;
+            IF rows > 0 AND (
+                highest - lowest + 1 <> rows
+                OR (lowest > 0 AND NOT EXISTS (SELECT 1 FROM entries WHERE idx = lowest - 1))
+                OR (SELECT max(idx) FROM entries) <> highest
+            ) THEN
+                RAISE EXCEPTION 'entries are appended at the next index only';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER entries_next_index AFTER INSERT ON entries REFERENCING NEW TABLE AS inserted
+            FOR EACH STATEMENT EXECUTE FUNCTION tiaki_entries_follow();
+        DROP FUNCTION IF EXISTS tiaki_entries_next();
+        """,
     ]
 
     package func read<T>(_ body: (any LedgerReading) throws -> T) throws -> T {
