@@ -127,6 +127,8 @@ struct PostgresLedgerTests {
             let holder = try await HeadLockHolder.lock(pool)
             let before = ledger.commits
             let receipts = try await withThrowingTaskGroup(of: AppendReceipt.self) { group in
+                // On any exit: a lock still held would keep the appends, and so this group, waiting for ever.
+                defer { holder.release() }
                 group.addTask { try await ledger.append(["n": 0]) }
                 // The first append's commit is now waiting for the lock; nine more come meanwhile.
                 try await Task.sleep(for: .milliseconds(300))
@@ -336,6 +338,7 @@ struct PostgresLedgerTests {
 /// (not one of the few the tasks run on, which a blocked wait would take from them) until released.
 final class HeadLockHolder: Sendable {
     private let released = DispatchSemaphore(value: 0)
+    private let releasedOnce = Atomic<Bool>(false)
     private let outcome = Mutex<Result<Void, any Error>?>(nil)
     private let ended = DispatchSemaphore(value: 0)
 
@@ -359,7 +362,11 @@ final class HeadLockHolder: Sendable {
         return holder
     }
 
-    func release() { released.signal() }
+    /// Lets the transaction end; once only, however often it is called.
+    func release() {
+        guard !releasedOnce.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        released.signal()
+    }
 
     /// Waits for the transaction to end; throws if it failed.
     func finished() async throws {
