@@ -9,6 +9,8 @@ public import TiakiModel
 public struct Recorded: Sendable {
     public let entry: ConsentEntry
     public let receipt: AppendReceipt
+    /// The entry's body as the ledger holds it, when the body wrote its own canonical JSON (a decision).
+    public var body: [UInt8]? = nil
     /// The entry's ledger index, as the consent and disclosure ids that name it are written.
     public var index: Int { Int(clamping: receipt.index) }
 }
@@ -250,8 +252,9 @@ public final class LedgerCore: Sendable {
 
     func append(_ entry: ConsentEntry) async throws -> Recorded {
         var draft: EntryDraft
+        let body: [UInt8]?
         do {
-            draft = try entry.draft()
+            (draft, body) = try entry.draftKeepingBody()
         } catch let error as LedgerError {
             throw TiakiError(.internal, error.message)
         }
@@ -269,7 +272,7 @@ public final class LedgerCore: Sendable {
         var recorded = entry
         recorded.index = receipt.index
         recorded.time = receipt.time
-        return Recorded(entry: recorded, receipt: receipt)
+        return Recorded(entry: recorded, receipt: receipt, body: body)
     }
 
     /// The committed entry at `index`, parsed; `nil` when there is none or it cannot be read.

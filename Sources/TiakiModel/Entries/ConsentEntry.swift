@@ -152,8 +152,12 @@ public struct ConsentEntry: Sendable {
 
     /// The entry as the ledger takes it. A body that writes its own canonical JSON (a decision) skips the generic
     /// encoder: the decision path runs once per request.
-    public func draft() throws -> EntryDraft {
-        guard let fast = body as? any CanonicalEncodable else { return try EntryDraft(members()) }
+    public func draft() throws -> EntryDraft { try draftKeepingBody().draft }
+
+    /// ``draft()``, and the body's canonical bytes as the entry holds them when the body wrote them itself (`nil`
+    /// when it went through the generic encoder), so that an answer can carry exactly what was recorded.
+    public func draftKeepingBody() throws -> (draft: EntryDraft, body: [UInt8]?) {
+        guard let fast = body as? any CanonicalEncodable else { return (try EntryDraft(members()), nil) }
         var actor = CanonicalWriter(capacity: 64)
         actor.object { w in
             if let credential = header.actor.credential {
@@ -165,15 +169,16 @@ public struct ConsentEntry: Sendable {
         }
         var kindBytes: [UInt8] = []
         CanonicalJSON.appendString(kind.rawValue, to: &kindBytes)
+        let bodyBytes = fast.canonicalBytes
         var members: [(name: String, value: [UInt8])] = [
-            ("actor", actor.bytes), ("body", fast.canonicalBytes), ("kind", kindBytes),
+            ("actor", actor.bytes), ("body", bodyBytes), ("kind", kindBytes),
         ]
         if let subject {
             var bytes: [UInt8] = []
             CanonicalJSON.appendString(subject, to: &bytes)
             members.append(("subject", bytes))
         }
-        return try EntryDraft(canonicalMembers: members)
+        return (try EntryDraft(canonicalMembers: members), bodyBytes)
     }
 
     /// Applies this entry to `state` (see ``EntryBody/apply(to:entry:)``) and counts it.

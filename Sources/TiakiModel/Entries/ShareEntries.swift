@@ -393,4 +393,41 @@ extension DecisionRecord: CanonicalEncodable {
             w.strings(rules)
         }
     }
+
+    /// The answer to a recorded decision, made from its body's canonical bytes as the ledger holds them: what
+    /// ``write(to:decision:checkpoint:)`` writes, with the entry's index and the checkpoint put in their canonical
+    /// places (after `basis`, after `consents`) and the rest the recorded bytes themselves. `nil` when `body` does
+    /// not begin as a decision's body does.
+    public static func response(recorded body: [UInt8], decision: UInt64, checkpoint: String) -> [UInt8]? {
+        func digits(from start: Int, orCommas: Bool) -> Int {
+            var i = start
+            while i < body.count, (0x30...0x39).contains(body[i]) || (orCommas && body[i] == 0x2C) { i += 1 }
+            return i
+        }
+        guard body.starts(with: Splice.basis) else { return nil }
+        let afterBasis = digits(from: Splice.basis.count, orCommas: false)
+        guard afterBasis > Splice.basis.count, body[afterBasis...].starts(with: Splice.consents) else { return nil }
+        let closing = digits(from: afterBasis + Splice.consents.count, orCommas: true)
+        guard closing < body.count, body[closing] == UInt8(ascii: "]"),
+            body[(closing + 1)...].starts(with: Splice.effect)
+        else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + checkpoint.utf8.count + 48)
+        out.append(contentsOf: body[..<afterBasis])
+        out.append(contentsOf: Splice.checkpoint)
+        CanonicalJSON.appendString(checkpoint, to: &out)
+        out.append(contentsOf: body[afterBasis...closing])
+        out.append(contentsOf: Splice.decision)
+        out.append(contentsOf: String(decision).utf8)
+        out.append(contentsOf: body[(closing + 1)...])
+        return out
+    }
+
+    private enum Splice {
+        static let basis = Array(#"{"basis":"#.utf8)
+        static let checkpoint = Array(#","checkpoint":"#.utf8)
+        static let consents = Array(#","consents":["#.utf8)
+        static let decision = Array(#","decision":"#.utf8)
+        static let effect = Array(#","effect":"#.utf8)
+    }
 }

@@ -18,14 +18,17 @@ struct DecisionController: Sendable {
             let share = try services.decisions.request(body, caller: caller)
             let (decision, recorded) = try await services.decisions.decideAndRecord(share, actor: caller.actor)
             metrics.decided(decision.effect)
-            // The body as it was written to the ledger, with the entry's index and the checkpoint that covers it.
-            var writer = CanonicalWriter(capacity: 2048)
-            decision.write(
-                to: &writer,
-                decision: recorded.receipt.index,
-                checkpoint: recorded.receipt.checkpoint.text
-            )
-            var bytes = writer.bytes
+            // The body as it was written to the ledger, with the entry's index and the checkpoint that covers it:
+            // the recorded bytes themselves where the ledger kept them, else the record written again.
+            let index = recorded.receipt.index
+            let checkpoint = recorded.receipt.checkpoint.text
+            var bytes =
+                recorded.body.flatMap { DecisionRecord.response(recorded: $0, decision: index, checkpoint: checkpoint) }
+                ?? {
+                    var writer = CanonicalWriter(capacity: 2048)
+                    decision.write(to: &writer, decision: index, checkpoint: checkpoint)
+                    return writer.bytes
+                }()
             bytes.append(0x0A)
             return Reply.json(bytes: bytes, status: .created)
         }
