@@ -97,10 +97,25 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // What both front ends (the API and the pages) need of HTTP: problems, the one mapping of refusals to
+        // statuses, downloads, limits on callers and connections.
+        .target(
+            name: "TiakiHTTP",
+            dependencies: [
+                "TiakiModel",
+                "TiakiLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
         // The pages people use, served by `tiaki serve` beside the API: templates, sessions, forms.
         .target(
             name: "TiakiWeb",
             dependencies: [
+                "TiakiHTTP",
                 "TiakiAudit",
                 "TiakiConsent",
                 "TiakiModel",
@@ -110,12 +125,14 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Resources/Templates")],
             swiftSettings: tiakiSettings
         ),
         // The HTTP service: one buildApplication shared by `tiaki serve` and the tests.
         .target(
             name: "TiakiServer",
             dependencies: [
+                "TiakiHTTP",
                 "TiakiWeb",
                 "TiakiAudit",
                 "TiakiPolicy",
@@ -151,6 +168,7 @@ let package = Package(
         .executableTarget(
             name: "tiaki",
             dependencies: [
+                "TiakiHTTP",
                 "TiakiLedger",
                 "TiakiConsent",
                 "TiakiModel",
@@ -246,7 +264,9 @@ let package = Package(
             name: "TiakiServerTests",
             dependencies: [
                 "TiakiServer",
+                "TiakiHTTP",
                 "TiakiWeb",
+                "TiakiAudit",
                 "TiakiSimulation",
                 "TiakiPolicy",
                 "TiakiConsent",

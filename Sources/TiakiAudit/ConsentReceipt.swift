@@ -18,6 +18,11 @@ public struct ConsentReceipt: Sendable, Codable, Equatable {
     public var summary: [String]
     /// Plain words for the codes the consent uses.
     public var labels: [String: String]
+    /// The words sealed in the entry (the words shown, how the information is protected, …), by their sealed
+    /// value: what the school recorded. The entry proves the sealed values; the words themselves cannot be checked
+    /// without the child's key, which only the school holds (a digest of them would let anyone confirm a guess once
+    /// the key is destroyed).
+    public var words: [String: String]?
 
     public init(
         entry: [UInt8],
@@ -26,6 +31,7 @@ public struct ConsentReceipt: Sendable, Codable, Equatable {
         checkpoint: SignedCheckpoint,
         vkey: String,
         terms: ConsentTerms,
+        opened: ConsentTerms? = nil,
         vocabulary: ConsentSummary.Labels
     ) {
         self.entry = String(decoding: entry, as: UTF8.self)
@@ -36,7 +42,21 @@ public struct ConsentReceipt: Sendable, Codable, Equatable {
         var used = Set(terms.purposes + terms.information + terms.audience.kinds)
         used.formUnion(terms.sharing.channels + terms.sharing.storageRegions)
         self.labels = vocabulary.filter { used.contains($0.key) }
-        self.summary = ConsentSummary.lines(terms, labels: labels)
+        self.summary = ConsentSummary.lines(opened ?? terms, labels: labels)
+        if let opened {
+            var sealed: [String] = []
+            var plain: [String] = []
+            _ = terms.mapText {
+                sealed.append($0)
+                return $0
+            }
+            _ = opened.mapText {
+                plain.append($0)
+                return $0
+            }
+            let pairs = zip(sealed, plain).filter { Sealed.isSealed($0.0) && $0.0 != $0.1 }
+            self.words = pairs.isEmpty ? nil : Dictionary(pairs) { a, _ in a }
+        }
     }
 
     /// What a check established.
@@ -76,7 +96,7 @@ public struct ConsentReceipt: Sendable, Codable, Equatable {
                 description: "the entry says index \(claimed.map(String.init) ?? "none"), the receipt \(index)"
             )
         }
-        let terms: ConsentTerms
+        var terms: ConsentTerms
         do {
             guard let t = try ConsentEntry(bytes: bytes).body as? ConsentTerms else {
                 throw Failure(description: "the entry is not a consent")
@@ -118,6 +138,7 @@ public struct ConsentReceipt: Sendable, Codable, Equatable {
                     "the inclusion proof does not lead from entry \(index) to the root of the checkpoint of size \(signed.size)"
             )
         }
+        if let words { terms = terms.mapText { words[$0] ?? $0 } }
         guard ConsentSummary.lines(terms, labels: labels) == summary else {
             throw Failure(description: "the summary does not say what the recorded consent says")
         }

@@ -101,13 +101,13 @@ public struct SubjectReport: Sendable, Codable {
         func words(_ codes: [String]) -> String { ConsentSummary.list(codes.map { labels[$0] ?? $0 }) }
         func label(_ code: String) -> String { labels[code] ?? code }
         func day(_ text: String) -> String { Day(text)?.plain ?? text }
-        // Consents are numbered in the report's order; sentences name them by that number.
+        // Consents are named by their ledger index, as every page and receipt names them.
         var numbers: [Int: Int] = [:]
         var withdrawn: [Int: (by: String, date: String)] = [:]
         var superseded: [Int: Int] = [:]
         for entry in entries {
             switch entry.body {
-            case is ConsentTerms: numbers[Int(clamping: entry.index)] = numbers.count + 1
+            case is ConsentTerms: numbers[Int(clamping: entry.index)] = Int(clamping: entry.index)
             case let w as ConsentWithdrawn where withdrawn[w.consent] == nil: withdrawn[w.consent] = (w.by, w.date)
             default: break
             }
@@ -144,7 +144,11 @@ public struct SubjectReport: Sendable, Codable {
                 contact = organisations[r.org]?.contact
                 birthMonth = r.birthMonth
                 name = r.nameSealed.flatMap(unseal)
-            case let t as ConsentTerms:
+            case let sealedTerms as ConsentTerms:
+                // The words people typed are sealed to the child's key: opened while it exists.
+                let t = sealedTerms.mapText {
+                    Sealed.isSealed($0) ? unseal(Sealed(token: $0)) ?? "(sealed)" : $0
+                }
                 let id = Int(clamping: entry.index)
                 let until = Day(t.retention.until)
                 var status = "in force until \(until?.plain ?? t.retention.until)"
@@ -325,14 +329,19 @@ public struct SubjectReport: Sendable, Codable {
 
     /// A decision's reasons as a whānau reads them: the rule each names is the appendix's; a rule that did not
     /// apply explains nothing to them; consents are named by their number in the report.
-    public static func plainReasons(_ reasons: [String], consent: (Int) -> String?) -> [String] {
+    /// - Parameter labelled: whether each reason starts "Why:" or "Why not:" (a page that heads them "Why" says
+    ///   it once).
+    public static func plainReasons(_ reasons: [String], consent: (Int) -> String?, labelled: Bool = true) -> [String] {
         reasons.compactMap { reason -> String? in
             if reason.hasPrefix("Rule "), reason.contains(" does not apply") { return nil }
             if reason == "Not permitted: no rule allows this share." { return nil }
             var r = reason
             for prefix in ["Permitted by rule ", "Forbidden by rule "] where r.hasPrefix(prefix) {
                 if let colon = r.range(of: ": ") {
-                    r = (prefix.hasPrefix("Permitted") ? "Why: " : "Why not: ") + r[colon.upperBound...]
+                    r =
+                        (labelled ? (prefix.hasPrefix("Permitted") ? "Why: " : "Why not: ") : "")
+                        + r[colon.upperBound...]
+                    if !labelled { r = ConsentSummary.capitalised(r) }
                 }
             }
             // "consent 35" (a ledger index) → "consent 1" (its number here).

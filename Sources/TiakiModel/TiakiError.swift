@@ -19,6 +19,8 @@ public struct TiakiError: Error, Sendable, CustomStringConvertible, Equatable {
             case conflict
             case erased
             case tooMany = "too-many"
+            case forbidden
+            case rateLimited = "rate-limited"
             case unavailable
             case `internal`
         }
@@ -54,6 +56,10 @@ public struct TiakiError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let erased = Code(.erased)
         /// A count limit: more of something than one subject may have.
         public static let tooMany = Code(.tooMany)
+        /// The caller's role may not do this (see `Action` in TiakiConsent).
+        public static let forbidden = Code(.forbidden)
+        /// The caller wrote faster than its limit allows: nothing was recorded; try again after ``TiakiError/retryAfter``.
+        public static let rateLimited = Code(.rateLimited)
         /// Storage failed or is not available: nothing was recorded, and trying again may work.
         public static let unavailable = Code(.unavailable)
         /// A fault in Tiaki itself (a policy compiled for another state, say): nothing was recorded.
@@ -64,13 +70,23 @@ public struct TiakiError: Error, Sendable, CustomStringConvertible, Equatable {
     public let message: String
     /// The field at fault, as a dotted path (`sharing.storageRegions[0]`), where there is one.
     public let field: String?
+    /// Seconds after which trying again may succeed (``Code/rateLimited``).
+    public let retryAfter: Int?
     public let file: String
     public let line: Int
 
-    public init(_ code: Code, _ message: String, field: String? = nil, file: String = #fileID, line: Int = #line) {
+    public init(
+        _ code: Code,
+        _ message: String,
+        field: String? = nil,
+        retryAfter: Int? = nil,
+        file: String = #fileID,
+        line: Int = #line
+    ) {
         self.code = code
         self.message = message
         self.field = field
+        self.retryAfter = retryAfter
         self.file = file
         self.line = line
     }

@@ -7,6 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import TiakiAudit
 public import TiakiConsent
+public import TiakiHTTP
 public import TiakiLedger
 import TiakiModel
 import TiakiPolicy
@@ -27,9 +28,23 @@ public struct ServerConfiguration: Sendable {
     /// A PEM certificate chain and private key: when both are set the service speaks HTTPS only.
     public var tlsCertificate: String?
     public var tlsKey: String?
-    /// Failed sign-ins a source may make within `failedAuthenticationWindow` before it is refused with 429.
+    /// Failed sign-ins a source address (or one presented token) may make within `failedAuthenticationWindow`
+    /// before each further failure must wait, longer each time (1 s, 2 s, 4 s, … up to a minute). A valid credential
+    /// is never kept waiting.
     public var failedAuthenticationLimit = 20
-    public var failedAuthenticationWindow: Duration = .seconds(60)
+    public var failedAuthenticationWindow: Duration = .seconds(900)
+    /// The first wait after the limit; each further failure waits twice as long, up to a minute.
+    public var failedAuthenticationFirstWait: Duration = .seconds(1)
+    /// Proxies whose `X-Forwarded-For` and `Forwarded` headers name the client (`--trusted-proxy`); from anyone
+    /// else they are ignored.
+    public var trustedProxies: [AddressBlock] = []
+    /// Writes (POSTs) per second a credential may make, sustained, and how many at once beyond that.
+    public var writesPerSecond: Double = 20
+    public var writeBurst: Double = 200
+    /// Page sessions one credential may hold; a new sign-in ends the oldest.
+    public var sessionsPerCredential = 10
+    /// Timeouts and the cap on connections.
+    public var connections = ConnectionLimits()
     /// Called once the server listens (not before: a port in use is an error, never a "ready").
     public var onReady: (@Sendable () -> Void)?
     /// Witnesses to ask for cosignatures, and how many must cosign a checkpoint before it is served as cosigned.
@@ -74,14 +89,18 @@ public func buildApplication(
                 interval: configuration.witnessInterval
             )
         let findings = startFindings(services: services, logger: logger)
-        let router = buildRouter(
+        let router = try buildRouter(
             services: services,
             configuration: configuration,
             logger: logger,
             cosigning: cosigning,
             findings: findings
         )
-        let server = try ServerTLS.builder(certificate: configuration.tlsCertificate, key: configuration.tlsKey)
+        let server = try ServerTLS.builder(
+            certificate: configuration.tlsCertificate,
+            key: configuration.tlsKey,
+            limits: configuration.connections
+        )
         let onReady = configuration.onReady
         var application = Application(
             router: router,
@@ -140,25 +159,30 @@ func buildRouter(
     logger: Logger,
     cosigning: WitnessCosigning? = nil,
     findings: FindingsProjection? = nil
-) -> Router<TiakiRequestContext> {
+) throws -> Router<TiakiRequestContext> {
     // A router built only to list its routes has no findings to serve.
     let findings = findings ?? FindingsProjection(earliestInFlight: { nil })
     let metrics = ServiceMetrics()
     let input = RequestInput(bodyLimit: configuration.bodyLimit)
-    let limiter = FailedAuthenticationLimiter(
-        limit: configuration.failedAuthenticationLimit,
-        window: configuration.failedAuthenticationWindow
+    let failures = FailedAttemptLimiter(
+        free: configuration.failedAuthenticationLimit,
+        window: configuration.failedAuthenticationWindow,
+        firstDelay: configuration.failedAuthenticationFirstWait
     )
-    // The pages share the API's sign-in limiter: a wrong credential counts the same wherever it is typed.
-    let pages = WebPages<TiakiRequestContext>(
+    let writes = WriteLimiter(rate: configuration.writesPerSecond, burst: configuration.writeBurst)
+    // The pages share the API's limiters: a wrong credential counts the same wherever it is typed, and a
+    // credential's writes are one budget.
+    let pages = try WebPages<TiakiRequestContext>(
         services: services,
-        sessions: SessionStore(),
+        sessions: SessionStore(perCredential: configuration.sessionsPerCredential),
         guardian: SignInGuard(
-            retryAfter: { limiter.retryAfter($0) },
-            failed: { limiter.recordFailure($0) }
+            retryAfter: { failures.retryAfter(FailedAttemptLimiter.keys(source: $0, token: $1)) },
+            failed: { failures.recordFailure(FailedAttemptLimiter.keys(source: $0, token: $1)) }
         ),
+        writes: writes,
         findings: findings,
         secureCookies: configuration.tlsCertificate != nil,
+        logger: logger,
         source: { $0.source }
     )
     func addRoutes(to router: Router<TiakiRequestContext>) {
@@ -191,9 +215,16 @@ func buildRouter(
         )
     )
     if services.ledger.isShared { router.add(middleware: SynchronizeMiddleware(ledger: services.ledger)) }
+    router.add(middleware: ClientAddressMiddleware(addresses: ClientAddress(trusted: configuration.trustedProxies)))
     router.add(
-        middleware: AuthenticationMiddleware(credentials: services.credentials, limiter: limiter, logger: logger)
+        middleware: AuthenticationMiddleware(
+            credentials: services.credentials,
+            failures: failures,
+            writes: writes,
+            logger: logger
+        )
     )
+    router.add(middleware: IdempotencyMiddleware(store: IdempotencyStore(), bodyLimit: configuration.bodyLimit))
     addRoutes(to: router)
     return router
 }

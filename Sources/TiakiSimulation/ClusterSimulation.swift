@@ -137,6 +137,8 @@ public enum ClusterSimulation {
         ledgerConfiguration.keySeed = (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         ledgerConfiguration.clock = { clock.tick() }
         ledgerConfiguration.calendar = { clock.read() }
+        // A simulated year keeps its own calendar, in UTC, so that the same seed gives the same bytes anywhere.
+        ledgerConfiguration.timeZone = LocalTime.utc.zone
         let tiaki = try await TiakiServices.open(
             directory,
             configuration: ledgerConfiguration,
@@ -155,12 +157,20 @@ public enum ClusterSimulation {
         }
         var credentials: [String: String] = [:]
         for org in orgs {
-            credentials[org.id] = try await tiaki.credentials.issue(.init(org: org.id, role: .member)).id
+            credentials[org.id] = try await tiaki.credentials.issue(
+                .init(org: org.id, role: .member, holder: "the simulated office")
+            ).id
         }
         let facilitatorOrg = orgs.first { $0.kind == "ministry-learning-support" } ?? orgs[0]
-        let facilitator = try await tiaki.credentials.issue(.init(org: facilitatorOrg.id, role: .facilitator)).id
-        let privacyOfficer = try await tiaki.credentials.issue(.init(org: facilitatorOrg.id, role: .privacyOfficer)).id
-        _ = try await tiaki.credentials.issue(.init(org: facilitatorOrg.id, role: .auditor))
+        let facilitator = try await tiaki.credentials.issue(
+            .init(org: facilitatorOrg.id, role: .facilitator, holder: "the simulated office")
+        ).id
+        let privacyOfficer = try await tiaki.credentials.issue(
+            .init(org: facilitatorOrg.id, role: .privacyOfficer, holder: "the simulated office")
+        ).id
+        _ = try await tiaki.credentials.issue(
+            .init(org: facilitatorOrg.id, role: .auditor, holder: "the simulated office")
+        )
 
         let homes = orgs.filter { ["school", "kura", "early-learning", "kohanga-reo"].contains($0.kind) }
         var subjects: [Subject] = []

@@ -42,11 +42,27 @@ enum Assets {
         .meta{color:var(--muted);font-size:.95rem}
         .visually-hidden{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
         .sheet-part{margin-bottom:2rem}.sheet dt{font-weight:700;margin-top:.6rem}.sheet dd{margin:0 0 .4rem 0}
+        .banner{border-left:8px solid var(--accent);background:#e8f3f4;padding:.5rem 1rem;margin:1rem 0}
+        .facts dt{font-weight:700}.facts dd{margin:0 0 .5rem 0}
+        .sign{margin-top:1.5rem;display:flex;flex-wrap:wrap;gap:2rem}
+        .links a{margin-right:1rem}
+        .findings{list-style:none;padding:0}
+        @media (max-width:40rem){
+          table.cards,table.cards tbody,table.cards tr,table.cards td,table.cards th{display:block;width:100%}
+          table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+          table.cards tr{border:1px solid var(--line);margin:0 0 1rem 0;padding:.5rem}
+          table.cards td,table.cards th{border:none;padding:.25rem 0}
+          table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:700}
+          .top .lang{margin:0}
+          pre{font-size:.8rem}
+        }
         @media print{
           .top,.bottom,.no-print,.skip{display:none!important}
           body{font-size:10.5pt}main{max-width:none;padding:0}
           .sheet.both{display:grid;grid-template-columns:1fr 1fr;gap:1.5rem}
           .sheet h1{font-size:15pt}a{color:var(--ink);text-decoration:none}
+          .sheet-part{page-break-after:always}.sheet.both .sheet-part{page-break-after:auto}
+          .banner{display:none}
           @page{size:A4;margin:14mm}
         }
 

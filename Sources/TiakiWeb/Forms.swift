@@ -1,6 +1,7 @@
 import Foundation
 
-/// A form body (`application/x-www-form-urlencoded`) or a query string: names to values, repeated names kept.
+/// A query string, or the few fields of a form body every post carries (`csrf`, `once`): names to values, repeated
+/// names kept. The forms themselves are decoded into their own types (``WebPages/Submission/decode(_:)``).
 struct Form: Sendable {
     private(set) var fields: [String: [String]] = [:]
 
@@ -70,7 +71,3 @@ struct Form: Sendable {
         return o
     }
 }
-
-/// A value for a template: absent values are `false`, which a section (`{{#x}}…{{/x}}`) skips; an optional in
-/// `Any` would be drawn as "nil".
-func maybe(_ value: Any?) -> Any { value ?? false }

@@ -1,86 +1,81 @@
 import Foundation
 import HTTPTypes
 public import Hummingbird
-import Logging
-import Mustache
+public import Logging
 import Synchronization
 public import TiakiAudit
 public import TiakiConsent
+public import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
-/// How the pages limit failed sign-ins: the same limiter as the API's bearer tokens, by source address.
+/// How the pages limit failed sign-ins: the same limiter as the API's bearer tokens.
 public struct SignInGuard: Sendable {
-    /// Seconds to wait before the source may try again, if it must.
-    public var retryAfter: @Sendable (String) -> Int?
-    public var failed: @Sendable (String) -> Void
+    /// Seconds to wait before a failed sign-in from this source with this token may be tried again, if it must.
+    public var retryAfter: @Sendable (_ source: String, _ token: String) -> Int?
+    public var failed: @Sendable (_ source: String, _ token: String) -> Void
 
-    public init(retryAfter: @escaping @Sendable (String) -> Int?, failed: @escaping @Sendable (String) -> Void) {
+    public init(
+        retryAfter: @escaping @Sendable (String, String) -> Int?,
+        failed: @escaping @Sendable (String, String) -> Void
+    ) {
         self.retryAfter = retryAfter
         self.failed = failed
     }
 }
 
-/// Fragments rendered once and kept, by a key that names everything they depend on.
-final class FragmentCache: Sendable {
-    private let cache = Mutex<[String: String]>([:])
-
-    func value(_ key: String, _ make: () -> String) -> String {
-        if let hit = cache.withLock({ $0[key] }) { return hit }
-        let made = make()
-        cache.withLock { $0[key] = made }
-        return made
-    }
-}
-
 /// A page that cannot be shown: the reader sees a page saying why, never a stack of JSON.
 enum PageError: Error {
-    case notFound, forbidden, tooLarge
-    case signIn(expired: Bool)
-    case staleForm
+    case notFound, tooLarge, unreadable, crossSite
+    case signIn(expired: Bool, next: String?)
 }
 
 /// The pages people use, at `/` beside the API: signing in, finding and registering a child, recording consents
 /// through the seven checklist items with the whānau's information sheet and receipt, asking whether a share may be
 /// made and recording it, withdrawing; findings and the child's report for privacy officers; coverage for
-/// facilitators; the ledger for auditors; organisations and credentials for admins. Server-rendered, no scripts;
-/// every value escaped; roles and organisation scope exactly the API's (the services decide).
+/// facilitators; the ledger for auditors; organisations and credentials for admins.
+///
+/// Server-rendered from the templates in `Resources/Templates`, no scripts, every value escaped. Who may do what
+/// is ``Action/roles``, asked exactly as the API asks it; a page's caller is looked up again on every request, so a
+/// revoked credential's sessions end at once. Every write is POST, then a redirect to a page that shows what was
+/// recorded; a form's one-time token makes a second submit (a double click, Back, a reload) show that page again and
+/// record nothing.
 public struct WebPages<Context: RequestContext>: Sendable {
     let services: TiakiServices
     let sessions: SessionStore
     let guardian: SignInGuard
+    let writes: WriteLimiter?
     let findingsProjection: FindingsProjection
     let secureCookies: Bool
     let source: @Sendable (Context) -> String
-    let library: MustacheLibrary
+    let library: PageLibrary
+    let logger: Logger
     let bodyLimit = 64 * 1024
-    /// Rendered fragments that are the same for every reader of a language (a blank form's choices).
-    let fragments = FragmentCache()
 
+    /// - Throws: ``PageSetupError`` when a template or a word is missing.
     public init(
         services: TiakiServices,
         sessions: SessionStore,
         guardian: SignInGuard,
+        writes: WriteLimiter? = nil,
         findings: FindingsProjection,
         secureCookies: Bool,
+        logger: Logger = Logger(label: "tiaki.pages"),
         source: @escaping @Sendable (Context) -> String
-    ) {
+    ) throws {
         self.services = services
         self.sessions = sessions
         self.guardian = guardian
+        self.writes = writes
         self.findingsProjection = findings
         self.secureCookies = secureCookies
         self.source = source
-        var library = MustacheLibrary()
-        for (name, text) in Templates.all {
-            // The templates are this file's own: one that does not parse is a programming error caught by tests.
-            try? library.register(text, named: name)
-        }
-        self.library = library
+        self.logger = logger
+        self.library = try PageLibrary.load()
     }
 
-    /// Every page's path, for the API's route table and its OpenAPI test to leave alone.
-    public static var paths: [String] { ["/", "/sign-in", "/sign-out", "/language", "/children", "/findings"] }
+    /// The wall clock of the people the pages serve.
+    var local: LocalTime { services.core.localTime }
 
     public var routes: RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
@@ -91,272 +86,293 @@ public struct WebPages<Context: RequestContext>: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: Assets.css))
             )
         }
-        routes.get("language") { request, _ in
-            let query = Form(request.uri.query ?? "")
-            let to = query["to"] == "mi" ? "mi" : "en"
-            // Back to a page of this site only: a path, of the characters a path and query use here.
-            let back =
-                query["back"].flatMap { path -> String? in
-                    let allowed = path.utf8.allSatisfy {
-                        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
-                            || "/?=&-_.%".utf8.contains($0)
-                    }
-                    return allowed && path.hasPrefix("/") && !path.hasPrefix("//") && path.utf8.count <= 512
-                        ? path : nil
-                } ?? "/"
-            var response = Self.redirect(back)
-            response.headers.append(
-                HTTPField(name: .setCookie, value: "tiaki_lang=\(to); Path=/; SameSite=Strict; Max-Age=31536000")
-            )
-            return response
-        }
-        routes.get("") { request, context in try await page(request, context) { try home($0, $1) } }
-        routes.get("sign-in") { request, context in
-            try await page(request, context, public: true) { try signInPage($0, $1) }
-        }
-        routes.post("sign-in") { request, context in
-            try await page(request, context, public: true) { try await signIn($0, $1, context) }
-        }
-        routes.post("sign-out") { request, context in try await page(request, context) { try await signOut($0, $1) } }
-        routes.get("children") { request, context in try await page(request, context) { try find($0, $1) } }
-        routes.get("children/new") { request, context in
-            try await page(request, context) { r, v in try registerForm(v, values: Form(""), errors: []) }
-        }
-        routes.post("children") { request, context in try await page(request, context) { try await register($0, $1) } }
-        routes.get("children/:subject") { request, context in
-            try await page(request, context) { try childPage($1, try Self.parameter(context, "subject")) }
-        }
-        routes.get("children/:subject/consents/new") { request, context in
-            try await page(request, context) { r, v in
-                try consentForm(v, subject: try Self.parameter(context, "subject"), values: Form(""), errors: [])
-            }
-        }
-        routes.post("children/:subject/consents") { request, context in
-            try await page(request, context) { try await recordConsent($0, $1, try Self.parameter(context, "subject")) }
-        }
-        routes.get("consents/:consent/receipt") { request, context in
-            try await page(request, context) { try receipt($1, try Self.index(context, "consent")) }
-        }
-        routes.get("consents/:consent/receipt.json") { request, context in
-            try await page(request, context) { try receiptJSON($1, try Self.index(context, "consent")) }
-        }
-        routes.post("consents/:consent/withdraw") { request, context in
-            try await page(request, context) { try await withdraw($0, $1, try Self.index(context, "consent")) }
-        }
-        routes.get("children/:subject/refusals/new") { request, context in
-            try await page(request, context) { _, v in
-                try refusalForm(v, subject: try Self.parameter(context, "subject"), values: Form(""), errors: [])
-            }
-        }
-        routes.post("children/:subject/refusals") { request, context in
-            try await page(request, context) { try await recordRefusal($0, $1, try Self.parameter(context, "subject")) }
-        }
-        routes.get("children/:subject/erase") { request, context in
-            try await page(request, context) { _, v in
-                try erasure(v, try Self.parameter(context, "subject"), values: Form(""), errors: [])
-            }
-        }
-        routes.post("children/:subject/erase") { request, context in
-            try await page(request, context) { try await erase($0, $1, try Self.parameter(context, "subject")) }
-        }
-        routes.post("disclosures/:disclosure/review") { request, context in
-            try await page(request, context) { try await review($0, $1, try Self.index(context, "disclosure")) }
-        }
-        routes.get("children/:subject/share") { request, context in
-            try await page(request, context) { r, v in
-                try shareForm(v, subject: try Self.parameter(context, "subject"), values: Form(""), errors: [])
-            }
-        }
-        routes.post("children/:subject/share") { request, context in
-            try await page(request, context) { try await ask($0, $1, try Self.parameter(context, "subject")) }
-        }
-        routes.post("children/:subject/disclosures") { request, context in
-            try await page(request, context) { try await recordShare($0, $1, try Self.parameter(context, "subject")) }
-        }
-        routes.get("children/:subject/report") { request, context in
-            try await page(request, context) {
-                try reportPage($1, try Self.parameter(context, "subject"), download: false)
-            }
-        }
-        routes.get("children/:subject/report.html") { request, context in
-            try await page(request, context) {
-                try reportPage($1, try Self.parameter(context, "subject"), download: true)
-            }
-        }
-        routes.get("findings") { request, context in try await page(request, context) { try await findings($1) } }
-        routes.get("notices") { request, context in try await page(request, context) { try notices($1) } }
-        routes.get("notices/collections/:disclosure") { request, context in
-            try await page(request, context) { try noticeDocument($0, $1, try Self.index(context, "disclosure")) }
-        }
-        routes.post("notices/collections/:disclosure/sent") { request, context in
-            try await page(request, context) { try await noticeSent($0, $1, try Self.index(context, "disclosure")) }
-        }
-        routes.post("notices/withdrawals/:consent/acknowledge") { request, context in
-            try await page(request, context) { try await acknowledge($0, $1, try Self.index(context, "consent")) }
-        }
-        routes.get("breaches") { request, context in
-            try await page(request, context) { _, v in try breaches(v, values: Form(""), errors: []) }
-        }
-        routes.post("breaches") { request, context in
-            try await page(request, context) { try await recordBreach($0, $1) }
-        }
-        routes.get("breaches/:breach") { request, context in
-            try await page(request, context) { _, v in try breach(v, try Self.parameter(context, "breach"), errors: [])
-            }
-        }
-        routes.get("breaches/:breach/report") { request, context in
-            try await page(request, context) { _, v in try breachReport(v, try Self.parameter(context, "breach")) }
-        }
-        routes.post("breaches/:breach/:step") { request, context in
-            try await page(request, context) {
-                try await breachStep($0, $1, try Self.parameter(context, "breach"), try Self.parameter(context, "step"))
-            }
-        }
-        routes.get("breaches/:breach/notices/:subject") { request, context in
-            try await page(request, context) { r, v in
-                try breachNotice(r, v, try Self.parameter(context, "breach"), try Self.parameter(context, "subject"))
-            }
-        }
-        routes.get("coverage") { request, context in try await page(request, context) { try coverage($1) } }
-        routes.get("ledger") { request, context in try await page(request, context) { try ledger($1) } }
-        routes.get("ledger/export.tar") { request, context in
-            try await page(request, context) { _, v in
-                _ = try v.require(.auditor)
-                return try services.ledger.archive().response(logger: context.logger)
-            }
-        }
-        routes.post("admin/orgs") { request, context in
-            try await page(request, context) { try await registerOrganisation($0, $1) }
-        }
-        routes.get("admin") { request, context in
-            try await page(request, context) { try admin($1, token: nil, errors: []) }
-        }
-        routes.post("admin/credentials") { request, context in
-            try await page(request, context) { try await issue($0, $1) }
-        }
-        routes.post("admin/credentials/:id/revoke") { request, context in
-            try await page(request, context) { try await revoke($0, $1, try Self.parameter(context, "id")) }
-        }
+        routes.get("language") { request, _ in language(request) }
+        addSignInRoutes(to: routes)
+        addChildRoutes(to: routes)
+        addConsentRoutes(to: routes)
+        addShareRoutes(to: routes)
+        addPrivacyRoutes(to: routes)
+        addDutyRoutes(to: routes)
+        addClusterRoutes(to: routes)
+        addAdminRoutes(to: routes)
         return routes
     }
 
-    // MARK: The frame every page is drawn in
+    // MARK: Who is reading
 
-    /// Who is reading, in which language, with which form token.
-    struct Viewer {
+    /// Who is reading, in which language, on which page.
+    struct Viewer: Sendable {
         var session: SessionStore.Session?
+        var caller: Caller?
         var language: String
-        var path: String
-        var caller: Caller? { session?.caller }
-        var w: [String: String] { PageWords.words(language) }
-        /// The words of documents for whānau (the seven items in plain words) in the reader's language.
-        var documentWords: NoticeWords { NoticeWords.words(language == "mi" ? .mi : .en) }
+        /// This page's own address (path and query): where the language link and a new sign-in come back to.
+        var here: String
+        /// The form token of a page drawn before a session exists (the sign-in form's).
+        var formToken: String? = nil
 
-        func require(_ roles: Role...) throws -> Caller {
-            guard let caller else { throw PageError.signIn(expired: false) }
-            guard roles.contains(caller.role) else { throw PageError.forbidden }
+        var w: [String: String] { PageWords.words(language) }
+        var documentWords: NoticeWords { NoticeWords.words(language == "mi" ? .mi : .en) }
+        var csrf: String { formToken ?? session?.csrf ?? "" }
+
+        /// The caller, if their role may do `action`; a reader not signed in is sent to sign in.
+        func require(_ action: Action) throws -> Caller {
+            guard let caller else { throw PageError.signIn(expired: false, next: here) }
+            try caller.require(action)
             return caller
         }
+
+        /// A day in the reader's language.
+        func day(_ day: Day) -> String { day.plain(in: language) }
+        func day(_ text: String) -> String { Day(text).map { day($0) } ?? text }
     }
 
-    /// Runs a page: finds the session (or sends the reader to sign in), checks a POST's form token, and turns
-    /// every refusal into a page.
-    func page(
-        _ request: Request,
-        _ context: Context,
-        public isPublic: Bool = false,
-        _ body: (Request, Viewer) async throws -> Response
-    ) async throws -> Response {
+    /// The reader of this request: their session, if it is live and its credential still stands (a session of a
+    /// revoked credential ends here, with every other session of that credential), and their language.
+    func viewer(_ request: Request) -> (Viewer, ended: Bool) {
         let cookies = Self.cookies(request)
-        let viewer = Viewer(
-            session: cookies["tiaki_session"].flatMap(sessions.find),
+        var here = request.uri.path
+        if let query = request.uri.query, !query.isEmpty { here += "?" + query }
+        var viewer = Viewer(
+            session: nil,
+            caller: nil,
             language: cookies["tiaki_lang"] == "mi" ? "mi" : "en",
-            path: request.uri.path
+            here: here
         )
-        do {
-            if !isPublic, viewer.session == nil { throw PageError.signIn(expired: cookies["tiaki_session"] != nil) }
-            return try await body(request, viewer)
-        } catch let error as PageError {
-            switch error {
-            case .signIn(let expired):
-                var response = Self.redirect("/sign-in" + (expired ? "?expired=1" : ""))
-                if expired { response.headers.append(HTTPField(name: .setCookie, value: clearSession)) }
-                return response
-            case .notFound:
-                return message(viewer, headingKey: "notFoundTitle", textKey: "notFound", status: .notFound)
-            case .forbidden:
-                return message(viewer, headingKey: "forbiddenTitle", textKey: "forbidden", status: .forbidden)
-            case .staleForm:
-                return message(viewer, headingKey: "thereIsAProblem", textKey: "staleForm", status: .forbidden)
-            case .tooLarge:
-                return message(viewer, headingKey: "tooLargeTitle", textKey: "tooLarge", status: .contentTooLarge)
+        guard let id = cookies["tiaki_session"] else { return (viewer, false) }
+        guard let session = sessions.find(id) else { return (viewer, true) }
+        guard let caller = services.credentials.caller(credential: session.credential) else {
+            sessions.endAll(credential: session.credential)
+            logger.notice(
+                "session ended: its credential was revoked",
+                metadata: ["credential": "\(session.credential)"]
+            )
+            return (viewer, true)
+        }
+        viewer.session = session
+        viewer.caller = caller
+        return (viewer, false)
+    }
+
+    // MARK: Running a page
+
+    /// Registers a page that only shows something.
+    func get(
+        _ routes: RouteCollection<Context>,
+        _ path: RouterPath,
+        public isPublic: Bool = false,
+        _ body: @escaping @Sendable (Request, Context, Viewer) async throws -> Response
+    ) {
+        routes.get(path) { request, context in
+            let (viewer, ended) = viewer(request)
+            return await run(viewer) {
+                if !isPublic, viewer.session == nil { throw PageError.signIn(expired: ended, next: viewer.here) }
+                return try await body(request, context, viewer)
             }
-        } catch let error as TiakiError where error.code != .internal {
-            // A refusal no form caught in its own words: a page saying why, with the status the API would give.
-            let status: HTTPResponse.Status =
-                switch error.code {
-                case .unknownSubject, .unknownConsent, .unknownDisclosure, .unknownBreach, .unknownCredential:
-                    .notFound
-                case .conflict: .conflict
-                case .erased: .gone
-                case .tooMany: .tooManyRequests
-                case .unavailable: .serviceUnavailable
-                default: .badRequest
-                }
-            if status == .notFound {
-                return try await page(request, context, public: true) { _, _ in throw PageError.notFound }
-            }
-            let text = status == .serviceUnavailable ? "Nothing was recorded: \(error.message)" : error.message
-            return message(viewer, headingKey: "thereIsAProblem", text: text, status: status)
         }
     }
 
-    /// The form of a POST, after checking its token against the session's.
-    func form(_ request: Request, _ viewer: Viewer) async throws -> Form {
-        let buffer: ByteBuffer
+    /// What a form post did: recorded something (shown at this address), or only showed a page (a form again with
+    /// its problems, an information sheet).
+    enum Outcome {
+        case recorded(String)
+        case shown(Response)
+    }
+
+    /// A form as it was sent: its fields, its raw body (kept to draw it again), and its one-time token.
+    struct Submission: Sendable {
+        let body: String
+        let token: String
+
+        /// The form's fields, decoded into `T`; a body that is not a form is refused.
+        func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+            do {
+                return try URLEncodedFormDecoder().decode(T.self, from: body)
+            } catch {
+                throw PageError.unreadable
+            }
+        }
+    }
+
+    /// Registers a form post. Before `submit` runs: the reader must be signed in with a credential that stands,
+    /// the request must come from this site's own pages, the session's form token must match, and the reader's
+    /// writes must be within their limit. A form whose token is stale is drawn again by `redraw` with what was
+    /// typed, a fresh token and a line saying why. A second post of the same one-time token waits for the first and
+    /// shows what it recorded.
+    func post(
+        _ routes: RouteCollection<Context>,
+        _ path: RouterPath,
+        redraw: (@Sendable (Viewer, Submission, [FieldError]) throws -> Response)? = nil,
+        submit: @escaping @Sendable (Request, Context, Viewer, Submission) async throws -> Outcome
+    ) {
+        routes.post(path) { request, context in
+            var (viewer, ended) = viewer(request)
+            return await run(viewer) {
+                try Self.checkOrigin(request)
+                let body = try await formBody(request)
+                let fields = Form(body)
+                let submission = Submission(body: body, token: Self.token(fields["once"]))
+                guard let session = viewer.session else {
+                    // Nothing is recorded; signing in again comes back to the page the form was on.
+                    throw PageError.signIn(
+                        expired: ended,
+                        next: Self.localPath(request.headers[.referer], fromReferer: true)
+                    )
+                }
+                guard let given = fields["csrf"], SessionStore.same(given, session.csrf) else {
+                    guard let redraw else {
+                        return message(viewer, heading: "thereIsAProblem", text: "staleForm", status: .forbidden)
+                    }
+                    var response = try redraw(viewer, submission, [FieldError("form", "stale")])
+                    response.status = .forbidden
+                    return response
+                }
+                if let writes, let caller = viewer.caller { try writes.admit(caller.credential) }
+                switch await claim(submission.token, session: session.id, body: body) {
+                case .recorded(let result): return Self.redirect(Self.adding("already=1", to: result))
+                case .busy, .claimed: break
+                }
+                do {
+                    viewer.here = Self.localPath(request.headers[.referer], fromReferer: true) ?? viewer.here
+                    switch try await submit(request, context, viewer, submission) {
+                    case .recorded(let location):
+                        sessions.finish(submission.token, session: session.id, result: location)
+                        return Self.redirect(location)
+                    case .shown(let response):
+                        sessions.release(submission.token, session: session.id)
+                        return response
+                    }
+                } catch {
+                    sessions.release(submission.token, session: session.id)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Claims a form's one-time token for a write; a write with it already running is waited for (a double click
+    /// shows what the first click recorded).
+    func claim(_ token: String, session: String, body: String) async -> SessionStore.Claim {
+        for _ in 0..<300 {
+            let claim = sessions.claim(token, session: session, body: body)
+            guard case .busy = claim else { return claim }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return .busy
+    }
+
+    /// Runs a page and turns every refusal into a page, with the status the API gives the same refusal.
+    func run(_ viewer: Viewer, _ body: () async throws -> Response) async -> Response {
         do {
-            buffer = try await request.body.collect(upTo: bodyLimit)
+            return try await body()
+        } catch let error as PageError {
+            switch error {
+            case .signIn(let expired, let next):
+                var query: [String] = []
+                if expired { query.append("expired=1") }
+                if let next, next != "/" { query.append("next=" + Form.encode(next)) }
+                var response = Self.redirect("/sign-in" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+                if expired { response.headers.append(HTTPField(name: .setCookie, value: clearSession)) }
+                return response
+            case .notFound: return message(viewer, heading: "notFoundTitle", text: "notFound", status: .notFound)
+            case .tooLarge:
+                return message(viewer, heading: "tooLargeTitle", text: "tooLarge", status: .contentTooLarge)
+            case .unreadable:
+                return message(viewer, heading: "thereIsAProblem", text: "unreadableForm", status: .badRequest)
+            case .crossSite:
+                return message(viewer, heading: "forbiddenTitle", text: "crossSite", status: .forbidden)
+            }
+        } catch let error as TiakiError {
+            // A refusal no form caught in its own words: a page saying why, with the status the API would give.
+            let status = error.code.status
+            switch error.code.backing {
+            case .unknownSubject, .unknownConsent, .unknownDisclosure, .unknownBreach, .unknownCredential:
+                return message(viewer, heading: "notFoundTitle", text: "notFound", status: .notFound)
+            case .forbidden:
+                return message(viewer, heading: "forbiddenTitle", text: "forbidden", status: status)
+            case .rateLimited:
+                var response = message(viewer, heading: "tooFastTitle", text: "tooFast", status: status)
+                if let wait = error.retryAfter { response.headers[.retryAfter] = String(wait) }
+                return response
+            case .unavailable, .internal:
+                logger.error("page failed", metadata: ["code": "\(error.code)", "at": "\(error.file):\(error.line)"])
+                return message(viewer, heading: "thereIsAProblem", text: "notRecorded", status: status)
+            case .erased: return message(viewer, heading: "erasedTitle", text: "erasedAlready", status: status)
+            case .invalid, .unknownField, .notInVocabulary, .unknownOrganisation, .conflict, .tooMany:
+                let line = FieldError(error, fallback: "form").message(viewer.w)
+                return message(viewer, heading: "thereIsAProblem", literal: line, status: status)
+            }
+        } catch let error as LedgerError {
+            logger.error("page failed", metadata: ["code": "\(error.code)", "at": "\(error.file):\(error.line)"])
+            let problem = Problem(error)
+            return message(viewer, heading: "thereIsAProblem", text: "notRecorded", status: problem.status)
+        } catch {
+            logger.error("page failed", metadata: ["type": "\(type(of: error))"])
+            return message(viewer, heading: "thereIsAProblem", text: "notRecorded", status: .internalServerError)
+        }
+    }
+
+    /// A state-changing request from another site is refused: `Origin` (when sent) must be this site, and
+    /// `Sec-Fetch-Site` (when sent) must say the same site or none.
+    static func checkOrigin(_ request: Request) throws {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site") ?? .accept] {
+            guard site == "same-origin" || site == "none" else { throw PageError.crossSite }
+        }
+        if let origin = request.headers[HTTPField.Name("Origin") ?? .accept] {
+            guard origin != "null", let host = request.head.authority,
+                let given = URLComponents(string: origin), let givenHost = given.host
+            else { throw PageError.crossSite }
+            let port = given.port.map { ":\($0)" } ?? ""
+            guard (givenHost + port).lowercased() == host.lowercased() else { throw PageError.crossSite }
+        }
+    }
+
+    /// The form's body, at most ``bodyLimit`` bytes.
+    func formBody(_ request: Request) async throws -> String {
+        do {
+            return String(buffer: try await request.body.collect(upTo: bodyLimit))
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw PageError.tooLarge
         }
-        let form = Form(String(buffer: buffer))
-        guard let session = viewer.session, let token = form["csrf"], SessionStore.same(token, session.csrf) else {
-            throw PageError.staleForm
-        }
-        return form
     }
 
-    /// A fragment template rendered with the reader's words.
-    func fragment(_ template: String, _ viewer: Viewer, _ values: [String: Any]) -> String {
-        var values = values
-        values["w"] = viewer.w
-        return library.render(values, withTemplate: template) ?? ""
+    /// A form's one-time token as sent, if it is one this service could have made; else a new one (the post then
+    /// records at most once, but a repeat cannot be recognised).
+    static func token(_ given: String?) -> String {
+        guard let given, given.utf8.count == 64,
+            given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        else { return SessionStore.random() }
+        return given
     }
 
+    // MARK: Drawing
+
+    /// A page: `template` drawn with `model`, in the frame every page shares.
     func render(
         _ viewer: Viewer,
-        _ template: String,
+        _ template: Template,
         title: String,
         status: HTTPResponse.Status = .ok,
-        _ values: [String: Any]
+        here: String? = nil,
+        _ model: Any
     ) -> Response {
-        var values = values
         let w = viewer.w
-        values["w"] = w
-        values["csrf"] = viewer.session?.csrf ?? values["csrf"] ?? ""
-        let body = library.render(values, withTemplate: template) ?? ""
-        var frame: [String: Any] = [
-            "lang": viewer.language, "title": title, "w": w, "body": body, "csrf": values["csrf"] ?? "",
-            "otherLang": viewer.language == "mi" ? "en" : "mi",
-            "otherLangName": viewer.language == "mi" ? "English" : "Te reo Māori",
-            "back": Form.encode(viewer.path), "unreviewed": viewer.language == "mi",
-        ]
-        if let caller = viewer.caller {
-            frame["signedIn"] = true
-            frame["nav"] = navigation(caller, w)
-            frame["who"] = "\(organisationName(caller.org)) · \(caller.role.rawValue)"
-        }
-        let html = library.render(frame, withTemplate: "layout") ?? ""
+        let body = library.render(PageContext(model: model, w: w, csrf: viewer.csrf), template)
+        let back = here ?? viewer.here
+        let frame = Frame(
+            lang: viewer.language == "mi" ? "mi" : "en-NZ",
+            title: title,
+            body: body,
+            otherLang: viewer.language == "mi" ? "en" : "mi",
+            otherLangName: viewer.language == "mi" ? "English" : "Te reo Māori",
+            back: Form.encode(back),
+            unreviewed: viewer.language == "mi",
+            nav: viewer.caller.map { navigation($0, w) } ?? [],
+            who: viewer.caller.map {
+                "\(organisationName($0.org)) · \(w["role.\($0.role.rawValue)"] ?? $0.role.rawValue)"
+            },
+            signedIn: viewer.caller != nil
+        )
+        let html = library.render(PageContext(model: frame, w: w, csrf: viewer.csrf), .layout)
         return Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8"],
@@ -364,44 +380,110 @@ public struct WebPages<Context: RequestContext>: Sendable {
         )
     }
 
-    /// A page that only says something: a heading, a sentence (`text`, or the words under `textKey`), and a link.
+    /// The frame: the page's language, its title, the menu for the reader's role, the language link.
+    struct Frame {
+        let lang: String
+        let title: String
+        let body: String
+        let otherLang: String
+        let otherLangName: String
+        let back: String
+        let unreviewed: Bool
+        let nav: [NavItem]
+        let who: String?
+        let signedIn: Bool
+    }
+
+    struct NavItem {
+        let href: String
+        let label: String
+        let hint: String
+    }
+
+    /// The menu: what the reader's role may use, each once.
+    func navigation(_ caller: Caller, _ w: [String: String]) -> [NavItem] {
+        let items: [(Action, String, String)] = [
+            (.findChild, "/children", "find"), (.readNotices, "/notices", "notices"),
+            (.readFindings, "/findings", "findings"), (.handleBreaches, "/breaches", "breaches"),
+            (.readCoverage, "/coverage", "coverage"), (.readLedger, "/ledger", "ledger"),
+            (.manageCredentials, "/admin", "admin"),
+        ]
+        return items.filter { caller.may($0.0) }.map {
+            NavItem(href: $0.1, label: w["nav.\($0.2)"] ?? $0.2, hint: w["nav.\($0.2).hint"] ?? "")
+        }
+    }
+
+    /// A page that only says something: a heading, a sentence, and a link.
     func message(
         _ viewer: Viewer,
-        headingKey: String,
-        textKey: String? = nil,
+        heading: String,
         text: String? = nil,
+        literal: String? = nil,
         status: HTTPResponse.Status,
-        link: (href: String, labelKey: String) = ("/", "home")
+        link: (href: String, label: String) = ("/", "home")
     ) -> Response {
         let w = viewer.w
         return render(
             viewer,
-            "message",
-            title: w[headingKey] ?? "",
+            .message,
+            title: w[heading] ?? "",
             status: status,
-            [
-                "heading": w[headingKey] ?? "", "text": text ?? textKey.flatMap { w[$0] } ?? "",
-                "link": ["href": link.href, "label": w[link.labelKey] ?? ""],
-            ]
+            MessageModel(
+                heading: w[heading] ?? "",
+                text: literal ?? text.flatMap { w[$0] } ?? "",
+                link: link.href,
+                linkLabel: w[link.label] ?? link.label
+            )
         )
     }
 
-    func navigation(_ caller: Caller, _ w: [String: String]) -> [[String: String]] {
-        let items: [(String, String)] =
-            switch caller.role {
-            case .member: [("/children", "find"), ("/notices", "notices")]
-            case .facilitator: [("/coverage", "coverage")]
-            case .privacyOfficer: [("/findings", "findings"), ("/breaches", "breaches")]
-            case .auditor: [("/ledger", "ledger")]
-            case .admin: [("/admin", "admin")]
-            }
-        return items.map { ["href": $0.0, "label": w["nav.\($0.1)"] ?? $0.1, "hint": w["nav.\($0.1).hint"] ?? ""] }
+    struct MessageModel {
+        let heading: String
+        let text: String
+        let link: String
+        let linkLabel: String
     }
 
     func organisationName(_ id: String) -> String { services.core.read { $0.organisations[id]?.name } ?? id }
 
+    // MARK: Addresses and cookies
+
     static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// `url` with `query` added (`?` or `&`).
+    static func adding(_ query: String, to url: String) -> String {
+        let (path, fragment) = url.split(separator: "#", maxSplits: 1).map(String.init).splitFirst
+        return path + (path.contains("?") ? "&" : "?") + query + (fragment.map { "#" + $0 } ?? "")
+    }
+
+    /// A path of this site (from a `back`, `next` or `Referer`), or nil: a path and query of the characters they
+    /// use here, never another site.
+    /// A `Referer` is cut to its path (it names this site: a cross-site post never gets this far).
+    static func localPath(_ text: String?, fromReferer: Bool = false) -> String? {
+        guard var path = text else { return nil }
+        if fromReferer, let url = URLComponents(string: path), url.host != nil {
+            path = url.percentEncodedPath + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
+        }
+        let allowed = path.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+                || "/?=&-_.%".utf8.contains($0)
+        }
+        return allowed && path.hasPrefix("/") && !path.hasPrefix("//") && path.utf8.count <= 512 ? path : nil
+    }
+
+    func language(_ request: Request) -> Response {
+        let query = Form(request.uri.query ?? "")
+        let to = query["to"] == "mi" ? "mi" : "en"
+        var response = Self.redirect(Self.localPath(query["back"]) ?? "/")
+        response.headers.append(
+            HTTPField(
+                name: .setCookie,
+                value: "tiaki_lang=\(to); Path=/; SameSite=Strict; Max-Age=31536000\(secureCookies ? "; Secure" : "")"
+            )
+        )
+        return response
     }
 
     static func cookies(_ request: Request) -> [String: String] {
@@ -433,92 +515,9 @@ public struct WebPages<Context: RequestContext>: Sendable {
         else { throw PageError.notFound }
         return n
     }
+}
 
-    // MARK: Signing in and out
-
-    func signInPage(_ request: Request, _ viewer: Viewer) throws -> Response {
-        if viewer.session != nil { return Self.redirect("/") }
-        let query = Form(request.uri.query ?? "")
-        return signInForm(viewer, message: query["expired"] != nil ? viewer.w["expired"] : nil)
-    }
-
-    func signInForm(_ viewer: Viewer, message: String?, status: HTTPResponse.Status = .ok) -> Response {
-        let token = SessionStore.random()
-        var response = render(
-            viewer,
-            "signin",
-            title: viewer.w["signInTitle"] ?? "",
-            status: status,
-            ["csrf": token, "message": maybe(message)]
-        )
-        response.headers.append(
-            HTTPField(
-                name: .setCookie,
-                value:
-                    "tiaki_signin=\(token); Path=/sign-in; HttpOnly; SameSite=Strict; Max-Age=1800\(secureCookies ? "; Secure" : "")"
-            )
-        )
-        return response
-    }
-
-    func signIn(_ request: Request, _ viewer: Viewer, _ context: Context) async throws -> Response {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: bodyLimit)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw PageError.tooLarge
-        }
-        let form = Form(String(buffer: buffer))
-        guard let expected = Self.cookies(request)["tiaki_signin"], let given = form["csrf"],
-            SessionStore.same(expected, given)
-        else { return signInForm(viewer, message: viewer.w["staleForm"], status: .forbidden) }
-        let from = source(context)
-        if guardian.retryAfter(from) != nil {
-            return signInForm(viewer, message: viewer.w["tooMany"], status: .tooManyRequests)
-        }
-        guard let token = form["token"], let credential = try services.credentials.authenticate(token: token) else {
-            guardian.failed(from)
-            return signInForm(viewer, message: viewer.w["badToken"], status: .unauthorized)
-        }
-        if let old = viewer.session { sessions.end(old.id) }
-        let session = sessions.create(for: Caller(credential))
-        var response = Self.redirect("/")
-        response.headers.append(
-            HTTPField(
-                name: .setCookie,
-                value:
-                    "tiaki_session=\(session.id); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(sessions.absolute))\(secureCookies ? "; Secure" : "")"
-            )
-        )
-        response.headers.append(HTTPField(name: .setCookie, value: "tiaki_signin=; Path=/sign-in; Max-Age=0"))
-        return response
-    }
-
-    func signOut(_ request: Request, _ viewer: Viewer) async throws -> Response {
-        _ = try await form(request, viewer)
-        if let session = viewer.session { sessions.end(session.id) }
-        var out = viewer
-        out.session = nil
-        var response = message(
-            out,
-            headingKey: "signedOutTitle",
-            textKey: "signedOut",
-            status: .ok,
-            link: ("/sign-in", "signInAgain")
-        )
-        response.headers.append(HTTPField(name: .setCookie, value: clearSession))
-        return response
-    }
-
-    func home(_ request: Request, _ viewer: Viewer) throws -> Response {
-        guard let caller = viewer.caller else { throw PageError.signIn(expired: false) }
-        return render(
-            viewer,
-            "home",
-            title: viewer.w["homeTitle"] ?? "",
-            [
-                "nav": navigation(caller, viewer.w), "who": "\(organisationName(caller.org)) · \(caller.role.rawValue)",
-            ]
-        )
-    }
+extension Array where Element == String {
+    /// The first element and the second, if there is one.
+    fileprivate var splitFirst: (String, String?) { (first ?? "", count > 1 ? self[1] : nil) }
 }

@@ -259,8 +259,11 @@ struct HTTPBench: AsyncParsableCommand {
         for (id, kind) in [("school-a", "school"), ("rtlb", "rtlb"), ("mol", "ministry-learning-support")] {
             _ = try await tiaki.organisations.register(.init(id: id, kind: kind, name: id))
         }
-        let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member)).token
-        let privacy = try await tiaki.credentials.issue(.init(org: "mol", role: .privacyOfficer)).token
+        let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member, holder: "the benchmark"))
+            .token
+        let privacy = try await tiaki.credentials.issue(
+            .init(org: "mol", role: .privacyOfficer, holder: "the benchmark")
+        ).token
         let school = EntryActor(org: "school-a")
         let next = Counter(0)
         let total = UInt64(subjects)

@@ -169,7 +169,8 @@ struct WebBench: AsyncParsableCommand {
                 .init(id: id, kind: kind, name: name, contact: "office@\(id).nz")
             )
         }
-        let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member)).token
+        let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member, holder: "the benchmark"))
+            .token
         let school = EntryActor(org: "school-a")
         var children: [String] = []
         for i in 0..<subjects {

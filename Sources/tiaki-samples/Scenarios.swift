@@ -96,6 +96,8 @@ enum Scenarios {
                 }
             }
             configuration.calendar = { clock.withLock { $0 } }
+            // A simulated year keeps its own calendar, in UTC, so that the same seed gives the same bytes anywhere.
+            configuration.timeZone = LocalTime.utc.zone
             tiaki = try await TiakiServices.open(
                 LedgerDirectory(path: data),
                 configuration: configuration,

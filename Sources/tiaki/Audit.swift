@@ -29,6 +29,14 @@ struct Audit: ParsableCommand {
         )
         var database: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "With --database: a data directory of one of its instances, whose seal.key opens the children's sealed details.",
+                valueName: "dir"
+            )
+        )
+        var keys: String?
+
         func validate() throws {
             if path != nil, database != nil { throw ValidationError("give PATH or --database, not both") }
             let environment = ProcessInfo.processInfo.environment["TIAKI_DATABASE_URL"] ?? ""
@@ -44,7 +52,7 @@ struct Audit: ParsableCommand {
         var asOf: String?
 
         func day() throws -> Day {
-            guard let asOf else { return Day(Date()) }
+            guard let asOf else { return LocalTime.newZealand.day(Date()) }
             guard let day = Day(asOf) else { throw ValidationError("--as-of must be a date, YYYY-MM-DD") }
             return day
         }
@@ -68,7 +76,9 @@ struct Audit: ParsableCommand {
             case .dataDirectory: path.flatMap { try? SealedFieldReader(dataDirectory: $0) }
             case .database:
                 (try? databaseAddress(database, command: "audit subject")).flatMap { address in
-                    address.flatMap { try? SealedFieldReader(database: $0, logger: Logger(label: "tiaki")) }
+                    address.flatMap { a in
+                        keys.flatMap { try? SealedFieldReader(database: a, keys: $0, logger: Logger(label: "tiaki")) }
+                    }
                 }
             }
         }

@@ -7,14 +7,17 @@ struct Backup: ParsableCommand {
         abstract: "Take a consistent online copy of a SQLite data directory, verified, as one archive.",
         discussion: """
             Copies the database with SQLite's online backup in one read transaction (a running `tiaki serve` goes \
-            on writing; the copy is one moment of it), with the log's keys and the vault's lookup key, verifies the \
+            on writing; the copy is one moment of it), with the log's keys, verifies the \
             copy (every entry, root and signature, against the directory's own key), and only then writes FILE: a \
             tar archive, mode 0600 (it holds the private keys and the sealed vault), written under a temporary name \
             and renamed when whole. FILE must not exist.
 
-            Restore: mkdir DIR && tar -xf FILE -C DIR && tiaki verify DIR --vkey KEY, then tiaki serve --data DIR. \
-            Keep backups where the data directory's own permissions would allow: anyone who can read one can read \
-            the children's sealed details.
+            The vault's keys are NOT in the archive: seal.key wraps the children's keys in the database, and \
+            lookup.key keys the NSN lookup, so the archive alone opens no name and tests no NSN. Keep both apart \
+            from the backups (another place, another custodian) and put them back beside the restored database.
+
+            Restore: mkdir -m 700 DIR && tar -xf FILE -C DIR && cp seal.key lookup.key DIR/ && tiaki verify DIR \
+            --vkey KEY, then tiaki serve --data DIR.
             """
     )
 
@@ -43,7 +46,12 @@ struct Backup: ParsableCommand {
                     + "root \(summary.checkpoint.root.hex)) to \(out): \(Output.grouped(summary.bytes)) bytes, "
                     + summary.files.joined(separator: ", ") + "; the copy verified."
             )
-            print("Restore with: mkdir DIR && tar -xf \(out) -C DIR && tiaki verify DIR")
+            print(
+                "seal.key and lookup.key are not in it: keep them apart, and put them back beside the restored database."
+            )
+            print(
+                "Restore with: mkdir -m 700 DIR && tar -xf \(out) -C DIR && cp seal.key lookup.key DIR/ && tiaki verify DIR"
+            )
         } catch {
             for line in progress { line.finish() }
             throw Output.fail("backup", error.message)

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 import TiakiPolicy
@@ -29,8 +30,16 @@ struct Serve: AsyncParsableCommand {
             data directory is its alone: use the admin endpoints, which it sees at once.
 
             Give --tls-certificate and --tls-key to serve HTTPS directly; otherwise keep it on 127.0.0.1 behind a \
-            TLS-terminating proxy (see the README). A source that sends 20 tokens that are not valid within a \
-            minute (--failed-sign-in-limit) is refused with 429 until the minute has passed.
+            TLS-terminating proxy (see the README), and name the proxy with --trusted-proxy so that failed sign-ins \
+            are counted by the client's address, not the proxy's. A valid credential is never refused for what \
+            others failed; after 20 tokens that are not valid from one address, or one token tried 20 times \
+            (--failed-sign-in-limit), each further failure waits, longer each time (429 with Retry-After).
+
+            Limits: each credential may write --write-rate times a second (with a burst of --write-burst) and hold \
+            --sessions-per-credential page sessions; a request's head must arrive within --header-timeout \
+            seconds, an idle kept-alive connection is closed after --idle-timeout seconds, and connections beyond \
+            --max-connections (default: the open-file limit less 64) are closed at once. Days and times are New \
+            Zealand's (--time-zone).
             """
     )
 
@@ -74,6 +83,41 @@ struct Serve: AsyncParsableCommand {
     var failedSignInLimit = 20
 
     @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "A proxy (an address or CIDR block, e.g. 10.0.0.0/8) whose X-Forwarded-For and Forwarded headers name the client; repeatable.",
+            valueName: "cidr"
+        )
+    )
+    var trustedProxies: [String] = []
+
+    @Option(help: ArgumentHelp("Writes (POSTs) a credential may make each second, sustained.", valueName: "n"))
+    var writeRate: Double = 20
+
+    @Option(help: ArgumentHelp("Writes a credential may make at once beyond --write-rate.", valueName: "n"))
+    var writeBurst: Double = 200
+
+    @Option(help: ArgumentHelp("Page sessions one credential may hold; a new sign-in ends the oldest.", valueName: "n"))
+    var sessionsPerCredential = 10
+
+    @Option(help: ArgumentHelp("Seconds a request's head (its line and headers) may take to arrive.", valueName: "s"))
+    var headerTimeout = 10
+
+    @Option(help: ArgumentHelp("Seconds a kept-alive connection may wait idle for its next request.", valueName: "s"))
+    var idleTimeout = 60
+
+    @Option(help: ArgumentHelp("Connections open at once (default: the open-file limit less 64).", valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "The time zone whose days are today, due days and the dates written for people (an IANA name).",
+            valueName: "zone"
+        )
+    )
+    var timeZone = "Pacific/Auckland"
+
+    @Option(
         help: ArgumentHelp(
             "The log's origin on first start, a schema-less URL naming this ledger (e.g. tiaki.cluster12.example.nz/ledger); fixed thereafter.",
             valueName: "origin"
@@ -101,6 +145,22 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         try validateWitnessQuorum(witnessQuorum, witnesses: witnesses.count)
         guard failedSignInLimit > 0 else { throw ValidationError("--failed-sign-in-limit must be at least 1") }
+        for proxy in trustedProxies where AddressBlock(proxy) == nil {
+            throw ValidationError("--trusted-proxy \(proxy) is not an address or a CIDR block (e.g. 10.0.0.0/8)")
+        }
+        guard writeRate > 0, writeBurst >= 1 else {
+            throw ValidationError("--write-rate must be above 0 and --write-burst at least 1")
+        }
+        guard sessionsPerCredential >= 1 else { throw ValidationError("--sessions-per-credential must be at least 1") }
+        guard headerTimeout >= 1, idleTimeout >= 1 else {
+            throw ValidationError("--header-timeout and --idle-timeout must be at least 1 second")
+        }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        guard LocalTime(identifier: timeZone) != nil else {
+            throw ValidationError(
+                "--time-zone \(timeZone) is not a time zone this system knows (e.g. Pacific/Auckland)"
+            )
+        }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-certificate and --tls-key go together")
         }
@@ -118,6 +178,15 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsCertificate = tlsCertificate
         configuration.tlsKey = tlsKey
         configuration.failedAuthenticationLimit = failedSignInLimit
+        configuration.trustedProxies = trustedProxies.compactMap(AddressBlock.init)
+        configuration.writesPerSecond = writeRate
+        configuration.writeBurst = writeBurst
+        configuration.sessionsPerCredential = sessionsPerCredential
+        configuration.connections.requestHeadTimeout = .seconds(headerTimeout)
+        configuration.connections.bodyReadTimeout = .seconds(headerTimeout)
+        configuration.connections.idleTimeout = .seconds(idleTimeout)
+        configuration.connections.maximumConnections = maxConnections
+        configuration.ledger.timeZone = LocalTime(identifier: timeZone)?.zone ?? LocalTime.newZealand.zone
         configuration.ledger.origin = origin
         do {
             configuration.witnesses = try witnesses.map(WitnessEndpoint.init(argument:))
@@ -353,6 +422,13 @@ struct Credential: AsyncParsableCommand {
         var org: String
         @Option(help: "member, facilitator, privacy-officer, auditor or admin.")
         var role: String
+        @Option(
+            help: ArgumentHelp(
+                "Who holds it and what for, shown to admins beside it (e.g. \"KAMAR nightly sync\").",
+                valueName: "words"
+            )
+        )
+        var holder: String
 
         func run() async throws {
             guard let role = Role(rawValue: role) else {
@@ -365,7 +441,7 @@ struct Credential: AsyncParsableCommand {
                 command: "credential add"
             )
             do {
-                let issued = try await services.credentials.issue(.init(org: org, role: role))
+                let issued = try await services.credentials.issue(.init(org: org, role: role, holder: holder))
                 await services.close()
                 print("Issued credential \(issued.id) (\(role.rawValue) of \(org)). Its token, shown only now:")
                 print(issued.token)

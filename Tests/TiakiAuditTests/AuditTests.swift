@@ -178,7 +178,9 @@ struct FindingTests {
             beyond.recipient = "social"
             let beyondIndex = try await f.disclose(f.request(other), decision: decided, share: beyond)
             // A credential used after it was revoked.
-            let credential = try await f.services.credentials.issue(.init(org: "school-a", role: .member)).id
+            let credential = try await f.services.credentials.issue(
+                .init(org: "school-a", role: .member, holder: "a test")
+            ).id
             _ = try await f.services.credentials.revoke(id: credential)
             let used = try await f.decisions.decideAndRecord(
                 f.request(other),
@@ -471,7 +473,8 @@ struct ReportTests {
                 #expect(body.contains("Mere Smith (a parent) and Aroha (the young person themselves)"), "\(name)")
                 #expect(body.contains("(how: in person, at a meeting)"), "\(name)")
                 // The summary first, the rights last.
-                #expect(body.contains("Consent 1 is in force until 31 December 2027."), "\(name)")
+                // Consents are named by their number in the ledger, as every page and receipt names them.
+                #expect(body.contains("Consent \(consent) is in force until 31 December 2027."), "\(name)")
                 #expect(body.contains("RTLB North received reports from specialists (23 March 2026)"), "\(name)")
                 #expect(body.contains("principles 6 and 7"), "\(name)")
                 #expect(body.contains("contact Kōwhai School: the school office, 09 555 0101"), "\(name)")

@@ -152,7 +152,11 @@ import TiakiSimulation
                 #expect(codes("personalData") == terms.information)
                 #expect(codes("storageLocations") == terms.sharing.storageRegions)
                 #expect(record["retention"]?["until"]?.stringValue == terms.retention.until)
-                #expect(record["notice"]?["text"]?.stringValue == terms.text)
+                // The words shown are sealed to the child's key: records that leave Tiaki say so, never the cipher.
+                #expect(
+                    record["notice"]?["text"]?.stringValue
+                        == (Sealed.isSealed(terms.text) ? ConsentRecords.sealedWords : terms.text)
+                )
                 #expect(record["notice"]?["version"]?.stringValue == terms.informed.noticeVersion)
                 #expect(record["notice"]?["language"]?.stringValue == terms.informed.language)
                 let recipients = record["recipients"]?.arrayValue ?? []

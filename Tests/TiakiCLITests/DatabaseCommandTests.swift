@@ -43,8 +43,8 @@ struct DatabaseCommandTests {
             let replay = try TiakiProcess.run(["audit", "replay", "--database", url, "--json"])
             #expect(replay.exitCode == 0, "\(replay.stderr)")
             let report = try TiakiProcess.run([
-                "audit", "subject", "--database", url, "--subject", subject, "--as-of", asOf, "--format",
-                "json",
+                "audit", "subject", "--database", url, "--keys", data, "--subject", subject, "--as-of", asOf,
+                "--format", "json",
             ])
             #expect(report.exitCode == 0, "\(report.stderr)")
             #expect(report.stdout == reportFromDirectory.stdout)

@@ -64,9 +64,16 @@ struct BackupCommandTests {
         let out = directory.appendingPathComponent("backup.tar").path
         let run = try TiakiProcess.run(["backup", "--data", data, "--out", out])
         #expect(run.exitCode == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("the copy verified") && run.stdout.contains("Restore with: mkdir DIR && tar -xf"))
+        #expect(
+            run.stdout.contains("the copy verified") && run.stdout.contains("Restore with: mkdir -m 700 DIR && tar -xf")
+        )
+        #expect(run.stdout.contains("seal.key and lookup.key are not in it"))
         let restored = directory.appendingPathComponent("restored").path
-        try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: restored,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         tar.arguments = ["tar", "-xf", out, "-C", restored]
@@ -74,6 +81,9 @@ struct BackupCommandTests {
         tar.waitUntilExit()
         let vkey = try String(contentsOfFile: data + "/log.vkey", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        // The archive holds no key-encryption key: the database in it opens nothing sealed.
+        #expect(!FileManager.default.fileExists(atPath: restored + "/seal.key"))
+        #expect(!FileManager.default.fileExists(atPath: restored + "/lookup.key"))
         let verify = try TiakiProcess.run(["verify", restored, "--vkey", vkey])
         #expect(verify.exitCode == 0 && verify.stdout.contains("VALID"), "\(verify.stdout)\(verify.stderr)")
         let again = try TiakiProcess.run(["backup", "--data", data, "--out", out])

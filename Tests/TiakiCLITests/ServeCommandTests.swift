@@ -124,7 +124,7 @@ struct DataDirectoryTests {
         #expect(second.stderr.split(separator: "\n").count == 1, "\(second.stderr)")
         for command in [
             ["org", "add", "--id", "school-x", "--kind", "school", "--name", "X"],
-            ["credential", "add", "--org", "tiaki", "--role", "admin"],
+            ["credential", "add", "--org", "tiaki", "--role", "admin", "--holder", "the test's admin"],
         ] {
             let run = try TiakiProcess.run(command + ["--data", server.data, "--policies", Self.policies])
             #expect(run.exitCode == 2, "\(command)")

@@ -148,9 +148,9 @@ struct SealingTests {
             let body = try #require(recorded.entry.body as? SubjectRegistered)
             let sealedName = try #require(body.nameSealed)
             #expect(try f.core.unseal(sealedName, subject: subject) == "Aroha Tūhoe")
-            #expect(try f.services.subjects.find(nsn: "123456789", for: "school-a") == subject)
-            #expect(try f.services.subjects.find(localReference: "R-77", for: "school-a") == subject)
-            #expect(try f.services.subjects.find(localReference: "R-77", for: "rtlb-a") == nil)
+            #expect(try f.services.subjects.find(nsn: "123456789", for: .member("school-a")) == subject)
+            #expect(try f.services.subjects.find(localReference: "R-77", for: .member("school-a")) == subject)
+            #expect(try f.services.subjects.find(localReference: "R-77", for: .member("rtlb-a")) == nil)
             _ = try await f.services.consents.grant(
                 subject: subject,
                 try consentInput(name: "Hemi Tūhoe"),
@@ -176,7 +176,7 @@ struct SealingTests {
             let sealedName = try #require((recorded.entry.body as? SubjectRegistered)?.nameSealed)
             _ = try await f.services.subjects.erase(subject, ErasureInput(reason: .request), actor: f.school)
             #expect(try f.core.unseal(sealedName, subject: subject) == nil)
-            #expect(try f.services.subjects.find(nsn: "987654321", for: "school-a") == nil)
+            #expect(try f.services.subjects.find(nsn: "987654321", for: .member("school-a")) == nil)
             #expect(f.core.read { $0.subjects[subject]?.erased != nil })
             await #expect(throws: TiakiError(.erased, "")) {
                 try await f.services.consents.grant(subject: subject, try consentInput(), actor: f.school)
@@ -424,4 +424,9 @@ struct KindSniffTests {
         }
         #expect(ConsentEntry.kind(ofCanonical: Array("{}".utf8)) == nil)
     }
+}
+
+extension Caller {
+    /// A member of `org`, as a school's credential signs in.
+    static func member(_ org: String) -> Caller { Caller(credential: "cred-test", org: org, role: .member) }
 }

@@ -155,7 +155,7 @@ struct SharedLedgerTests {
             )
             let subject = try #require(recorded.entry.subject)
             try await b.ledger.synchronize()
-            #expect(try b.subjects.find(nsn: "123456789", for: "school-a") == subject)
+            #expect(try b.subjects.find(nsn: "123456789", for: .member("school-a")) == subject)
             let body = try #require(recorded.entry.body as? SubjectRegistered)
             #expect(try b.core.unseal(try #require(body.nameSealed), subject: subject) == "Aroha Smith")
             // The same NSN registered again through the other instance is the same child, not a second one.
@@ -184,7 +184,7 @@ struct MigrationTests {
         let school = EntryActor(org: "school-a")
         _ = try await before.organisations.register(.init(id: "school-a", kind: "school", name: "School A"))
         _ = try await before.organisations.register(.init(id: "rtlb-a", kind: "rtlb", name: "RTLB A"))
-        let token = try await before.credentials.issue(.init(org: "school-a", role: .member)).token
+        let token = try await before.credentials.issue(.init(org: "school-a", role: .member, holder: "a test")).token
         var children: [String] = []
         for i in 0..<20 {
             let r = try await before.subjects.register(
@@ -221,7 +221,7 @@ struct MigrationTests {
                 logger: logger
             )
             #expect(after.core.read { $0 == state })
-            #expect(try after.subjects.find(nsn: "100000007", for: "school-a") == children[7])
+            #expect(try after.subjects.find(nsn: "100000007", for: .member("school-a")) == children[7])
             let registered = try #require(try after.core.entries(of: children[3], kinds: [.subjectRegistered]).first)
             let body = try #require(registered.body as? SubjectRegistered)
             #expect(try after.core.unseal(try #require(body.nameSealed), subject: children[3]) == "Child 3")

@@ -155,7 +155,15 @@ struct SnapshotTests {
             try own.write(to: URL(fileURLWithPath: target))
             #expect(StateSnapshot.load(for: f.core.ledger, logger: Logger(label: "t")) != nil)
             // The early copy, with this later snapshot beside it: refused, and the state rebuilt from its ledger.
-            try FileManager.default.createDirectory(atPath: early, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: early,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
+            // The vault's keys are kept apart from the database's backup, and restored beside it.
+            for key in ["seal.key", "lookup.key"] {
+                try FileManager.default.copyItem(atPath: f.path + "/" + key, toPath: early + "/" + key)
+            }
             let tar = Process()
             tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             tar.arguments = ["tar", "-xf", early + ".tar", "-C", early]

@@ -9,7 +9,12 @@ struct BackupTests {
     /// Unpacks `archive` into a new directory with the system's tar; returns the directory.
     func untar(_ archive: String) throws -> String {
         let out = temporaryDirectory("untar")
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // As the restore instructions say: a directory only its owner can read.
+        try FileManager.default.createDirectory(
+            atPath: out,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         tar.arguments = ["tar", "-xf", archive, "-C", out]

@@ -185,7 +185,11 @@ struct PostgresLedgerTests {
             // Another key.
             let stranger = LedgerDirectory(path: dirs.root + "/stranger")
             _ = try Ledger.open(LedgerDirectory(path: dirs.root + "/elsewhere"), logger: logger)
-            try FileManager.default.createDirectory(atPath: stranger.path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: stranger.path,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
             try FileManager.default.copyItem(atPath: dirs.root + "/elsewhere/log.key", toPath: stranger.privateKeyPath)
             let wrongKey = #expect(throws: LedgerError.self) {
                 try Ledger.open(stranger, database: database, logger: logger)

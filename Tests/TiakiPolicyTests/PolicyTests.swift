@@ -368,9 +368,9 @@ struct DutiesPolicyTests {
     func moments() throws {
         let m = try #require(Moment("2026-12-01T09:30:00+13:00"))
         #expect(m.description == "2026-11-30T20:30:00Z")
-        #expect(m.plainNZ == "1 December 2026, 9:30 am")
+        #expect(m.plainNZ == "1 December 2026, 9:30 am NZDT")
         #expect(m.nzDay.description == "2026-12-01")
-        #expect(try #require(Moment("2026-07-01T00:00Z")).plainNZ == "1 July 2026, 12:00 pm")
+        #expect(try #require(Moment("2026-07-01T00:00Z")).plainNZ == "1 July 2026, 12:00 pm NZST")
         #expect(Moment("2026-07-01T00:00:00.123456Z")?.description == "2026-07-01T00:00:00Z")
         #expect(m.adding(hours: 72).description == "2026-12-03T20:30:00Z")
         for bad in ["2026-12-01", "2026-12-01T25:00:00Z", "2026-12-01T09:30:00", "2026-12-01T09:30:00+1300", "x"] {

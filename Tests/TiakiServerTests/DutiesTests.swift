@@ -16,8 +16,10 @@ import TiakiModel
     static func run(_ body: (Cluster, any ApplicationProtocol) async throws -> Void) async throws {
         try await Cluster.run { base, app in
             var cluster = base
-            cluster.tokens["rtlb"] = try await base.services.credentials.issue(.init(org: "rtlb", role: .member))
-                .token
+            cluster.tokens["rtlb"] = try await base.services.credentials.issue(
+                .init(org: "rtlb", role: .member, holder: "a test")
+            )
+            .token
             try await body(cluster, app)
         }
     }
@@ -517,7 +519,9 @@ import TiakiModel
                 )
                 let text = String(buffer: response.body)
                 #expect(
-                    text.contains("A privacy breach found on 5 March 2026, 9:00 am involved the child's information")
+                    text.contains(
+                        "A privacy breach found on 5 March 2026, 9:00 am NZDT involved the child's information"
+                    )
                 )
                 #expect(text.contains("told you on \(cluster.services.core.today.plain) of a privacy breach"))
                 #expect(text.contains("breach  office"), "the appendix names the breach entry")

@@ -61,7 +61,8 @@ struct EnrolmentTests {
             _ = try await services.organisations.register(
                 .init(id: "els-kereru", kind: "early-learning", name: "Kererū Early Learning")
             )
-            let els = try await services.credentials.issue(.init(org: "els-kereru", role: .member)).token
+            let els = try await services.credentials.issue(.init(org: "els-kereru", role: .member, holder: "a test"))
+                .token
             var headers = cluster.headers(nil)
             headers[.authorization] = "Bearer \(els)"
             let elsHeaders = headers

@@ -351,7 +351,7 @@ struct FuzzTests {
                 ("a", "/v1/consents/\(consent)/withdraw", ["by": "parent", "reason": "r", "date": "2026-03-01"]),
                 ("privacy", "/v1/disclosures/1/review", ["outcome": "justified", "notes": "ok"]),
                 ("admin", "/v1/orgs", ["id": "school-z", "kind": "school", "name": "Z"]),
-                ("admin", "/v1/credentials", ["org": "school-a", "role": "member"]),
+                ("admin", "/v1/credentials", ["org": "school-a", "role": "member", "holder": "fuzz"]),
             ]
             let seeds = routes.enumerated().map { i, route in
                 Array("\(i)\n".utf8) + ((try? CanonicalJSON.encode(route.2)) ?? [])

@@ -16,8 +16,10 @@ import TiakiModel
     func withdrawalNotices() async throws {
         try await Cluster.run { base, app in
             var withRTLB = base
-            withRTLB.tokens["rtlb"] = try await base.services.credentials.issue(.init(org: "rtlb", role: .member))
-                .token
+            withRTLB.tokens["rtlb"] = try await base.services.credentials.issue(
+                .init(org: "rtlb", role: .member, holder: "a test")
+            )
+            .token
             let cluster = withRTLB
             let subject = try await cluster.child()
             let consent = try await cluster.consent(subject)

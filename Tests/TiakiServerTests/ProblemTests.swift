@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
@@ -21,6 +22,7 @@ struct ProblemTests {
         "unknown-disclosure": (404, "not-found"), "unknown-breach": (404, "not-found"),
         "unknown-credential": (404, "unknown-credential"),
         "conflict": (409, "conflict"), "too-many": (409, "too-many"), "erased": (410, "erased"),
+        "forbidden": (403, "forbidden"), "rate-limited": (429, "rate-limited"),
         "unavailable": (503, "unavailable"), "internal": (500, "internal"),
     ]
 

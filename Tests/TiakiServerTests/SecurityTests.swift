@@ -6,6 +6,7 @@ import Logging
 import Synchronization
 import Testing
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 import TiakiPolicy
@@ -44,60 +45,86 @@ final class LogCollector: Sendable {
 @Suite("Security")
 struct SecurityTests {
     @Test(
-        "a source that sends too many tokens that are not valid is refused with 429 and Retry-After, even with a good one"
+        "failed tokens from one address wait (429, Retry-After, growing), and a valid token from the same address never does"
     )
     func failedSignInsAreLimited() async throws {
-        let limited: (inout ServerConfiguration) -> Void = { $0.failedAuthenticationLimit = 3 }
+        // A first wait long enough that a slow machine cannot outlast it between two attempts.
+        let limited: (inout ServerConfiguration) -> Void = {
+            $0.failedAuthenticationLimit = 3
+            $0.failedAuthenticationFirstWait = .seconds(30)
+        }
         try await Cluster.run(configure: limited) { cluster, app in
             try await app.test(.router) { client in
-                // A good token does not count.
-                let fine = try await client.execute(
-                    uri: "/v1/findings",
-                    method: .get,
-                    headers: cluster.headers("privacy")
-                )
-                #expect(fine.status == .ok)
-                for _ in 0..<3 {
+                // The first failures are answered 401 at once; from the limit on, each must wait.
+                var statuses: [HTTPResponse.Status] = []
+                var waits: [Int] = []
+                for attempt in 0..<6 {
                     let wrong = try await client.execute(
                         uri: "/v1/subjects?nsn=1",
                         method: .get,
-                        headers: [.authorization: "Bearer not-a-token"]
+                        // An empty bearer token counts as a failure too.
+                        headers: [.authorization: attempt == 0 ? "Bearer " : "Bearer not-a-token-\(attempt % 2)"]
                     )
-                    #expect(wrong.status == .unauthorized)
+                    statuses.append(wrong.status)
+                    if wrong.status == .tooManyRequests {
+                        #expect(wrong.headers[.contentType] == "application/problem+json")
+                        #expect(wrong.json["type"]?.stringValue == "urn:tiaki:problem:too-many-failed-attempts")
+                        waits.append(try #require(wrong.headers[.retryAfter].flatMap(Int.init)))
+                    }
                 }
-                let refused = try await client.execute(
-                    uri: "/v1/findings",
-                    method: .get,
-                    headers: cluster.headers("privacy")
-                )
-                #expect(refused.status == .tooManyRequests)
-                #expect(refused.headers[.contentType] == "application/problem+json")
-                #expect(refused.json["type"]?.stringValue == "urn:tiaki:problem:too-many-failed-attempts")
-                let wait = try #require(refused.headers[.retryAfter].flatMap(Int.init))
-                #expect(wait >= 1 && wait <= 60)
-                // Public routes without a token still answer.
+                #expect(statuses.prefix(3).allSatisfy { $0 == .unauthorized })
+                #expect(statuses.contains(.tooManyRequests))
+                #expect(waits.allSatisfy { $0 >= 1 && $0 <= 60 })
+                // A valid token from the same address is answered as if nothing had failed.
+                for _ in 0..<3 {
+                    let fine = try await client.execute(
+                        uri: "/v1/findings",
+                        method: .get,
+                        headers: cluster.headers("privacy")
+                    )
+                    #expect(fine.status == .ok)
+                }
                 let health = try await client.execute(uri: "/healthz", method: .get)
                 #expect(health.status == .ok)
             }
         }
     }
 
-    @Test("failures age out of the window, per source, and a flood of sources stays bounded")
-    func limiterWindow() {
-        let limiter = FailedAuthenticationLimiter(limit: 2, window: .seconds(60))
+    @Test("failures wait longer each time, per address and per token, age out, and a flood of keys stays bounded")
+    func limiterDelays() {
+        let limiter = FailedAttemptLimiter(free: 2, window: .seconds(600), maximumDelay: .seconds(60))
         let t0 = ContinuousClock.now
-        limiter.recordFailure("10.0.0.1", now: t0)
-        #expect(limiter.retryAfter("10.0.0.1", now: t0) == nil)
-        limiter.recordFailure("10.0.0.1", now: t0 + .seconds(10))
-        #expect(limiter.retryAfter("10.0.0.1", now: t0 + .seconds(10)) == 50)
-        #expect(limiter.retryAfter("10.0.0.2", now: t0 + .seconds(10)) == nil)
-        #expect(limiter.retryAfter("10.0.0.1", now: t0 + .seconds(30)) == 30)
-        // The first failure ages out at 60 s: one left, under the limit.
-        #expect(limiter.retryAfter("10.0.0.1", now: t0 + .seconds(61)) == nil)
-        for i in 0..<20_000 { limiter.recordFailure("192.0.\(i / 256).\(i % 256)", now: t0) }
-        limiter.recordFailure("10.0.0.3", now: t0)
-        limiter.recordFailure("10.0.0.3", now: t0)
-        #expect(limiter.retryAfter("10.0.0.3", now: t0) != nil)
+        let a = FailedAttemptLimiter.keys(source: "10.0.0.1", token: "x")
+        limiter.recordFailure(a, now: t0)
+        #expect(limiter.retryAfter(a, now: t0) == nil)
+        limiter.recordFailure(a, now: t0)
+        // The limit reached: 1 s, then 2 s, then 4 s.
+        #expect(limiter.retryAfter(a, now: t0) == 1)
+        limiter.recordFailure(a, now: t0 + .seconds(1))
+        #expect(limiter.retryAfter(a, now: t0 + .seconds(1)) == 2)
+        limiter.recordFailure(a, now: t0 + .seconds(3))
+        #expect(limiter.retryAfter(a, now: t0 + .seconds(3)) == 4)
+        #expect(limiter.retryAfter(a, now: t0 + .seconds(7)) == nil)
+        // Another token from the same address waits too (the address key); the same token from elsewhere too.
+        #expect(
+            limiter.retryAfter(FailedAttemptLimiter.keys(source: "10.0.0.1", token: "y"), now: t0 + .seconds(3)) != nil
+        )
+        #expect(
+            limiter.retryAfter(FailedAttemptLimiter.keys(source: "10.0.0.9", token: "x"), now: t0 + .seconds(3)) != nil
+        )
+        #expect(
+            limiter.retryAfter(FailedAttemptLimiter.keys(source: "10.0.0.9", token: "z"), now: t0 + .seconds(3)) == nil
+        )
+        // Never longer than the most.
+        for i in 0..<30 { limiter.recordFailure(a, now: t0 + .seconds(10 + i)) }
+        #expect((limiter.retryAfter(a, now: t0 + .seconds(39)) ?? 0) <= 60)
+        // The failures age out of the window.
+        #expect(limiter.retryAfter(a, now: t0 + .seconds(700)) == nil)
+        for i in 0..<30_000 { limiter.recordFailure(["address:192.0.\(i / 256).\(i % 256)"], now: t0) }
+        let b = ["address:10.0.0.3"]
+        limiter.recordFailure(b, now: t0)
+        limiter.recordFailure(b, now: t0)
+        #expect(limiter.retryAfter(b, now: t0) != nil)
     }
 
     @Test("every response, errors included, carries the security headers; HSTS only over TLS")

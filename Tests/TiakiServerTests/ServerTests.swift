@@ -47,7 +47,8 @@ struct Cluster {
             ("facilitator", "office", .facilitator),
             ("privacy", "office", .privacyOfficer), ("auditor", "office", .auditor), ("admin", "office", .admin),
         ] {
-            cluster.tokens[name] = try await services.credentials.issue(.init(org: org, role: role)).token
+            cluster.tokens[name] = try await services.credentials.issue(.init(org: org, role: role, holder: "a test"))
+                .token
         }
         return (cluster, app)
     }
@@ -111,10 +112,10 @@ struct Cluster {
     }
 
     /// The router's routes as the OpenAPI document names them: `post /v1/consents/{consent}/withdraw`.
-    func routePatterns() -> Set<String> {
+    func routePatterns() throws -> Set<String> {
         var configuration = ServerConfiguration()
         configuration.dataDirectory = path
-        let router = buildRouter(services: services, configuration: configuration, logger: Logger(label: "test"))
+        let router = try buildRouter(services: services, configuration: configuration, logger: Logger(label: "test"))
         // The API's routes; the pages at / (TiakiWeb) are not the API and are not in its document.
         return Set(
             router.routes.filter { route in
@@ -383,7 +384,7 @@ struct ServerTests {
                     uri: "/v1/credentials",
                     method: .post,
                     headers: cluster.headers("admin"),
-                    body: buffer(["org": "school-a", "role": "member"])
+                    body: buffer(["org": "school-a", "role": "member", "holder": "the test's school"])
                 )
                 let id = try #require(issued.json["id"]?.stringValue)
                 var fresh = cluster.headers(nil)
@@ -523,7 +524,7 @@ struct OpenAPITests {
     @Test("the document names exactly the routes the router has, and is served")
     func routesMatch() async throws {
         try await Cluster.run { cluster, app in
-            let routes = cluster.routePatterns()
+            let routes = try cluster.routePatterns()
             let document = try #require(try Yams.load(yaml: OpenAPIDocument.text) as? [String: Any])
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: Any])

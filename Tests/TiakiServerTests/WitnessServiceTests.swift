@@ -19,9 +19,9 @@ import TiakiLedger
     }
 
     /// The API's routes with `cosigning` behind the checkpoint route.
-    static func api(_ cluster: Cluster, _ cosigning: WitnessCosigning) -> some ApplicationProtocol {
+    static func api(_ cluster: Cluster, _ cosigning: WitnessCosigning) throws -> some ApplicationProtocol {
         Application(
-            router: buildRouter(
+            router: try buildRouter(
                 services: cluster.services,
                 configuration: ServerConfiguration(),
                 logger: quiet,

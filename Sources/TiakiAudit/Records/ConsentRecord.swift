@@ -64,10 +64,21 @@ public struct ConsentRecords {
     public let state: ConsentState
     /// The entry at an index (`nil` when there is none).
     public let entry: (UInt64) throws -> ConsentEntry?
+    /// A consent's sealed words as the reader of the records may see them: opened for a caller who may read a
+    /// child's personal details; by default, for records that leave Tiaki, a note that they are sealed.
+    public let words: (_ sealed: String, _ subject: String) -> String
 
-    public init(state: ConsentState, entry: @escaping (UInt64) throws -> ConsentEntry?) {
+    /// What a sealed word reads as in records for other systems.
+    public static let sealedWords = "(sealed in the ledger: ask the organisation that recorded it)"
+
+    public init(
+        state: ConsentState,
+        entry: @escaping (UInt64) throws -> ConsentEntry?,
+        words: @escaping (_ sealed: String, _ subject: String) -> String = { _, _ in ConsentRecords.sealedWords }
+    ) {
         self.state = state
         self.entry = entry
+        self.words = words
     }
 
     /// The consent or refusal recorded at `index`, with its status on `day`; `nil` when the entry is neither.
@@ -75,6 +86,7 @@ public struct ConsentRecords {
         guard let found = try entry(index) else { return nil }
         if var terms = found.body as? ConsentTerms, let id = Int(exactly: index), let consent = state.consents[id] {
             for i in terms.consenters.indices { terms.consenters[i].nameSealed = nil }
+            terms = terms.mapText { Sealed.isSealed($0) ? words($0, consent.subject) : $0 }
             var record = base(found, subject: consent.subject, status: consent.status(on: day))
             record.terms = terms
             record.audience = terms.audience.organisations.map(party)
@@ -98,6 +110,9 @@ public struct ConsentRecords {
         }
         if var refusal = found.body as? ConsentRefused, let subject = found.header.subject {
             refusal.reasonSealed = nil
+            if let method = refusal.informed?.method, Sealed.isSealed(method) {
+                refusal.informed?.method = words(method, subject)
+            }
             var record = base(found, subject: subject, status: .refused)
             record.refusal = refusal
             return record

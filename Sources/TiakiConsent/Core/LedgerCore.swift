@@ -211,14 +211,21 @@ public final class LedgerCore: Sendable {
     /// A copy of the whole state, for a reader that needs more than a few facts (copy-on-write: cheap to take).
     public var snapshot: ConsentState { read { copy $0 } }
 
-    /// Today by the ledger's calendar (a simulation's runs its own year), for checks and for reading.
-    public var today: Day { Day((ledger.configuration.calendar ?? ledger.configuration.clock)()) }
+    /// The wall clock of the people the ledger serves (``LedgerConfiguration/timeZone``).
+    public var localTime: LocalTime { LocalTime(zone: ledger.configuration.timeZone) }
 
-    /// Today by the ledger's clock, for a date written into an entry when the caller gave none.
-    var stampDay: Day { Day(ledger.configuration.clock()) }
+    /// Today, in the ledger's time zone, by its calendar (a simulation's runs its own year), for checks and for
+    /// reading.
+    public var today: Day { localTime.day((ledger.configuration.calendar ?? ledger.configuration.clock)()) }
 
-    /// The latest day a caller may give for something that has happened: today, and one day more, so that a date
-    /// written in New Zealand (up to 13 hours ahead of UTC) is never refused.
+    /// Now, by the ledger's calendar.
+    public var now: Moment { Moment((ledger.configuration.calendar ?? ledger.configuration.clock)()) }
+
+    /// Today in the ledger's time zone, by its clock, for a date written into an entry when the caller gave none.
+    var stampDay: Day { localTime.day(ledger.configuration.clock()) }
+
+    /// The latest day a caller may give for something that has happened: today, and one day more, for a client
+    /// whose clock or time zone runs ahead of the ledger's (a simulation's calendar does).
     var latestPastDay: Day { Day(number: today.number + 1) }
 
     // MARK: Appending

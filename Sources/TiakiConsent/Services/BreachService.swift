@@ -111,6 +111,7 @@ public struct BreachService: Sendable {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.unicodeScalars.count <= 4000 else {
             throw TiakiError(.invalid, "\(what): \(field), 1 to 4000 characters", field: field)
         }
+        try FreeText.check(text, field: field, limit: 4000, multiline: true)
     }
 
     /// Records a breach (`breach.recorded`) with the children Tiaki finds it touched: every disclosure that
@@ -298,7 +299,9 @@ public struct BreachService: Sendable {
     {
         let breach = try requireBreach(id)
         let reference = input.reference.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reference.isEmpty, reference.unicodeScalars.count <= 100 else {
+        guard !reference.isEmpty, reference.unicodeScalars.count <= 100,
+            FreeText.forbidden(in: reference, multiline: false) == nil
+        else {
             throw TiakiError(
                 .invalid,
                 "give the reference the Commissioner's office gave: reference, 1 to 100 characters",

@@ -67,11 +67,14 @@ public struct WithdrawalInput: Sendable, Codable {
     public var by: String
     public var date: String?
     public var reason: String?
+    /// How they withdrew: "a phone call to the office", "in writing" (sealed).
+    public var how: String?
 
-    public init(by: String, date: String? = nil, reason: String? = nil) {
+    public init(by: String, date: String? = nil, reason: String? = nil, how: String? = nil) {
         self.by = by
         self.date = date
         self.reason = reason
+        self.how = how
     }
 }
 
@@ -213,7 +216,10 @@ public struct ConsentService: Sendable {
                     field: "subject"
                 )
             }
-            var terms = try validate(input, subject: subject, actor: actor)
+            // Every word people typed is sealed to the child's key, so that erasure leaves none of it readable.
+            var terms = try validate(input, subject: subject, actor: actor).mapText {
+                try core.seal($0, subject: subject).token
+            }
             if input.consenters.contains(where: { $0.name != nil }) {
                 for (i, consenter) in input.consenters.enumerated() {
                     if let name = consenter.name {
@@ -250,6 +256,8 @@ public struct ConsentService: Sendable {
             guard s.unicodeScalars.count <= limit else {
                 throw TiakiError(.invalid, "\(field) is longer than \(limit) characters", field: field)
             }
+            // A name is one line; the words shown and the other items may run over several.
+            try FreeText.check(s, field: field, limit: limit, multiline: limit > 200)
         }
         try core.requireCodes(purposes, .purpose, field: "purposes", missing: missing("purpose", "purposes"))
         try core.requireCodes(
@@ -366,7 +374,9 @@ public struct ConsentService: Sendable {
                 )
             }
             if let reason = input.reason { try checkReason(reason) }
+            if let how = input.how { try FreeText.check(how, field: "how", limit: 400, multiline: true) }
             let sealed = try input.reason.map { try core.seal($0, subject: current.subject) }
+            let how = try input.how.map { try core.seal($0, subject: current.subject) }
             let notify = try recipients(of: consent, subject: current.subject, until: day)
             return try await core.append(
                 ConsentEntry(
@@ -377,6 +387,7 @@ public struct ConsentService: Sendable {
                         date: day.description,
                         by: input.by,
                         reasonSealed: sealed,
+                        howSealed: how,
                         notify: notify.isEmpty ? nil : notify
                     )
                 )
@@ -430,9 +441,13 @@ public struct ConsentService: Sendable {
                 ] where value.trimmingCharacters(in: .whitespaces).isEmpty || value.unicodeScalars.count > 200 {
                     throw TiakiError(.invalid, "\(field) must be 1 to 200 characters", field: field)
                 }
+                try FreeText.check(informed.method, field: "informed.method", limit: 200)
             }
             if let reason = input.reason { try checkReason(reason) }
             let sealed = try input.reason.map { try core.seal($0, subject: subject) }
+            // How they were told is words people typed: sealed, as the reason is.
+            var informed = input.informed
+            if let method = informed?.method { informed?.method = try core.seal(method, subject: subject).token }
             return try await core.append(
                 ConsentEntry(
                     actor: actor,
@@ -443,7 +458,7 @@ public struct ConsentService: Sendable {
                         by: input.by,
                         date: day.description,
                         reasonSealed: sealed,
-                        informed: input.informed
+                        informed: informed
                     )
                 )
             )
@@ -451,10 +466,7 @@ public struct ConsentService: Sendable {
     }
 
     func checkReason(_ reason: String) throws {
-        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, reason.unicodeScalars.count <= 4000
-        else {
-            throw TiakiError(.invalid, "reason must be 1 to 4000 characters", field: "reason")
-        }
+        try FreeText.check(reason, field: "reason", limit: 4000, multiline: true)
     }
 
     // MARK: Reading
@@ -531,15 +543,33 @@ public struct ConsentService: Sendable {
             names.append(try terms.consenters[i].nameSealed.flatMap { try core.unseal($0, subject: consent.subject) })
             terms.consenters[i].nameSealed = nil
         }
+        terms = try opened(terms, subject: consent.subject, for: caller)
         return ConsentView(
             consent: id,
             subject: consent.subject,
             status: consent.status(on: core.today),
             current: consent.isCurrent(on: core.today),
             terms: terms,
-            consenterNames: caller.role == .member ? names : nil,
+            consenterNames: caller.may(.readPersonalDetails) ? names : nil,
             withdrawn: consent.withdrawn.map { .init(date: $0.date.description, by: $0.by) },
             supersededBy: consent.supersededBy
         )
+    }
+
+    /// A consent's words, opened for a caller who may read personal details; sealed for anyone else, and
+    /// `erased` (the words for it) once the child's key is destroyed.
+    public func opened(
+        _ terms: ConsentTerms,
+        subject: String,
+        for caller: Caller,
+        erased: String = "(sealed)"
+    ) throws
+        -> ConsentTerms
+    {
+        guard caller.may(.readPersonalDetails) else { return terms }
+        return try terms.mapText { text in
+            guard Sealed.isSealed(text) else { return text }
+            return try core.unseal(Sealed(token: text), subject: subject) ?? erased
+        }
     }
 }

@@ -124,10 +124,7 @@ public struct DisclosureService: Sendable {
             try input.date.map { try core.pastDay($0, field: "date", what: "the information was shared") }
             ?? core.stampDay
         if let note = input.note {
-            guard !note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, note.unicodeScalars.count <= 4000
-            else {
-                throw TiakiError(.invalid, "note must be 1 to 4000 characters", field: "note")
-            }
+            try FreeText.check(note, field: "note", limit: 4000, multiline: true)
         }
         var record = DisclosureRecord(decision: nil, share: share, date: day.description)
         var relied: DecisionRecord?
@@ -183,10 +180,7 @@ public struct DisclosureService: Sendable {
             }
             var review = DisclosureReviewed(disclosure: id, date: day.description, outcome: outcome)
             if let notes = input.notes {
-                guard !notes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, notes.unicodeScalars.count <= 4000
-                else {
-                    throw TiakiError(.invalid, "notes must be 1 to 4000 characters", field: "notes")
-                }
+                try FreeText.check(notes, field: "notes", limit: 4000, multiline: true)
                 if (try core.vault.key(for: subject)) != nil {
                     review.notesSealed = try core.seal(notes, subject: subject)
                 }

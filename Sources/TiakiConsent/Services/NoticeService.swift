@@ -351,6 +351,7 @@ public struct NoticeService: Sendable {
         guard !reason.isEmpty, input.reason.unicodeScalars.count <= 4000 else {
             throw TiakiError(.invalid, "say why the exception applies: reason, 1 to 4000 characters", field: "reason")
         }
+        try FreeText.check(input.reason, field: "reason", limit: 4000, multiline: true)
         return try await core.exclusive(owed.subject) {
             if core.read({ $0.collectionNotices[disclosure]?.outcome }) != nil {
                 throw TiakiError(.conflict, "the notice for disclosure \(disclosure) was already recorded")

@@ -35,13 +35,12 @@ public struct OrganisationService: Sendable {
         }
         try core.requireCode(input.kind, .organisationKind, field: "kind")
         // Lengths are counted in Unicode scalars, as the OpenAPI document's JSON Schema counts them.
-        guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty, input.name.unicodeScalars.count <= 200 else {
-            throw TiakiError(.invalid, "name must be 1 to 200 characters", field: "name")
-        }
+        try FreeText.check(input.name, field: "name", limit: 200)
         for (value, field) in [(input.contact, "contact"), (input.law, "law")] {
             guard let value else { continue }
             guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, value.unicodeScalars.count <= 500,
-                !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" })
+                !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }),
+                FreeText.forbidden(in: value, multiline: true) == nil
             else {
                 throw TiakiError(
                     .invalid,

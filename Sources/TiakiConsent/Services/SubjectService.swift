@@ -52,15 +52,10 @@ public struct SubjectService: Sendable {
             try core.requireOrganisation(actor.org, field: "org")
             try checkBirthMonth(input.birthMonth)
             var identifiers: [SubjectVault.Identifier] = []
-            if let nsn = input.nsn {
-                guard Self.nsnLengths.contains(nsn.utf8.count), nsn.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                    throw TiakiError(.invalid, "an NSN is 9 or 10 digits, 0 to 9, and nothing else", field: "nsn")
-                }
-                identifiers.append(.nsn(nsn))
-            }
+            if let nsn = input.nsn { identifiers.append(.nsn(try Self.nsn(nsn))) }
             if let reference = input.localReference {
                 guard !reference.isEmpty, reference.unicodeScalars.count <= 64,
-                    reference.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control })
+                    FreeText.forbidden(in: reference, multiline: false) == nil
                 else {
                     throw TiakiError(
                         .invalid,
@@ -160,31 +155,54 @@ public struct SubjectService: Sendable {
     }
 
     func checkText(_ text: String, field: String, limit: Int) throws {
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, text.unicodeScalars.count <= limit else {
-            throw TiakiError(.invalid, "\(field) must be 1 to \(limit) characters", field: field)
-        }
+        try FreeText.check(text, field: field, limit: limit, multiline: field == "notes")
     }
 
-    /// The child registered under an NSN, or under an organisation's local reference, if `org` knows them.
+    /// The child registered under an NSN, or under an organisation's local reference, if `caller` may see them.
     ///
-    /// A child another organisation registered is not found: the answer is the same as for an NSN nobody knows.
-    public func find(nsn: String? = nil, localReference: String? = nil, for org: String?) throws -> String? {
+    /// A member finds only children their organisation knows (a child another organisation registered is not
+    /// found: the same answer as for an NSN nobody knows), and only by their own references. A privacy officer finds
+    /// any child by NSN, or by the reference an organisation (`org`) gave them. An NSN may be typed with spaces or
+    /// dashes.
+    public func find(
+        nsn: String? = nil,
+        localReference: String? = nil,
+        org: String? = nil,
+        for caller: Caller
+    ) throws -> String? {
+        try caller.require(.findChild)
+        let scope = caller.role == .member ? caller.org : nil
         let found: String?
         if let nsn {
-            guard Self.nsnLengths.contains(nsn.utf8.count), nsn.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                throw TiakiError(.invalid, "an NSN is 9 or 10 digits, 0 to 9, and nothing else", field: "nsn")
+            found = try core.vault.find(.nsn(try Self.nsn(nsn)))
+        } else if let localReference, let owner = scope ?? org {
+            if let scope, let org, org != scope {
+                throw TiakiError(
+                    .invalid,
+                    "a member finds children by their own organisation's references",
+                    field: "org"
+                )
             }
-            found = try core.vault.find(.nsn(nsn))
-        } else if let localReference, let org {
-            found = try core.vault.find(.local(org: org, reference: localReference))
+            found = try core.vault.find(.local(org: owner, reference: localReference))
+        } else if localReference != nil {
+            throw TiakiError(.invalid, "say which organisation gave the reference", field: "org")
         } else {
             found = nil
         }
         guard let found else { return nil }
         return core.read { state in
             guard let subject = state.subjects[found], subject.erased == nil else { return nil }
-            return org.map { subject.isKnown(to: $0) } ?? true ? found : nil
+            return scope.map { subject.isKnown(to: $0) } ?? true ? found : nil
         }
+    }
+
+    /// An NSN as typed (spaces and dashes between its digits allowed), as its digits; refused unless 9 or 10.
+    public static func nsn(_ typed: String) throws -> String {
+        let digits = String(typed.unicodeScalars.filter { $0 != " " && $0 != "-" && $0 != "\u{00A0}" })
+        guard nsnLengths.contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw TiakiError(.invalid, "an NSN is 9 or 10 digits, 0 to 9, and nothing else", field: "nsn")
+        }
+        return digits
     }
 
     /// Erases a subject's personal details: appends `subject.erased`, then destroys the key and lookup rows.

@@ -35,6 +35,9 @@ public struct LedgerConfiguration: Sendable {
     /// `clock`. A simulation whose clock moves on with every reading sets this so that checking a date does not
     /// move it.
     public var calendar: (@Sendable () -> Date)?
+    /// The zone whose calendar days are "today" for the people the ledger serves, and in which the days written into
+    /// entries for them are counted (`tiaki serve --time-zone`; New Zealand's by default). Entry times stay UTC.
+    public var timeZone: TimeZone = TimeZone(identifier: "Pacific/Auckland") ?? .current
     /// For crash testing only (`Scripts/crash-test.py` sets it through `TIAKI_FAULT`): the process kills itself
     /// with SIGKILL at this point of a commit, inside the open write transaction.
     public var fault: LedgerFault?
@@ -276,6 +279,7 @@ public final class Ledger: Sendable {
         } else {
             signer = try directory.loadSigner()
         }
+        try directory.checkPermissions()
         // The origin names the log for ever: checkpoints, witnesses and code systems carry it.
         if let origin = configuration.origin, origin != signer.name {
             throw LedgerError(

@@ -9,12 +9,14 @@ import Darwin
 
 /// A consistent online copy of a SQLite data directory, as one archive: the database copied by SQLite's online
 /// backup (one read transaction, so a running `tiaki serve` goes on writing and the copy is one moment of it), the
-/// log's keys and the vault's lookup key, and the witnesses' newest cosignature if there is one. The copy is
+/// log's keys, and the witnesses' newest cosignature if there is one. The vault's keys (`seal.key`, which wraps the
+/// children's keys, and `lookup.key`, which keys the NSN lookup) are not in it: kept apart from the backups, they
+/// leave a stolen archive unable to open a name or to test an NSN. The copy is
 /// verified (every entry, root and signature, against the key of the directory it came from) before the archive
 /// is written; the archive is created new, with mode 0600 (it holds the private keys and the vault), written to a
 /// temporary name, synced and renamed, so a partial backup never has the name asked for.
 ///
-/// Restore: `mkdir DIR && tar -xf FILE -C DIR && tiaki verify DIR`, then `tiaki serve --data DIR`.
+/// Restore: `mkdir -m 700 DIR && tar -xf FILE -C DIR && tiaki verify DIR`, then `tiaki serve --data DIR`.
 public enum LedgerBackup {
     public struct Summary: Sendable {
         /// The entries and the newest checkpoint the copy holds.
@@ -32,7 +34,7 @@ public enum LedgerBackup {
     /// The files of a data directory a backup carries besides the database, with their modes; those that are
     /// missing are left out (a ledger without witnesses has no cosigned checkpoint).
     static let companions: [(name: String, mode: UInt64)] = [
-        ("log.key", 0o600), ("log.vkey", 0o644), ("lookup.key", 0o600), ("checkpoint.cosigned", 0o644),
+        ("log.key", 0o600), ("log.vkey", 0o644), ("checkpoint.cosigned", 0o644),
     ]
 
     public static func write(

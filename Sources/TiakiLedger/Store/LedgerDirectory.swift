@@ -21,9 +21,9 @@ public struct LedgerDirectory: Sendable {
     /// Whether the directory holds a ledger database.
     public var exists: Bool { FileManager.default.fileExists(atPath: databasePath) }
 
-    /// The files every instance of one shared ledger needs alike: the log's key and verifier key, and the
-    /// vault's lookup key.
-    public static let sharedKeyFiles = ["log.key", "log.vkey", "lookup.key"]
+    /// The files every instance of one shared ledger needs alike: the log's key and verifier key, the vault's
+    /// lookup key, and the key-encryption key that wraps the children's keys (`seal.key`).
+    public static let sharedKeyFiles = ["log.key", "log.vkey", "lookup.key", "seal.key"]
 
     /// Copies this directory's ``sharedKeyFiles`` into `other` (created mode 0700 if missing; modes kept), for
     /// another instance of the same ledger on PostgreSQL.
@@ -65,6 +65,25 @@ public struct LedgerDirectory: Sendable {
             return try NoteVerifier(vkey: text)
         } catch {
             throw LedgerError(.malformedKey, "\(verifierKeyPath): \(error.message)")
+        }
+    }
+
+    /// Refuses a data directory, or a database file in it, that anyone but its owner can read or write: the
+    /// database holds the sealed vault and the keyed lookup, and a copy of it is one step from the children's
+    /// details. The message names the file and the `chmod` that fixes it.
+    func checkPermissions() throws(LedgerError) {
+        for (file, fix) in [
+            (path, "700"), (databasePath, "600"), (databasePath + "-wal", "600"), (databasePath + "-shm", "600"),
+        ] {
+            var info = stat()
+            guard stat(file, &info) == 0 else { continue }
+            let mode = info.st_mode & 0o777
+            guard mode & 0o077 == 0 else {
+                throw LedgerError(
+                    .insecureKeyFile,
+                    "\(file) can be read by others (mode \(String(mode, radix: 8))); run chmod \(fix) \(file)"
+                )
+            }
         }
     }
 

@@ -76,42 +76,11 @@ public struct Moment: Sendable, Hashable, Comparable, CustomStringConvertible {
         return "\(d.description)T\(two(h)):\(two(m)):\(two(s))Z"
     }
 
-    /// In words, in New Zealand time (NZST +12, NZDT +13 from the last Sunday of September to the first Sunday of
-    /// April): "1 December 2026, 9:30 am".
-    public var plainNZ: String {
-        let local = nzLocal
-        let rest = local.seconds - Int64(local.day.number) * 86_400
-        let h = Int(rest / 3600)
-        let m = Int(rest % 3600 / 60)
-        let hour12 = h % 12 == 0 ? 12 : h % 12
-        return "\(local.day.plain), \(hour12):\(m < 10 ? "0" : "")\(m) \(h < 12 ? "am" : "pm")"
-    }
+    /// In words, in New Zealand time, with NZST or NZDT: "1 December 2026, 9:30 am NZDT" (see ``LocalTime``).
+    public var plainNZ: String { LocalTime.newZealand.plain(self) }
 
     /// The day in New Zealand.
-    public var nzDay: Day { nzLocal.day }
-
-    /// The wall-clock time in New Zealand, as if it were UTC.
-    var nzLocal: Moment {
-        let utcDay = day
-        let (y, _, _) = utcDay.components
-        func lastSunday(_ year: Int, _ month: Int, last: Bool) -> Day {
-            let first = Day(Day.paddedDate(year, month, 1)) ?? utcDay
-            if last {
-                var d = Day(Day.paddedDate(year, month, Day.daysInMonth(year, month))) ?? utcDay
-                while d.weekday != 6 { d = Day(number: d.number - 1) }
-                return d
-            }
-            var d = first
-            while d.weekday != 6 { d = Day(number: d.number + 1) }
-            return d
-        }
-        // Daylight time starts 2 am NZST on the last Sunday of September, ends 3 am NZDT on the first Sunday of
-        // April (14:00 UTC the day before, in both cases).
-        let starts = Moment(seconds: Int64(lastSunday(y, 9, last: true).number) * 86_400 - 10 * 3600)
-        let ends = Moment(seconds: Int64(lastSunday(y, 4, last: false).number) * 86_400 - 10 * 3600)
-        let daylight = self < ends || self >= starts
-        return Moment(seconds: seconds + (daylight ? 13 : 12) * 3600)
-    }
+    public var nzDay: Day { LocalTime.newZealand.day(self) }
 
     public static func < (a: Moment, b: Moment) -> Bool { a.seconds < b.seconds }
 }

@@ -155,6 +155,26 @@ public struct ConsentTerms: EntryBody {
     }
 }
 
+extension ConsentTerms {
+    /// The consent with `f` applied to each member that holds words people typed: the words shown, how the
+    /// information is protected, the event that ends retention, how to check and correct it and whom to ask, what
+    /// withdrawing means and how to do it, how the whānau were told, and the evidence. These are sealed to the
+    /// child's key when recorded (see ``Sealed``); consents recorded before that hold them in the clear.
+    public func mapText(_ f: (String) throws -> String) rethrows -> ConsentTerms {
+        var t = self
+        t.text = try f(text)
+        t.sharing.protection = try f(sharing.protection)
+        t.retention.event = try retention.event.map(f)
+        t.accuracy.contact = try f(accuracy.contact)
+        t.accuracy.method = try f(accuracy.method)
+        t.withdrawal.effect = try f(withdrawal.effect)
+        t.withdrawal.how = try f(withdrawal.how)
+        t.informed.method = try f(informed.method)
+        t.evidence = try evidence.map(f)
+        return t
+    }
+}
+
 public struct ConsentWithdrawn: EntryBody {
     public static let kind = EntryKind.consentWithdrawn
 
@@ -175,15 +195,25 @@ public struct ConsentWithdrawn: EntryBody {
     /// The consenter role that withdrew.
     public var by: String
     public var reasonSealed: Sealed?
+    /// How they withdrew ("a phone call to the office"), sealed (absent in early entries).
+    public var howSealed: Sealed?
 
     /// Who must be told (absent in early entries, and when nothing was shared under the consent).
     public var notify: [Recipient]?
 
-    public init(consent: Int, date: String, by: String, reasonSealed: Sealed? = nil, notify: [Recipient]? = nil) {
+    public init(
+        consent: Int,
+        date: String,
+        by: String,
+        reasonSealed: Sealed? = nil,
+        howSealed: Sealed? = nil,
+        notify: [Recipient]? = nil
+    ) {
         self.consent = consent
         self.date = date
         self.by = by
         self.reasonSealed = reasonSealed
+        self.howSealed = howSealed
         self.notify = notify
     }
 

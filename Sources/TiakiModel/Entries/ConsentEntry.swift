@@ -96,6 +96,13 @@ public struct Sealed: Sendable, Hashable, Codable {
 
     public init(token: String) { self.token = token }
 
+    /// The prefix every sealed value starts with.
+    public static let prefix = "aes-gcm:"
+
+    /// Whether a member's text is a sealed value (a consent's words are sealed since entry format 1.1; earlier
+    /// consents hold them in the clear).
+    public static func isSealed(_ text: String) -> Bool { text.hasPrefix(prefix) }
+
     public init(from decoder: any Decoder) throws {
         token = try decoder.singleValueContainer().decode(String.self)
     }

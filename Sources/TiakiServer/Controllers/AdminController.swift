@@ -1,5 +1,6 @@
 import Hummingbird
 import TiakiConsent
+import TiakiHTTP
 import TiakiModel
 
 /// Organisations and credentials (admins).
@@ -29,13 +30,13 @@ struct AdminController: Sendable {
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.post("orgs") { request, context in
-            let caller = try context.require(.admin)
+            let caller = try context.require(.manageOrganisations)
             let body = try await input.decode(OrganisationInput.self, request, as: "an organisation")
             let recorded = try await services.organisations.register(body, actor: caller.actor)
             return try Reply.json(OrganisationCreated(id: body.id, index: recorded.index), status: .created)
         }
         routes.post("credentials") { request, context in
-            let caller = try context.require(.admin)
+            let caller = try context.require(.manageCredentials)
             let body = try await input.decode(CredentialInput.self, request, as: "a credential")
             let issued = try await services.credentials.issue(body, actor: caller.actor)
             return try Reply.json(
@@ -50,7 +51,7 @@ struct AdminController: Sendable {
             )
         }
         routes.post("credentials/:id/revoke") { request, context in
-            let caller = try context.require(.admin)
+            let caller = try context.require(.manageCredentials)
             let id = try context.parameters.require("id")
             try await input.none(request)
             let recorded = try await services.credentials.revoke(id: id, actor: caller.actor)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TiakiAudit
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
@@ -19,7 +20,7 @@ struct AuditController: Sendable {
 
     /// Everything recorded about one child (IPP 6), as JSON, HTML or text; read through the subject index.
     func report(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
-        let caller = try context.require(.privacyOfficer)
+        let caller = try context.require(.readReport)
         let query = try Query(request, allowed: ["format"])
         let format = try query.choice("format", from: ["json", "html", "text"]) ?? "json"
         let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
@@ -30,7 +31,7 @@ struct AuditController: Sendable {
                 subject: subject.id,
                 from: services.ledger,
                 also: breaches,
-                asOf: Day(Date()),
+                asOf: services.core.today,
                 unseal: { sealed in try? core.unseal(sealed, subject: subject.id) }
             )
         else { throw Problem.notFound }
@@ -47,12 +48,12 @@ struct AuditController: Sendable {
 
     /// The findings over the whole ledger (read through its own read-only connection, off the event loop).
     func findings(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
-        _ = try context.require(.privacyOfficer)
+        _ = try context.require(.readFindings)
         let query = try Query(request, allowed: ["asOf", "since", "within"])
         let asOf = try query.day("asOf")
-        var options = AuditOptions(asOf: asOf ?? Day(Date()))
+        var options = AuditOptions(asOf: asOf ?? services.core.today)
         // Breach clocks run in hours: judged now, unless the audit is for another day.
-        if asOf == nil { options.now = Moment(Date()) }
+        if asOf == nil { options.now = services.core.now }
         if let since = try query.string("since", maximumLength: 32) {
             guard Self.isDateOrTime(since) else {
                 throw Problem.badRequest(

@@ -1,6 +1,7 @@
 import Hummingbird
 import TiakiAudit
 import TiakiConsent
+import TiakiHTTP
 import TiakiModel
 
 /// The breach register (Privacy Act 2020, Part 6), for privacy officers: record a breach and the children it
@@ -30,7 +31,7 @@ struct BreachController: Sendable {
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.post("breaches") { request, context in
-            let caller = try context.require(.privacyOfficer)
+            let caller = try context.require(.handleBreaches)
             let body = try await input.decode(BreachInput.self, request, as: "a breach")
             let recorded = try await services.breaches.record(body, actor: caller.actor)
             guard let b = recorded.entry.body as? BreachRecorded else { throw Problem.unavailable() }
@@ -48,17 +49,17 @@ struct BreachController: Sendable {
             )
         }
         routes.get("breaches") { request, context in
-            _ = try context.require(.privacyOfficer)
+            _ = try context.require(.handleBreaches)
             _ = try Query(request, allowed: [])
             return try Reply.json(Register(breaches: services.breaches.list()))
         }
         routes.get("breaches/:breach") { request, context in
-            _ = try context.require(.privacyOfficer)
+            _ = try context.require(.handleBreaches)
             _ = try Query(request, allowed: [])
             return try Reply.json(try services.breaches.facts(try Self.breach(context)))
         }
         routes.get("breaches/:breach/report") { request, context in
-            _ = try context.require(.privacyOfficer)
+            _ = try context.require(.handleBreaches)
             let query = try Query(request, allowed: ["format"])
             let format = try query.choice("format", from: ["html", "text"]) ?? "html"
             let report = BreachReport(try services.breaches.facts(try Self.breach(context)))
@@ -66,14 +67,14 @@ struct BreachController: Sendable {
                 ? Reply.text(report.text) : Reply.text(report.html, contentType: "text/html; charset=utf-8")
         }
         routes.post("breaches/:breach/assessment") { request, context in
-            let caller = try context.require(.privacyOfficer)
+            let caller = try context.require(.handleBreaches)
             let id = try Self.breach(context)
             let body = try await input.decode(BreachAssessmentInput.self, request, as: "an assessment")
             let recorded = try await services.breaches.assess(id, body, actor: caller.actor)
             return try Reply.json(Recorded(breach: id, index: recorded.index), status: .created)
         }
         routes.post("breaches/:breach/commissioner") { request, context in
-            let caller = try context.require(.privacyOfficer)
+            let caller = try context.require(.handleBreaches)
             let id = try Self.breach(context)
             let body = try await input.decode(
                 CommissionerNotificationInput.self,
@@ -84,7 +85,7 @@ struct BreachController: Sendable {
             return try Reply.json(Recorded(breach: id, index: recorded.index), status: .created)
         }
         routes.get("breaches/:breach/notices/:subject") { request, context in
-            _ = try context.require(.privacyOfficer)
+            _ = try context.require(.handleBreaches)
             let query = try Query(request, allowed: ["lang", "format"])
             let (languages, format) = try NoticeController.documentOptions(query)
             let subject = try context.parameters.require("subject")
@@ -95,7 +96,7 @@ struct BreachController: Sendable {
             return NoticeController.reply(document, format: format)
         }
         routes.post("breaches/:breach/notices/:subject") { request, context in
-            let caller = try context.require(.privacyOfficer)
+            let caller = try context.require(.handleBreaches)
             let id = try Self.breach(context)
             let subject = try context.parameters.require("subject")
             let body = try await input.decode(BreachNoticeInput.self, request, as: "a breach notice sent")

@@ -1,6 +1,7 @@
 import Hummingbird
 import TiakiAudit
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
@@ -35,7 +36,7 @@ struct ConsentController: Sendable {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.post("subjects/:subject/consents") { request, context in try await record(request, context) }
         routes.get("subjects/:subject/consents") { request, context in
-            let caller = try context.require(.member, .facilitator, .privacyOfficer)
+            let caller = try context.require(.viewChild)
             _ = try Query(request, allowed: [])
             let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
             let items = try services.consents.list(subject: subject.id, for: caller)
@@ -48,7 +49,7 @@ struct ConsentController: Sendable {
             )
         }
         routes.post("subjects/:subject/refusals") { request, context in
-            let caller = try context.require(.member)
+            let caller = try context.require(.recordRefusal)
             let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
             let body = try await input.decode(RefusalInput.self, request, as: "a refusal")
             guard body.informed != nil else {
@@ -61,7 +62,7 @@ struct ConsentController: Sendable {
             return try Reply.json(Refused(refusal: recorded.index, index: recorded.index), status: .created)
         }
         routes.get("consents/:consent") { request, context in
-            let caller = try context.require(.member, .facilitator, .privacyOfficer)
+            let caller = try context.require(.readConsent)
             let id = try Path.consent(context)
             let query = try Query(request, allowed: ["format"])
             let format = try query.choice("format", from: ["json", "fhir-r4", "iso27560"]) ?? "json"
@@ -72,7 +73,7 @@ struct ConsentController: Sendable {
             return try standard(UInt64(id), format: format, for: caller)
         }
         routes.post("consents/:consent/withdraw") { request, context in
-            let caller = try context.require(.member)
+            let caller = try context.require(.withdrawConsent)
             let id = try Path.consent(context)
             // Only the organisation that recorded a consent may withdraw it; anyone else is told it is not there.
             guard try services.consents.view(id, for: caller) != nil else { throw Problem.notFound }
@@ -91,10 +92,14 @@ struct ConsentController: Sendable {
         let core = services.core
         let state = core.snapshot
         guard
-            var record = try ConsentRecords(state: state, entry: { try core.entry(at: $0) }).record(
-                index,
-                on: core.today
-            )
+            var record = try ConsentRecords(
+                state: state,
+                entry: { try core.entry(at: $0) },
+                words: { sealed, subject in
+                    guard caller.may(.readPersonalDetails) else { return ConsentRecords.sealedWords }
+                    return (try? core.unseal(Sealed(token: sealed), subject: subject)).flatMap { $0 } ?? "(sealed)"
+                }
+            ).record(index, on: core.today)
         else { throw Problem.notFound }
         record.consenterNames = readable.consenterNames
         let systems = CodeSystems(
@@ -110,7 +115,7 @@ struct ConsentController: Sendable {
 
     /// Records a consent and answers with its receipt: the entry, its inclusion proof and the checkpoint.
     func record(_ request: Request, _ context: TiakiRequestContext) async throws -> Response {
-        let caller = try context.require(.member)
+        let caller = try context.require(.recordConsent)
         let subject = try services.subject(try context.parameters.require("subject"), visibleTo: caller)
         let body = try await input.decode(ConsentInput.self, request, as: "a consent")
         let recorded = try await services.consents.grant(subject: subject.id, body, actor: caller.actor)
@@ -126,6 +131,7 @@ struct ConsentController: Sendable {
             checkpoint: recorded.receipt.checkpoint,
             vkey: services.ledger.verifier.vkey,
             terms: terms,
+            opened: try services.consents.view(recorded.index, for: caller)?.terms,
             vocabulary: ConsentSummary.labels(services.core.vocabulary)
         )
         return try Reply.json(Created(consent: recorded.index, receipt: receipt), status: .created)

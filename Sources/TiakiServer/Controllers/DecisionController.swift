@@ -1,5 +1,6 @@
 import Hummingbird
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
@@ -12,7 +13,7 @@ struct DecisionController: Sendable {
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.post("decisions") { request, context in
-            let caller = try context.require(.member, .facilitator)
+            let caller = try context.require(.decide)
             let body = try await input.read(request, as: "a request to share", DecisionInput.init(strict:noun:))
             _ = try services.subject(body.subject, visibleTo: caller)
             let share = try services.decisions.request(body, caller: caller)

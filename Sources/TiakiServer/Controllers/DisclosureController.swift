@@ -1,5 +1,6 @@
 import Hummingbird
 import TiakiConsent
+import TiakiHTTP
 import TiakiModel
 
 /// Recording shares that were made, and privacy officers' reviews of them.
@@ -21,7 +22,7 @@ struct DisclosureController: Sendable {
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.post("disclosures") { request, context in
-            let caller = try context.require(.member, .facilitator)
+            let caller = try context.require(.recordDisclosure)
             let body = try await input.decode(DisclosureInput.self, request, as: "a disclosure")
             _ = try services.subject(body.subject, visibleTo: caller)
             let recorded = try await services.disclosures.record(body, actor: caller.actor)
@@ -29,7 +30,7 @@ struct DisclosureController: Sendable {
             return try Reply.json(Created(disclosure: recorded.index, flags: flags), status: .created)
         }
         routes.post("disclosures/:disclosure/review") { request, context in
-            let caller = try context.require(.privacyOfficer)
+            let caller = try context.require(.reviewDisclosure)
             let index = try Path.index(context, "disclosure")
             let body = try await input.decode(ReviewInput.self, request, as: "a review")
             let recorded = try await services.disclosures.review(index, body, actor: caller.actor)

@@ -1,9 +1,9 @@
 import Hummingbird
 import NIOCore
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
-import TiakiWeb
 
 /// The ledger for anyone who checks it: the checkpoint and key (public), entries (auditors and privacy officers)
 /// and proofs (anyone signed in).
@@ -44,12 +44,12 @@ struct LedgerController: Sendable {
         }
         routes.get("entries") { request, context in try entries(request, context) }
         routes.get("export") { request, context in
-            _ = try context.require(.auditor, .privacyOfficer)
+            _ = try context.require(.readLedger)
             _ = try Query(request, allowed: [])
             return try ledger.archive().response(logger: context.logger)
         }
         routes.get("proofs/inclusion") { request, context in
-            _ = try context.authenticated()
+            _ = try context.require(.readProofs)
             let query = try Query(request, allowed: ["index", "size"])
             guard let index = try query.integer("index") else {
                 throw Problem.badRequest("give the entry's index", field: "index")
@@ -59,7 +59,7 @@ struct LedgerController: Sendable {
             return try Reply.json(Proof(index: index, size: size, hashes: proof.hashes.map(\.hex)))
         }
         routes.get("proofs/consistency") { request, context in
-            _ = try context.authenticated()
+            _ = try context.require(.readProofs)
             let query = try Query(request, allowed: ["from", "to"])
             guard let from = try query.integer("from") else {
                 throw Problem.badRequest("give the earlier size", field: "from")
@@ -73,7 +73,7 @@ struct LedgerController: Sendable {
 
     /// Entries as JSON lines, each exactly the stored bytes; at most ``page`` at once.
     func entries(_ request: Request, _ context: TiakiRequestContext) throws -> Response {
-        _ = try context.require(.auditor, .privacyOfficer)
+        _ = try context.require(.readLedger)
         let query = try Query(request, allowed: ["start", "end"])
         let size = ledger.checkpoint.size
         let start = try query.integer("start") ?? 0

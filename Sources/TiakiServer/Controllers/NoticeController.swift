@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TiakiAudit
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
@@ -33,7 +34,7 @@ struct NoticeController: Sendable {
     var routes: RouteCollection<TiakiRequestContext> {
         let routes = RouteCollection(context: TiakiRequestContext.self)
         routes.get("notices") { request, context in
-            let caller = try context.require(.member)
+            let caller = try context.require(.readNotices)
             let query = try Query(request, allowed: ["status", "limit"])
             let status = try query.choice("status", from: NoticeFilter.allCases.map(\.rawValue)) ?? "due"
             let limit = try query.integer("limit", maximum: 1000).map { Int($0) } ?? NoticeList.defaultLimit
@@ -50,7 +51,7 @@ struct NoticeController: Sendable {
             )
         }
         routes.post("notices/withdrawals/:consent/acknowledge") { request, context in
-            let caller = try context.require(.member)
+            let caller = try context.require(.acknowledgeWithdrawal)
             let id = try Path.consent(context)
             let body = try await input.decode(AcknowledgementInput.self, request, as: "an acknowledgement")
             let recorded = try await services.notices.acknowledgeWithdrawal(id, date: body.date, actor: caller.actor)
@@ -61,7 +62,7 @@ struct NoticeController: Sendable {
             )
         }
         routes.post("notices/collections") { request, context in
-            let caller = try context.require(.member)
+            let caller = try context.require(.recordCollectionNotice)
             let body = try await input.decode(NoticeSentInput.self, request, as: "a notice sent")
             let recorded = try await services.notices.recordSent(body, actor: caller.actor)
             let sent = recorded.entry.body as? NoticeSent
@@ -71,7 +72,7 @@ struct NoticeController: Sendable {
             )
         }
         routes.post("notices/collections/:disclosure/exception") { request, context in
-            let caller = try context.require(.privacyOfficer)
+            let caller = try context.require(.recordNoticeException)
             let disclosure = Int(clamping: try Path.index(context, "disclosure"))
             let body = try await input.decode(NoticeExceptionInput.self, request, as: "a notice exception")
             let recorded = try await services.notices.recordException(disclosure, body, actor: caller.actor)
@@ -81,7 +82,7 @@ struct NoticeController: Sendable {
             )
         }
         routes.get("notices/collections/:disclosure/document") { request, context in
-            let caller = try context.require(.member, .privacyOfficer)
+            let caller = try context.require(.readNoticeDocument)
             let disclosure = Int(clamping: try Path.index(context, "disclosure"))
             let query = try Query(request, allowed: ["lang", "format"])
             let (languages, format) = try Self.documentOptions(query)

@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import TiakiAudit
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 
 /// Health, metrics and the API's own description: public.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TiakiAudit
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 

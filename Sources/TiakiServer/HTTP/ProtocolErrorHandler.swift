@@ -2,6 +2,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import TiakiHTTP
 
 /// Answers a request the HTTP parser could not read (a request line or headers too large, a method, a length or a
 /// chunk it cannot read) with a problem and the security headers, then closes the connection — where Hummingbird

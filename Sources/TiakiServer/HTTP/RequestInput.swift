@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 

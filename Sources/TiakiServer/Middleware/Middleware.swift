@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import TiakiConsent
+import TiakiHTTP
 import TiakiLedger
 import TiakiModel
 
@@ -131,13 +132,34 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
-/// Reads `Authorization: Bearer …` and sets the caller; routes decide what each role may do. A source that has sent
-/// too many tokens that are not valid is refused (429) before its next token is even looked at. The token is never
-/// logged, nor is it compared other than by its hash in constant time.
+/// Where the request came from: the peer, or the client a trusted proxy names (`--trusted-proxy`). Everything that
+/// counts by address (failed sign-ins) counts this.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = TiakiRequestContext
+    let addresses: ClientAddress
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard !addresses.trusted.isEmpty else { return try await next(request, context) }
+        var context = context
+        context.clientAddress = addresses.resolve(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+        return try await next(request, context)
+    }
+}
+
+/// Reads `Authorization: Bearer …` and sets the caller; routes decide what each role may do. A valid token is
+/// always accepted, whatever failed before it from the same address; a token that is not valid counts against its
+/// source address and against itself, and once either has failed a few times each further failure must wait
+/// (growing delays, answered 429 with `Retry-After`). The token is never logged, nor compared other than by its
+/// hash in constant time. A caller's writes (every POST) are held to the credential's write rate.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = TiakiRequestContext
     let credentials: CredentialService
-    let limiter: FailedAuthenticationLimiter
+    let failures: FailedAttemptLimiter
+    let writes: WriteLimiter
     let logger: Logger
 
     func handle(
@@ -147,10 +169,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         if let header = request.headers[.authorization] {
-            if let wait = limiter.retryAfter(context.source) { throw Problem.tooManyFailures(retryAfter: wait) }
-            guard header.hasPrefix("Bearer "), let found = try credentials.authenticate(token: Self.token(header))
-            else {
-                limiter.recordFailure(context.source)
+            let token = header.hasPrefix("Bearer ") ? Self.token(header) : ""
+            guard let found = try credentials.authenticate(token: token) else {
+                let keys = FailedAttemptLimiter.keys(source: context.source, token: token)
+                if let wait = failures.retryAfter(keys) { throw Problem.tooManyFailures(retryAfter: wait) }
+                failures.recordFailure(keys)
                 logger.notice(
                     "failed sign-in",
                     metadata: ["source": "\(context.source)", "path": "\(request.uri.path)"]
@@ -158,6 +181,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 throw Problem.unauthorized
             }
             context.caller = Caller(found)
+            if request.method == .post { try writes.admit(found.id) }
         }
         return try await next(request, context)
     }

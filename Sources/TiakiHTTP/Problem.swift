@@ -1,7 +1,24 @@
 public import Hummingbird
 import NIOCore
-import TiakiLedger
-import TiakiModel
+package import TiakiLedger
+public import TiakiModel
+
+extension TiakiError.Code {
+    /// The HTTP status of a refusal with this code: the one mapping the API's problems and the pages both use. The
+    /// switch is exhaustive over the closed set of codes, so a new code does not compile until it has a status.
+    public var status: HTTPResponse.Status {
+        switch backing {
+        case .invalid, .unknownField, .notInVocabulary, .unknownOrganisation: .badRequest
+        case .unknownSubject, .unknownConsent, .unknownCredential, .unknownDisclosure, .unknownBreach: .notFound
+        case .conflict, .tooMany: .conflict
+        case .erased: .gone
+        case .forbidden: .forbidden
+        case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
+        }
+    }
+}
 
 /// An RFC 9457 problem: every error the API returns, as `application/problem+json` with a stable `type`, a plain
 /// `detail`, and the field at fault.
@@ -26,7 +43,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     }
 
     /// The body, canonical JSON with a final newline as every JSON body has.
-    var body: [UInt8] {
+    package var body: [UInt8] {
         var members: [String: JSONValue] = [
             "type": .string("urn:tiaki:problem:\(code)"),
             "title": .string(title),
@@ -43,7 +60,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
 
-    func response() -> Response {
+    package func response() -> Response {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
@@ -51,14 +68,14 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static let unauthorized = Problem(
+    package static let unauthorized = Problem(
         .unauthorized,
         code: "unauthorized",
         title: "Not signed in",
         detail: "Send a valid bearer token: Authorization: Bearer <token>."
     )
 
-    static func forbidden(needs roles: [Role], has role: Role) -> Problem {
+    package static func forbidden(needs roles: [Role], has role: Role) -> Problem {
         let needed = roles.map(\.rawValue)
         let list =
             needed.count > 1
@@ -71,7 +88,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         )
     }
 
-    static let notFound = Problem(
+    package static let notFound = Problem(
         .notFound,
         code: "not-found",
         title: "Not found",
@@ -79,32 +96,33 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     )
 
     /// Not found, saying what is there instead (for public names, never for records).
-    static func notFound(_ detail: String) -> Problem {
+    package static func notFound(_ detail: String) -> Problem {
         Problem(.notFound, code: "not-found", title: "Not found", detail: detail)
     }
 
-    static func badRequest(_ detail: String, field: String? = nil, code: String = "invalid") -> Problem {
+    package static func badRequest(_ detail: String, field: String? = nil, code: String = "invalid") -> Problem {
         Problem(.badRequest, code: code, title: "The request is not valid", detail: detail, field: field)
     }
 
-    static func tooLarge(_ detail: String, field: String? = nil) -> Problem {
+    package static func tooLarge(_ detail: String, field: String? = nil) -> Problem {
         Problem(.contentTooLarge, code: "too-large", title: "Too large", detail: detail, field: field)
     }
 
-    static let internalError = Problem(
+    package static let internalError = Problem(
         .internalServerError,
         code: "internal",
         title: "Internal error",
         detail: "Something went wrong; nothing you sent was recorded unless a response said so."
     )
 
-    static func unavailable(_ detail: String = "Nothing was recorded; try again.") -> Problem {
+    package static func unavailable(_ detail: String = "Nothing was recorded; try again.") -> Problem {
         Problem(.serviceUnavailable, code: "unavailable", title: "Not recorded", detail: detail)
     }
 
     /// The problem for a domain refusal. The switch is exhaustive over the closed set of codes: a new code does not
     /// compile until it has a status.
-    init(_ error: TiakiError) {
+    package init(_ error: TiakiError) {
+        let status = error.code.status
         switch error.code.backing {
         case .invalid: self = .badRequest(error.message, field: error.field)
         case .unknownField: self = .badRequest(error.message, field: error.field, code: "unknown-field")
@@ -112,7 +130,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         case .unknownOrganisation: self = .badRequest(error.message, field: error.field, code: "unknown-organisation")
         case .unknownCredential:
             self = Problem(
-                .notFound,
+                status,
                 code: "unknown-credential",
                 title: "No such credential",
                 detail: error.message,
@@ -123,7 +141,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             // The same words whether the entry does not exist or is another organisation's; the field says which
             // value of the request it was.
             self = Problem(
-                .notFound,
+                status,
                 code: "not-found",
                 title: "Not found",
                 detail: error.message,
@@ -131,7 +149,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             )
         case .conflict:
             self = Problem(
-                .conflict,
+                status,
                 code: "conflict",
                 title: "Conflicts with what is recorded",
                 detail: error.message,
@@ -139,21 +157,26 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             )
         case .erased:
             self = Problem(
-                .gone,
+                status,
                 code: "erased",
                 title: "Personal details erased",
                 detail: error.message,
                 field: error.field
             )
         case .tooMany:
-            self = Problem(.conflict, code: "too-many", title: "Too many", detail: error.message, field: error.field)
+            self = Problem(status, code: "too-many", title: "Too many", detail: error.message, field: error.field)
+        case .forbidden:
+            self = Problem(status, code: "forbidden", title: "Not allowed", detail: error.message, field: error.field)
+        case .rateLimited:
+            self = Problem(status, code: "rate-limited", title: "Too fast", detail: error.message, field: error.field)
+            retryAfter = error.retryAfter
         case .unavailable: self = .unavailable("Nothing was recorded: \(error.message)")
         case .internal: self = .internalError
         }
     }
 
     /// The problem for a ledger error met while serving a request; exhaustive as ``init(_:)-(TiakiError)`` is.
-    init(_ error: LedgerError) {
+    package init(_ error: LedgerError) {
         switch error.code.backing {
         case .entryTooLarge: self = .tooLarge(error.message)
         case .invalidArgument: self = .badRequest(error.message)
