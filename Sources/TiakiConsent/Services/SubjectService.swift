@@ -54,15 +54,7 @@ public struct SubjectService: Sendable {
             var identifiers: [SubjectVault.Identifier] = []
             if let nsn = input.nsn { identifiers.append(.nsn(try Self.nsn(nsn))) }
             if let reference = input.localReference {
-                guard !reference.isEmpty, reference.unicodeScalars.count <= 64,
-                    FreeText.forbidden(in: reference, multiline: false) == nil
-                else {
-                    throw TiakiError(
-                        .invalid,
-                        "localReference must be 1 to 64 characters, without control characters",
-                        field: "localReference"
-                    )
-                }
+                try FreeText.check(reference, field: "localReference", limit: 64)
                 identifiers.append(.local(org: actor.org, reference: reference))
             }
             if let name = input.name { try checkText(name, field: "name", limit: 200) }
