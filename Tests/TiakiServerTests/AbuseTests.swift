@@ -109,20 +109,39 @@ struct AbuseTests {
 
     @Test("the client's address is read from X-Forwarded-For and Forwarded only when a trusted proxy sends them")
     func trustedProxies() throws {
-        let addresses = ClientAddress(trusted: [try #require(AddressBlock("10.0.0.0/8")), try #require(AddressBlock("::1"))])
+        let addresses = ClientAddress(trusted: [
+            try #require(AddressBlock("10.0.0.0/8")), try #require(AddressBlock("::1")),
+        ])
         func fields(_ pairs: [(String, String)]) throws -> HTTPFields {
             var h = HTTPFields()
             for (name, value) in pairs { h.append(HTTPField(name: try #require(HTTPField.Name(name)), value: value)) }
             return h
         }
         // From a trusted proxy: the nearest address that is not one of ours.
-        #expect(addresses.resolve(peer: "10.1.2.3", headers: try fields([("X-Forwarded-For", "203.0.113.9, 10.9.9.9")])) == "203.0.113.9")
-        #expect(addresses.resolve(peer: "::1", headers: try fields([("Forwarded", "for=\"[2001:db8::7]:443\";proto=https")])) == "2001:db8::7")
-        #expect(addresses.resolve(peer: "10.1.2.3", headers: try fields([("Forwarded", "for=198.51.100.4:8080")])) == "198.51.100.4")
+        #expect(
+            addresses.resolve(peer: "10.1.2.3", headers: try fields([("X-Forwarded-For", "203.0.113.9, 10.9.9.9")]))
+                == "203.0.113.9"
+        )
+        #expect(
+            addresses.resolve(
+                peer: "::1",
+                headers: try fields([("Forwarded", "for=\"[2001:db8::7]:443\";proto=https")])
+            ) == "2001:db8::7"
+        )
+        #expect(
+            addresses.resolve(peer: "10.1.2.3", headers: try fields([("Forwarded", "for=198.51.100.4:8080")]))
+                == "198.51.100.4"
+        )
         // A client cannot choose: from anyone else the headers are ignored.
-        #expect(addresses.resolve(peer: "198.51.100.20", headers: try fields([("X-Forwarded-For", "1.2.3.4")])) == "198.51.100.20")
+        #expect(
+            addresses.resolve(peer: "198.51.100.20", headers: try fields([("X-Forwarded-For", "1.2.3.4")]))
+                == "198.51.100.20"
+        )
         // Garbage in the header counts as the proxy itself.
-        #expect(addresses.resolve(peer: "10.1.2.3", headers: try fields([("X-Forwarded-For", "not-an-address")])) == "10.1.2.3")
+        #expect(
+            addresses.resolve(peer: "10.1.2.3", headers: try fields([("X-Forwarded-For", "not-an-address")]))
+                == "10.1.2.3"
+        )
         #expect(AddressBlock("10.0.0.0/33") == nil && AddressBlock("example.org") == nil)
         #expect(try #require(AddressBlock("192.168.4.0/22")).contains("192.168.7.255"))
         #expect(try #require(AddressBlock("192.168.4.0/22")).contains("192.168.8.0") == false)
@@ -130,9 +149,14 @@ struct AbuseTests {
     }
 
     /// Characters no name or free text may hold: NUL and other controls, and the bidirectional controls.
-    static let spoofs: [String] = ["Aroha\u{0}", "Ar\u{202E}oha", "Aro\u{2066}ha\u{2069}", "Aroha\u{7F}", "A\u{1B}[31m"]
+    static let spoofs: [String] = [
+        "Aroha\u{0}", "Ar\u{202E}oha", "Aro\u{2066}ha\u{2069}", "Aroha\u{7F}", "A\u{1B}[31m",
+    ]
 
-    @Test("every name and free-text field refuses control and bidirectional characters, naming the field", arguments: spoofs)
+    @Test(
+        "every name and free-text field refuses control and bidirectional characters, naming the field",
+        arguments: spoofs
+    )
     func textThatCannotSpoof(_ spoof: String) async throws {
         try await Cluster.run { cluster, app in
             let subject = try await cluster.child()
@@ -158,25 +182,57 @@ struct AbuseTests {
                 }
                 let cases: [(String, String, String, JSONValue)] = [
                     ("a", "/v1/subjects", "name", ["birthMonth": "2015-06", "name": .string(spoof)]),
-                    ("a", "/v1/subjects", "localReference", ["birthMonth": "2015-06", "localReference": .string(spoof)]),
+                    (
+                        "a", "/v1/subjects", "localReference",
+                        ["birthMonth": "2015-06", "localReference": .string(spoof)]
+                    ),
                     ("a", "/v1/subjects", "notes", ["birthMonth": "2015-06", "notes": .string(spoof)]),
                     ("a", "/v1/subjects/\(subject)/consents", "text", consent(["text"], spoof)),
-                    ("a", "/v1/subjects/\(subject)/consents", "sharing.protection", consent(["sharing", "protection"], spoof)),
-                    ("a", "/v1/subjects/\(subject)/consents", "accuracy.contact", consent(["accuracy", "contact"], spoof)),
+                    (
+                        "a", "/v1/subjects/\(subject)/consents", "sharing.protection",
+                        consent(["sharing", "protection"], spoof)
+                    ),
+                    (
+                        "a", "/v1/subjects/\(subject)/consents", "accuracy.contact",
+                        consent(["accuracy", "contact"], spoof)
+                    ),
                     ("a", "/v1/subjects/\(subject)/consents", "withdrawal.how", consent(["withdrawal", "how"], spoof)),
-                    ("a", "/v1/subjects/\(subject)/consents", "informed.method", consent(["informed", "method"], spoof)),
+                    (
+                        "a", "/v1/subjects/\(subject)/consents", "informed.method",
+                        consent(["informed", "method"], spoof)
+                    ),
                     ("a", "/v1/subjects/\(subject)/consents", "consenters[0].name", consenters),
                     ("a", "/v1/consents/\(recorded)/withdraw", "reason", ["by": "parent", "reason": .string(spoof)]),
-                    ("privacy", "/v1/disclosures/\(disclosure)/review", "notes", ["outcome": "justified", "notes": .string(spoof)]),
-                    ("privacy", "/v1/breaches", "description", ["found": "2026-03-02T09:00:00Z", "description": .string(spoof), "disclosures": [.number(Double(disclosure))]]),
+                    (
+                        "privacy", "/v1/disclosures/\(disclosure)/review", "notes",
+                        ["outcome": "justified", "notes": .string(spoof)]
+                    ),
+                    (
+                        "privacy", "/v1/breaches", "description",
+                        [
+                            "found": "2026-03-02T09:00:00Z", "description": .string(spoof),
+                            "disclosures": [.number(Double(disclosure))],
+                        ]
+                    ),
                     ("admin", "/v1/orgs", "name", ["id": "school-z", "kind": "school", "name": .string(spoof)]),
-                    ("admin", "/v1/credentials", "holder", ["org": "school-a", "role": "member", "holder": .string(spoof)]),
+                    (
+                        "admin", "/v1/credentials", "holder",
+                        ["org": "school-a", "role": "member", "holder": .string(spoof)]
+                    ),
                 ]
                 let size = cluster.size
                 for (who, path, field, body) in cases {
-                    let r = try await client.execute(uri: path, method: .post, headers: cluster.headers(who), body: buffer(body))
+                    let r = try await client.execute(
+                        uri: path,
+                        method: .post,
+                        headers: cluster.headers(who),
+                        body: buffer(body)
+                    )
                     #expect(r.status == .badRequest, "\(path) \(field): \(r.status)")
-                    #expect(r.json["field"]?.stringValue == field, "\(path) \(field): \(r.json["field"]?.stringValue ?? "none")")
+                    #expect(
+                        r.json["field"]?.stringValue == field,
+                        "\(path) \(field): \(r.json["field"]?.stringValue ?? "none")"
+                    )
                     #expect(r.json["detail"]?.stringValue?.contains("must not hold") == true, "\(path) \(field)")
                 }
                 #expect(cluster.size == size)

@@ -35,7 +35,10 @@ struct AccessParityTests {
         let child = "/children/\(f.subject)"
         switch action {
         case .registerChild:
-            return (Probe(method: .post, path: "/v1/subjects", json: ["birthMonth": "2015-06"]), Probe(method: .get, path: "/children/new"))
+            return (
+                Probe(method: .post, path: "/v1/subjects", json: ["birthMonth": "2015-06"]),
+                Probe(method: .get, path: "/children/new")
+            )
         case .findChild:
             return (
                 Probe(method: .get, path: "/v1/subjects?nsn=123456789"),
@@ -86,7 +89,10 @@ struct AccessParityTests {
                 Probe(method: .get, path: "\(child)/erase")
             )
         case .readReport:
-            return (Probe(method: .get, path: "/v1/subjects/\(f.subject)/report"), Probe(method: .get, path: "\(child)/report"))
+            return (
+                Probe(method: .get, path: "/v1/subjects/\(f.subject)/report"),
+                Probe(method: .get, path: "\(child)/report")
+            )
         case .readFindings:
             return (Probe(method: .get, path: "/v1/findings"), Probe(method: .get, path: "/findings"))
         case .readCoverage:

@@ -58,14 +58,20 @@ struct LocalTimeTests {
         #expect(TypedDates.day(typed)?.description == day)
     }
 
-    @Test("what is not a day is refused", arguments: ["31/02/2027", "12/31/2027", "tomorrow", "2027", "31/12", "", "1/13/2027"])
+    @Test(
+        "what is not a day is refused",
+        arguments: ["31/02/2027", "12/31/2027", "tomorrow", "2027", "31/12", "", "1/13/2027"]
+    )
     func notDays(_ typed: String) {
         #expect(TypedDates.day(typed) == nil)
     }
 
     @Test(
         "birth months and times of day as people type them",
-        arguments: [("06/2015", "2015-06"), ("6/2015", "2015-06"), ("June 2015", "2015-06"), ("Jun 2015", "2015-06"), ("2015-06", "2015-06"), ("Pipiri 2015", "2015-06")]
+        arguments: [
+            ("06/2015", "2015-06"), ("6/2015", "2015-06"), ("June 2015", "2015-06"), ("Jun 2015", "2015-06"),
+            ("2015-06", "2015-06"), ("Pipiri 2015", "2015-06"),
+        ]
     )
     func months(_ typed: String, _ month: String) {
         #expect(TypedDates.month(typed) == month)

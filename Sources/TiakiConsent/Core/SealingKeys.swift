@@ -1,5 +1,7 @@
 package import Crypto
 package import Foundation
+public import Logging
+public import TiakiLedger
 import TiakiModel
 
 #if canImport(Glibc)
@@ -129,6 +131,38 @@ package enum SecretFile {
         let bytes = Array(text.utf8)
         guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
             throw TiakiError(.unavailable, "cannot write \(path)")
+        }
+    }
+}
+
+/// Re-wraps every child's key under a new key-encryption key (`tiaki keys rotate-seal`), without touching the
+/// ledger: the new key is written as `seal.key.next`, every wrapped key is re-wrapped in one transaction, and the
+/// new file is renamed over `seal.key`. A rotation stopped half way is finished or undone at the next start.
+///
+/// Run it with the service stopped (it takes the data directory's lock); on a PostgreSQL ledger, stop every
+/// instance and copy the new `seal.key` to each before they start again.
+public enum SealingKeyRotation {
+    public static func run(
+        directory: LedgerDirectory,
+        database: PostgresAddress? = nil,
+        logger: Logger
+    ) async throws -> (keys: Int, id: String) {
+        var configuration = LedgerConfiguration()
+        configuration.create = false
+        configuration.lockHolder = "tiaki keys rotate-seal"
+        let ledger =
+            if let database {
+                try Ledger.open(directory, database: database, configuration: configuration, logger: logger)
+            } else {
+                try Ledger.open(directory, configuration: configuration, logger: logger)
+            }
+        do {
+            let result = try SubjectVault.rotate(database: ledger.database, directory: directory)
+            await ledger.close()
+            return result
+        } catch {
+            await ledger.close()
+            throw error
         }
     }
 }
