@@ -67,10 +67,11 @@ struct AbuseTests {
 
     @Test("a credential that writes faster than its rate is answered 429 with Retry-After, and nothing is recorded")
     func writeRate() async throws {
-        try await Cluster.run(configure: {
+        let slow: (inout ServerConfiguration) -> Void = {
             $0.writesPerSecond = 0.01
             $0.writeBurst = 3
-        }) { cluster, app in
+        }
+        try await Cluster.run(configure: slow) { cluster, app in
             try await app.test(.router) { client in
                 var statuses: [HTTPResponse.Status] = []
                 for _ in 0..<5 {

@@ -94,7 +94,8 @@ struct LocalTimeTests {
         // 2026-12-07T11:30Z: the 8th in Auckland, the 7th in UTC.
         let now = Date(timeIntervalSince1970: 1_796_643_000)
         #expect(LedgerTime.format(now).hasPrefix("2026-12-07T11:30"))
-        try await Cluster.run(configure: { $0.ledger.clock = { now } }) { cluster, app in
+        let atHalfPastMidnight: (inout ServerConfiguration) -> Void = { $0.ledger.clock = { now } }
+        try await Cluster.run(configure: atHalfPastMidnight) { cluster, app in
             let subject = try await cluster.child()
             #expect(cluster.services.core.today.description == "2026-12-08")
             try await app.test(.router) { client in
