@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
         discussion: "Build in release mode first: swift build -c release && .build/release/tiaki-bench ledger",
         subcommands: [
             LedgerBench.self, PolicyBench.self, HTTPBench.self, AuditBench.self, WebBench.self, StartBench.self,
-            WithdrawalBench.self,
+            WithdrawalBench.self, RegistrationBench.self,
             VerifyChild.self, StartChild.self,
             HTTPServerChild.self, AuditChild.self, WitnessServerChild.self,
         ]

@@ -149,6 +149,31 @@ package struct SubjectVault: Sendable {
         return key
     }
 
+    /// The vault's writes for a registration, the same whichever it is, so that how long it takes tells nobody
+    /// whether another organisation already knew the child: one transaction that stores one wrapped key and two
+    /// lookup rows, and removes what was stored only to keep the work the same.
+    ///
+    /// A new child (`known == nil`): the child's own key and lookup rows, padded with a decoy row. A child another
+    /// organisation registered (`known`): a decoy key and decoy rows, besides this organisation's own reference.
+    package func recordRegistration(
+        subject: String,
+        known: Bool,
+        identifiers: [Identifier]
+    ) throws {
+        let decoy = "s-" + random.hex(8)
+        let keySubject = known ? decoy : subject
+        let key = SymmetricKey(data: random.bytes(32))
+        var rows: [(Data, String)] = identifiers.filter { !known || $0.isLocal }.map { (digest($0), subject) }
+        while rows.count < 2 { rows.append((Data(random.bytes(32)), decoy)) }
+        try tables.insertRegistration(
+            keySubject: keySubject,
+            wrapped: try keyring.current.wrap(key, subject: keySubject),
+            by: keyring.current.id,
+            lookups: rows,
+            decoy: decoy
+        )
+    }
+
     package func key(for subject: String) throws -> SymmetricKey? {
         guard let (wrapped, by) = try tables.key(subject: subject) else { return nil }
         return try keyring.unwrap(wrapped, by: by, subject: subject)
@@ -439,6 +464,16 @@ struct StoredCredential: Sendable {
 /// Mutable, never part of the tree.
 protocol VaultTables: Sendable {
     func insertKey(subject: String, wrapped: Data, by kek: String) throws
+    /// In one transaction: a wrapped key, lookup rows (a digest taken is ``TiakiError/Code/conflict``), then
+    /// every key and lookup row of `decoy` removed.
+    func insertRegistration(
+        keySubject: String,
+        wrapped: Data,
+        by kek: String,
+        lookups: [(Data, String)],
+        decoy: String
+    )
+        throws
     /// The wrapped key and the key-encryption key it is wrapped under.
     func key(subject: String) throws -> (Data, String)?
     /// Adds lookup rows; a digest already taken is ``TiakiError/Code/conflict``.
@@ -514,6 +549,35 @@ struct SQLiteVaultTables: VaultTables {
                 sql: "INSERT INTO subject_keys (subject, key, wrapped_by) VALUES (?, ?, ?)",
                 arguments: [subject, wrapped, kek]
             )
+        }
+    }
+
+    func insertRegistration(
+        keySubject: String,
+        wrapped: Data,
+        by kek: String,
+        lookups: [(Data, String)],
+        decoy: String
+    )
+        throws
+    {
+        do {
+            try db.write { db in
+                try db.execute(
+                    sql: "INSERT INTO subject_keys (subject, key, wrapped_by) VALUES (?, ?, ?)",
+                    arguments: [keySubject, wrapped, kek]
+                )
+                for (digest, subject) in lookups {
+                    try db.execute(
+                        sql: "INSERT INTO subject_lookup (digest, subject) VALUES (?, ?)",
+                        arguments: [digest, subject]
+                    )
+                }
+                try db.execute(sql: "DELETE FROM subject_lookup WHERE subject = ?", arguments: [decoy])
+                try db.execute(sql: "DELETE FROM subject_keys WHERE subject = ?", arguments: [decoy])
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw Self.taken
         }
     }
 
@@ -706,6 +770,33 @@ struct PostgresVaultTables: VaultTables {
             "INSERT INTO subject_keys (subject, key, wrapped_by) VALUES ($1, $2, $3)",
             [subject, bytes(wrapped), kek]
         )
+    }
+
+    func insertRegistration(
+        keySubject: String,
+        wrapped: Data,
+        by kek: String,
+        lookups: [(Data, String)],
+        decoy: String
+    )
+        throws
+    {
+        do {
+            try pool.transaction { session in
+                try session.query(
+                    "INSERT INTO subject_keys (subject, key, wrapped_by) VALUES ($1, $2, $3)",
+                    try PostgresSession.binds([keySubject, bytes(wrapped), kek])
+                )
+                try session.query(
+                    "INSERT INTO subject_lookup (digest, subject) SELECT unnest($1::bytea[]), unnest($2::text[])",
+                    try PostgresSession.binds([lookups.map { bytes($0.0) }, lookups.map(\.1)])
+                )
+                try session.query("DELETE FROM subject_lookup WHERE subject = $1", try PostgresSession.binds([decoy]))
+                try session.query("DELETE FROM subject_keys WHERE subject = $1", try PostgresSession.binds([decoy]))
+            }
+        } catch let error as PostgresFailure where error.isUniqueViolation {
+            throw Self.taken
+        }
     }
 
     func key(subject: String) throws -> (Data, String)? {

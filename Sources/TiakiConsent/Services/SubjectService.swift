@@ -92,15 +92,11 @@ public struct SubjectService: Sendable {
     ) async throws -> Recorded {
         let vault = core.vault
         let subject = "s-" + vault.random.hex(8)
-        let key = try vault.createKey(for: subject)
         do {
-            try vault.addLookup(identifiers, subject: subject)
-            let body = SubjectRegistered(
-                org: actor.org,
-                birthMonth: input.birthMonth,
-                nameSealed: try input.name.map { try vault.seal($0, subject: subject, key: key) },
-                notesSealed: try input.notes.map { try vault.seal($0, subject: subject, key: key) }
-            )
+            try vault.recordRegistration(subject: subject, known: false, identifiers: identifiers)
+            let body = try sealedBody(input, subject: subject) {
+                SubjectRegistered(org: actor.org, birthMonth: input.birthMonth, nameSealed: $0, notesSealed: $1)
+            }
             return try await core.append(ConsentEntry(actor: actor, subject: subject, body: body))
         } catch {
             // Nothing was acknowledged: leave no key or lookup row behind for a subject the ledger never saw.
@@ -117,20 +113,34 @@ public struct SubjectService: Sendable {
     ) async throws -> Recorded {
         try await core.exclusive(subject) {
             let local = identifiers.filter(\.isLocal)
-            let body = SubjectEnrolled(
-                org: actor.org,
-                birthMonth: input.birthMonth,
-                nameSealed: try input.name.map { try core.seal($0, subject: subject) },
-                notesSealed: try input.notes.map { try core.seal($0, subject: subject) }
-            )
-            try core.vault.addLookup(local, subject: subject)
+            // The same vault work as a new child's: nothing in the time taken says another school knew them.
+            try core.vault.recordRegistration(subject: subject, known: true, identifiers: identifiers)
             do {
+                let body = try sealedBody(input, subject: subject) {
+                    SubjectEnrolled(org: actor.org, birthMonth: input.birthMonth, nameSealed: $0, notesSealed: $1)
+                }
                 return try await core.append(ConsentEntry(actor: actor, subject: subject, body: body))
             } catch {
                 try? core.vault.removeLookup(local)
                 throw error
             }
         }
+    }
+
+    /// The registration's body with its name and notes sealed under the child's key, read back from the vault
+    /// (as a new child's and a known child's registration both do).
+    private func sealedBody<Body>(
+        _ input: SubjectInput,
+        subject: String,
+        _ make: (Sealed?, Sealed?) -> Body
+    ) throws -> Body {
+        guard let key = try core.vault.key(for: subject) else {
+            throw TiakiError(.erased, "this child's personal details were erased", field: "subject")
+        }
+        return make(
+            try input.name.map { try core.vault.seal($0, subject: subject, key: key) },
+            try input.notes.map { try core.vault.seal($0, subject: subject, key: key) }
+        )
     }
 
     func checkBirthMonth(_ text: String) throws {
