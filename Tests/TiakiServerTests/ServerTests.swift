@@ -461,6 +461,22 @@ struct ServerTests {
 
 /// The statuses the OpenAPI document lists for each route (`post /v1/decisions` → ["201", "400", …]).
 enum DocumentedStatuses {
+    /// The routes whose parameters include `Idempotency-Key`.
+    static let idempotent: Set<String> = {
+        guard let document = try? Yams.load(yaml: OpenAPIDocument.text) as? [String: Any],
+            let paths = document["paths"] as? [String: Any]
+        else { return [] }
+        var out: Set<String> = []
+        for (path, item) in paths {
+            guard let operation = (item as? [String: Any])?["post"] as? [String: Any] else { continue }
+            let parameters = operation["parameters"] as? [[String: Any]] ?? []
+            if parameters.contains(where: { ($0["$ref"] as? String)?.hasSuffix("/IdempotencyKey") == true }) {
+                out.insert("post \(path)")
+            }
+        }
+        return out
+    }()
+
     static let table: [String: Set<String>] = {
         guard let document = try? Yams.load(yaml: OpenAPIDocument.text) as? [String: Any],
             let paths = document["paths"] as? [String: Any]
@@ -500,10 +516,14 @@ enum DocumentedStatuses {
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("every route lists the statuses every route may give: 400, 401, 403, 429, 500 and 503 where they apply")
+    @Test(
+        "every route lists the statuses every route may give: 400, 401, 403, 409, 422, 429, 431, 500 and 503 where they apply"
+    )
     func statuses() throws {
         for (pattern, statuses) in DocumentedStatuses.table {
             #expect(statuses.contains("500"), "\(pattern) does not list 500")
+            // A request head too large is refused before any route is reached: every route can give it.
+            #expect(statuses.contains("431"), "\(pattern) does not list 431")
             let isPublic = [
                 "get /healthz", "get /metrics", "get /v1/openapi.yaml", "get /v1/ledger/checkpoint",
                 "get /v1/ledger/vkey", "get /v1/vocabulary", "get /v1/vocabulary/{dimension}",
@@ -511,12 +531,16 @@ struct OpenAPITests {
             ]
             .contains(pattern)
             if !isPublic {
-                for code in ["400", "401", "429", "503"] {
+                for code in ["400", "401", "403", "429", "503"] {
                     #expect(statuses.contains(code), "\(pattern) does not list \(code)")
                 }
             }
             if pattern.hasPrefix("post ") {
-                #expect(statuses.contains("413"), "\(pattern) does not list 413")
+                // A body over the limit; an Idempotency-Key in use (409) or reused with another body (422).
+                for code in ["413", "409", "422"] {
+                    #expect(statuses.contains(code), "\(pattern) does not list \(code)")
+                }
+                #expect(DocumentedStatuses.idempotent.contains(pattern), "\(pattern) does not take Idempotency-Key")
             }
         }
     }
