@@ -265,7 +265,7 @@ extension WebPages {
                 v: v,
                 foundError: errors.message(for: "found", words: w),
                 descriptionError: errors.message(for: "description", words: w),
-                recipientError: errors.message(for: "recipient", words: w),
+                recipientError: errors.message(for: "breachRecipient", words: w),
                 fromError: errors.message(for: "from", words: w),
                 toError: errors.message(for: "to", words: w),
                 recipients: [Choice(code: "", label: w["notKnown"] ?? "", checked: (v.recipient ?? "").isEmpty)]
@@ -321,7 +321,12 @@ extension WebPages {
             guard let b = recorded.entry.body as? BreachRecorded else { throw PageError.notFound }
             return .recorded("/breaches/\(b.breach)?recorded=breach")
         } catch let error as TiakiError where error.isFieldProblem {
-            return try redraw([FieldError(error, fallback: "found")])
+            var problem = FieldError(error, fallback: "found")
+            // The share form has a recipient too: the breach's is its own field, with its own words.
+            if problem.field == "recipient" || problem.field == "disclosures" || problem.field == "channel" {
+                problem.field = "breachRecipient"
+            }
+            return try redraw([problem])
         }
     }
 

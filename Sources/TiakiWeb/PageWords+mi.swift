@@ -316,6 +316,10 @@ extension PageWords {
         "whatHappened": "I aha",
         "sealedBreachHint": "Ka hīrangia.",
         "breachRecipient": "Nā wai i whiwhi i tā rātou i kore e tika",
+        "breachRecipientHint":
+            "Ka kitea e Tiaki ngā tamariki i ngā tukunga kua tuhia ki a rātou, i waenga i te Mai i me te Ki.",
+        "error.breachRecipient":
+            "Kāore he tukunga kua tuhia ki te pukapuka kaute e hāngai ana: tirohia ko wai i whiwhi, me ngā rā Mai i, Ki.",
         "from": "Mai i",
         "to": "Ki",
         "breachReport": "Te pūrongo mō Te Mana Mātāpono Matatapu",

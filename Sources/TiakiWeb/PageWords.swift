@@ -204,6 +204,9 @@ enum PageWords {
         "foundAt": "When it was found", "foundHint": "Day and time, for example 1/12/2026 9:30 am",
         "whatHappened": "What happened", "sealedBreachHint": "Kept sealed.",
         "breachRecipient": "Who received what they should not have",
+        "breachRecipientHint": "Tiaki finds the children from the shares recorded to them, between From and To.",
+        "error.breachRecipient":
+            "No share recorded in the ledger matches this: check who received it, and the days From and To.",
         "from": "From", "to": "To", "breachReport": "The report for the Privacy Commissioner", "told": "whānau told",
         "backToBreach": "Back to the breach", "backToBreaches": "Back to the register", "assessBy": "assess by",
         "assess": "Assess it", "seriousHarmQuestion": "Is it likely to cause serious harm?",

@@ -202,6 +202,8 @@ extension WebPages {
         let recordedShare: Bool
         let mayRecord: Bool
         let banner: String?
+        /// The record button's one-time token: a double click records the share once.
+        let once: String
     }
 
     /// A decision, as the one who asked reads it: permitted or not, why, and what they must do; with the button that
@@ -233,7 +235,8 @@ extension WebPages {
                 obligations: decision.obligations.map(\.detail),
                 recordedShare: shared,
                 mayRecord: decision.effect == .permit && !shared && caller.may(.recordDisclosure),
-                banner: banner(request, viewer)
+                banner: banner(request, viewer),
+                once: SessionStore.random()
             )
         )
     }

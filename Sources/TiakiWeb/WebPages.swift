@@ -26,7 +26,8 @@ public struct SignInGuard: Sendable {
 
 /// A page that cannot be shown: the reader sees a page saying why, never a stack of JSON.
 enum PageError: Error {
-    case notFound, tooLarge, unreadable, crossSite
+    case notFound, tooLarge, unreadable
+    case crossSite(origin: String?, site: String?, host: String?)
     case signIn(expired: Bool, next: String?)
 }
 
@@ -278,7 +279,11 @@ public struct WebPages<Context: RequestContext>: Sendable {
                 return message(viewer, heading: "tooLargeTitle", text: "tooLarge", status: .contentTooLarge)
             case .unreadable:
                 return message(viewer, heading: "thereIsAProblem", text: "unreadableForm", status: .badRequest)
-            case .crossSite:
+            case .crossSite(let origin, let site, let host):
+                logger.notice(
+                    "refused a post from another site",
+                    metadata: ["origin": "\(origin ?? "-")", "site": "\(site ?? "-")", "host": "\(host ?? "-")"]
+                )
                 return message(viewer, heading: "forbiddenTitle", text: "crossSite", status: .forbidden)
             }
         } catch let error as TiakiError {
@@ -311,18 +316,24 @@ public struct WebPages<Context: RequestContext>: Sendable {
         }
     }
 
-    /// A state-changing request from another site is refused: `Origin` (when sent) must be this site, and
-    /// `Sec-Fetch-Site` (when sent) must say the same site or none.
+    /// A state-changing request from another site is refused. A browser that sends `Sec-Fetch-Site` (which no page
+    /// can set) is believed: it must say the same origin, or none (typed or bookmarked). Otherwise `Origin`, when
+    /// sent, must be this site. (With `Referrer-Policy: no-referrer` browsers send `Origin: null` on a form's post,
+    /// so `null` is only refused when `Sec-Fetch-Site` does not vouch for the request.)
     static func checkOrigin(_ request: Request) throws {
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site") ?? .accept] {
-            guard site == "same-origin" || site == "none" else { throw PageError.crossSite }
+        let site = HTTPField.Name("Sec-Fetch-Site").flatMap { request.headers[$0] }
+        let origin = HTTPField.Name("Origin").flatMap { request.headers[$0] }
+        let host = request.head.authority
+        let refused = PageError.crossSite(origin: origin, site: site, host: host)
+        if let site {
+            guard site == "same-origin" || site == "none" else { throw refused }
+            return
         }
-        if let origin = request.headers[HTTPField.Name("Origin") ?? .accept] {
-            guard origin != "null", let host = request.head.authority,
-                let given = URLComponents(string: origin), let givenHost = given.host
-            else { throw PageError.crossSite }
+        if let origin {
+            guard origin != "null", let host, let given = URLComponents(string: origin), let givenHost = given.host
+            else { throw refused }
             let port = given.port.map { ":\($0)" } ?? ""
-            guard (givenHost + port).lowercased() == host.lowercased() else { throw PageError.crossSite }
+            guard (givenHost + port).lowercased() == host.lowercased() else { throw refused }
         }
     }
 

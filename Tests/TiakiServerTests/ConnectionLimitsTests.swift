@@ -134,8 +134,11 @@ struct ConnectionLimitsTests {
                     let held = (0..<24).compactMap { _ in RawConnection(port: port) }
                     Thread.sleep(forTimeInterval: 0.2)
                     let extra = (0..<6).compactMap { _ in RawConnection(port: port) }
-                    let refused = extra.filter { $0.closed(within: 0.5) }.count
-                    let open = held.filter { !$0.closed(within: 0.01) }.count
+                    // Which of the thirty the service accepted is its own affair (two event loops race to accept):
+                    // exactly the cap stay open, the rest are closed at once.
+                    let all = held + extra
+                    let refused = all.filter { $0.closed(within: 0.3) }.count
+                    let open = all.count - refused
                     // The held ones are idle: closed by their timeout, then the service answers.
                     Thread.sleep(forTimeInterval: 4.5)
                     let h = RawConnection(port: port)
