@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the README's walk-throughs as a new user would paste them: every ```sh block under "A first walk through
-# with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email" and "Several instances on
-# one PostgreSQL ledger" (which starts a throw-away PostgreSQL: run it as root), in order, in one bash with -e -u -o pipefail, so the first command
+# Runs the walk-throughs as a new user would paste them: every ```sh block under the README's "A first walk through
+# with curl", then docs/walkthroughs.md's "A simulated cluster year", "A privacy officer handles a mis-sent email"
+# and "Several instances on one PostgreSQL ledger" (which starts a throw-away PostgreSQL: run it as root), in order, in one bash with -e -u -o pipefail, so the first command
 # that fails stops it. Then checks that the answers the README promises were given (a permit, a denial with its
 # reasons, a refused misspelt field, a valid ledger, the policy tests passing).
 #
@@ -15,16 +15,18 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 python3 - "$configuration" >"$work/walk.sh" <<'PY'
 import re, sys
 configuration = sys.argv[1]
-text = open("README.md", encoding="utf-8").read()
-sections = ["A first walk through with curl", "A simulated cluster year", "A privacy officer handles a mis-sent email",
-            "Several instances on one PostgreSQL ledger"]
+texts = {"README.md": open("README.md", encoding="utf-8").read(),
+         "docs/walkthroughs.md": open("docs/walkthroughs.md", encoding="utf-8").read()}
+sections = [("README.md", "A first walk through with curl"), ("docs/walkthroughs.md", "A simulated cluster year"),
+            ("docs/walkthroughs.md", "A privacy officer handles a mis-sent email"),
+            ("docs/walkthroughs.md", "Several instances on one PostgreSQL ledger")]
 print('trap \'for p in ${SERVER:-} ${SERVER_A:-} ${SERVER_B:-}; do kill "$p" 2>/dev/null || true; done; '
       'if [ -n "${PG:-}" ] && [ -d "$(echo "$PG" | sed -n 1p)" ]; then '
       'Scripts/postgres-start.sh --stop "$(echo "$PG" | sed -n 1p)" >/dev/null 2>&1 || true; fi\' EXIT')
-for title in sections:
-    match = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+for name, title in sections:
+    match = re.search(r"^## " + re.escape(title) + r"\n(.*?)(?=^## |\Z)", texts[name], re.S | re.M)
     if not match:
-        sys.exit(f"README.md has no section '## {title}'")
+        sys.exit(f"{name} has no section '## {title}'")
     blocks = re.findall(r"^```sh\n(.*?)^```", match.group(1), re.S | re.M)
     if not blocks:
         sys.exit(f"the section '{title}' has no sh block")
@@ -33,7 +35,7 @@ for title in sections:
         print(block.replace("-c release", f"-c {configuration}").replace(".build/release", f".build/{configuration}"))
 PY
 
-echo "readme-check: running $(grep -c '' "$work/walk.sh") lines from README.md ($configuration build)"
+echo "readme-check: running $(grep -c '' "$work/walk.sh") lines from README.md and docs/walkthroughs.md ($configuration build)"
 set +e
 bash -euo pipefail -x "$work/walk.sh" >"$work/out.log" 2>&1
 status=$?

@@ -232,7 +232,10 @@ extension WebPages {
                 question: question(decision.request.share, labels, viewer),
                 asked: Moment(entry.time).map { local.plain($0) } ?? entry.time,
                 reasons: SubjectReport.plainReasons(decision.reasons, consent: { _ in nil }, labelled: false),
-                obligations: decision.obligations.map(\.detail),
+                obligations: decision.obligations.map {
+                    // Each is a sentence on the page, whether or not the policy's words end in a stop.
+                    $0.detail.hasSuffix(".") ? $0.detail : $0.detail + "."
+                },
                 recordedShare: shared,
                 mayRecord: decision.effect == .permit && !shared && caller.may(.recordDisclosure),
                 banner: banner(request, viewer),

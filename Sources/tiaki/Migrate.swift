@@ -14,7 +14,7 @@ struct Migrate: ParsableCommand {
             reads both again: the entries must hash to the same SHA-256, and at every checkpoint the root computed \
             from PostgreSQL's stored hashes must be the one that checkpoint signed. The service must be stopped. \
             The data directory is left as it was; afterwards run `tiaki serve --data DIR --database URL`, and copy \
-            log.key, log.vkey and lookup.key to each other instance's data directory.
+            log.key, log.vkey, seal.key and lookup.key to each other instance's data directory.
             """
     )
 

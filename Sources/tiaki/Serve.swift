@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
 
             With --database postgres://USER@HOST/DB (or TIAKI_DATABASE_URL), the ledger and the vault are in that \
             PostgreSQL database instead, and any number of instances may serve it together: one log, one order. Each \
-            instance keeps the same log.key, log.vkey and lookup.key in its own --data directory (the first start \
+            instance keeps the same log.key, log.vkey, seal.key and lookup.key in its own --data directory (the first start \
             creates them; copy them to the others). A database that cannot be reached, holds another's tables, was \
             written under another log key or by a newer tiaki is refused before anything is written.
 
@@ -76,7 +76,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Requests with a token that is not valid a source may send in a minute before it is refused (429).",
+            "Tokens that are not valid one address may send, or times one token may be tried, before each further failure waits, longer each time (429).",
             valueName: "n"
         )
     )
