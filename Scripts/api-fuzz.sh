@@ -32,7 +32,7 @@ $tiaki org add --data "$work/data" --id office --kind ministry-learning-support 
 declare -A tokens
 for pair in member:school-a facilitator:office privacy-officer:office auditor:office admin:office; do
     role=${pair%%:*}
-    tokens[$role]=$($tiaki credential add --data "$work/data" --org "${pair#*:}" --role "$role" | tail -1)
+    tokens[$role]=$($tiaki credential add --data "$work/data" --org "${pair#*:}" --role "$role" --holder "fuzz $role" | tail -1)
 done
 # Sign-in failures are part of what the checks send on purpose; the limit is raised so they are answered 401.
 $tiaki serve --data "$work/data" --port "$port" --failed-sign-in-limit 1000000 >"$work/server.log" 2>&1 &

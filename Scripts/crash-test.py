@@ -234,12 +234,12 @@ def postgres_mode(args, rng, policies):
                         "--name", org], check=True, capture_output=True, env=env)
     def credential(org, role):
         out = subprocess.run([TIAKI, "credential", "add", "--data", dirs[0], "--policies", policies, "--org", org,
-                              "--role", role], check=True, capture_output=True, text=True, env=env)
+                              "--role", role, "--holder", f"crash test {org}"], check=True, capture_output=True, text=True, env=env)
         return out.stdout.strip().splitlines()[-1]
     member, auditor = credential("school-a", "member"), credential("office", "auditor")
     for d in dirs[1:]:
         os.makedirs(d, mode=0o700)
-        for key in ["log.key", "log.vkey", "lookup.key"]:
+        for key in ["log.key", "log.vkey", "lookup.key", "seal.key"]:
             shutil.copy2(f"{dirs[0]}/{key}", f"{d}/{key}")
     vkey = open(f"{dirs[0]}/log.vkey").read().strip()
     base_port = 20000 + rng.randint(0, 20000)
@@ -391,9 +391,9 @@ def main():
         run(["org", "add", "--data", data, "--policies", policies, "--id", org, "--kind", kind, "--name", org],
             check=True)
     member = run(["credential", "add", "--data", data, "--policies", policies, "--org", "school-a", "--role",
-                  "member"], check=True).stdout.strip().splitlines()[-1]
+                  "member", "--holder", "crash test school"], check=True).stdout.strip().splitlines()[-1]
     auditor = run(["credential", "add", "--data", data, "--policies", policies, "--org", "office", "--role",
-                   "auditor"], check=True).stdout.strip().splitlines()[-1]
+                   "auditor", "--holder", "crash test auditor"], check=True).stdout.strip().splitlines()[-1]
 
     acks = Acks()
     ready_times, lost, failures, errors, verify_times = [], 0, [], [], []
