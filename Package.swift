@@ -33,7 +33,6 @@ let package = Package(
         // Already in the graph through Hummingbird; named so the server can answer HTTP parse errors itself.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Already in the graph through postgres-nio (and Hummingbird's TLS); named because postgres-nio's TLS
         // settings take its context.
@@ -121,7 +120,6 @@ let package = Package(
                 "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

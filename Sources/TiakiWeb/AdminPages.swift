@@ -42,13 +42,13 @@ extension WebPages {
         var holder: String?
     }
 
-    struct OrgRow {
+    struct OrgRow: Encodable {
         let name: String
         let id: String
         let kind: String
     }
 
-    struct CredentialRow {
+    struct CredentialRow: Encodable {
         let id: String
         let holder: String
         let org: String
@@ -59,7 +59,7 @@ extension WebPages {
         let mayRevoke: Bool
     }
 
-    struct AdminModel {
+    struct AdminModel: Encodable {
         let banner: String?
         let once: String
         let errors: [ErrorLine]
@@ -186,7 +186,7 @@ extension WebPages {
         }
     }
 
-    struct IssuedModel {
+    struct IssuedModel: Encodable {
         let token: String?
         let holder: String
         let org: String
@@ -213,7 +213,7 @@ extension WebPages {
         )
     }
 
-    struct RevokeModel {
+    struct RevokeModel: Encodable {
         let id: String
         let once: String
         let holder: String

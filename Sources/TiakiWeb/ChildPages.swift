@@ -77,7 +77,7 @@ extension WebPages {
 
     // MARK: Finding a child
 
-    struct FindModel {
+    struct FindModel: Encodable {
         let nsn: String
         let ref: String
         let searched: Bool
@@ -89,7 +89,7 @@ extension WebPages {
         let mayRegister: Bool
     }
 
-    struct Choice {
+    struct Choice: Encodable {
         let code: String
         let label: String
         let checked: Bool
@@ -149,7 +149,7 @@ extension WebPages {
         var name: String?
     }
 
-    struct RegisterModel {
+    struct RegisterModel: Encodable {
         let v: RegisterFields
         let errors: [ErrorLine]
         let once: String
@@ -217,7 +217,7 @@ extension WebPages {
 
     // MARK: A child's page
 
-    struct ChildModel {
+    struct ChildModel: Encodable {
         let subject: String
         let heading: String
         let born: String
@@ -230,13 +230,13 @@ extension WebPages {
         let review: Bool
     }
 
-    struct ActionLink {
+    struct ActionLink: Encodable {
         let href: String
         let label: String
         let secondary: Bool
     }
 
-    struct ConsentCard {
+    struct ConsentCard: Encodable {
         let id: Int
         let title: String
         let status: String
@@ -246,7 +246,7 @@ extension WebPages {
         let withdraw: Bool
     }
 
-    struct ShareRow {
+    struct ShareRow: Encodable {
         let id: UInt64
         let date: String
         let recipient: String
@@ -256,7 +256,7 @@ extension WebPages {
         let needsReview: Bool
     }
 
-    struct DecisionCard {
+    struct DecisionCard: Encodable {
         let date: String
         let question: String
         let answer: String

@@ -18,17 +18,17 @@ extension WebPages {
         }
     }
 
-    struct CoverageRow {
+    struct CoverageRow: Encodable {
         let name: String
         let cells: [CoverageCell]
     }
 
-    struct CoverageCell {
+    struct CoverageCell: Encodable {
         let label: String
         let count: Int
     }
 
-    struct CoverageModel {
+    struct CoverageModel: Encodable {
         let purposes: [String]
         let rows: [CoverageRow]
         let asOf: String
@@ -66,7 +66,7 @@ extension WebPages {
         )
     }
 
-    struct LedgerModel {
+    struct LedgerModel: Encodable {
         let size: UInt64
         let checkpoint: String
         let vkey: String

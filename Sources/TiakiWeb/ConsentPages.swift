@@ -131,7 +131,7 @@ extension WebPages {
         var action: String?
     }
 
-    struct ConsentItem {
+    struct ConsentItem: Encodable {
         let number: Int
         let anchor: String
         let question: String
@@ -140,14 +140,14 @@ extension WebPages {
         let texts: [TextField]
     }
 
-    struct ChoiceGroup {
+    struct ChoiceGroup: Encodable {
         let legend: String?
         let anchor: String
         let error: String?
         let choices: [Choice]
     }
 
-    struct TextField {
+    struct TextField: Encodable {
         let id: String
         let name: String
         let label: String
@@ -157,7 +157,7 @@ extension WebPages {
         let long: Bool
     }
 
-    struct ConsentFormModel {
+    struct ConsentFormModel: Encodable {
         let subject: String
         let once: String
         let errors: [ErrorLine]
@@ -425,7 +425,7 @@ extension WebPages {
 
     // MARK: The information sheet
 
-    struct SheetPart {
+    struct SheetPart: Encodable {
         let lang: String
         let title: String
         let intro: String
@@ -437,13 +437,13 @@ extension WebPages {
         let dateLine: String
     }
 
-    struct SheetItem {
+    struct SheetItem: Encodable {
         let number: Int
         let question: String
         let answer: String
     }
 
-    struct SheetModel {
+    struct SheetModel: Encodable {
         let subject: String
         let once: String
         let both: Bool
@@ -545,7 +545,7 @@ extension WebPages {
         return (receipt, view)
     }
 
-    struct ReceiptModel {
+    struct ReceiptModel: Encodable {
         let banner: String?
         let heading: String
         let intro: String
@@ -623,7 +623,7 @@ extension WebPages {
         var confirm: String?
     }
 
-    struct WithdrawModel {
+    struct WithdrawModel: Encodable {
         let consent: Int
         let subject: String
         let once: String
@@ -738,7 +738,7 @@ extension WebPages {
         var reason: String?
     }
 
-    struct RefusalModel {
+    struct RefusalModel: Encodable {
         let subject: String
         let once: String
         let errors: [ErrorLine]

@@ -55,13 +55,13 @@ extension WebPages {
 
     // MARK: A member's notices
 
-    struct NoticeItem {
+    struct NoticeItem: Encodable {
         let id: String
         let action: String
         let subject: String?
     }
 
-    struct NoticesModel {
+    struct NoticesModel: Encodable {
         let banner: String?
         let collections: [NoticeItem]
         let collectionsTotal: Int
@@ -114,19 +114,19 @@ extension WebPages {
 
     // MARK: Documents in the frame
 
-    struct DocumentSection {
+    struct DocumentSection: Encodable {
         let lang: String
         let title: String
         let note: String?
         let paragraphs: [DocumentParagraph]
     }
 
-    struct DocumentParagraph {
+    struct DocumentParagraph: Encodable {
         let heading: String?
         let text: String
     }
 
-    struct DocumentModel {
+    struct DocumentModel: Encodable {
         let sections: [DocumentSection]
         let rows: [DocumentParagraph]
         let back: String
@@ -213,7 +213,7 @@ extension WebPages {
         var to: String?
     }
 
-    struct BreachRow {
+    struct BreachRow: Encodable {
         let breach: String
         let found: String
         let children: Int
@@ -221,7 +221,7 @@ extension WebPages {
         let overdue: Bool
     }
 
-    struct BreachesModel {
+    struct BreachesModel: Encodable {
         let banner: String?
         let once: String
         let errors: [ErrorLine]
@@ -338,7 +338,7 @@ extension WebPages {
         }
     }
 
-    struct BreachChild {
+    struct BreachChild: Encodable {
         let label: String
         let subject: String
         let information: String
@@ -346,7 +346,7 @@ extension WebPages {
         let sent: Bool
     }
 
-    struct BreachModel {
+    struct BreachModel: Encodable {
         let breach: String
         let banner: String?
         let errors: [ErrorLine]

@@ -39,7 +39,7 @@ struct FieldError: Sendable, Equatable {
 }
 
 /// An error as a template draws it: where it links and what it says.
-struct ErrorLine: Sendable {
+struct ErrorLine: Sendable, Encodable {
     let anchor: String
     let message: String
 }

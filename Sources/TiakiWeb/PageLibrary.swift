@@ -1,5 +1,4 @@
 import Foundation
-import Mustache
 
 /// Every template the pages draw with: one `.mustache` file each under `Resources/Templates`. The set is closed, so
 /// a page cannot name a template that is not loaded; ``PageLibrary/load(from:)`` refuses to start without one, and
@@ -21,7 +20,7 @@ enum Template: String, CaseIterable, Sendable {
 
 /// The templates, parsed once at start, and the words they use checked against both languages.
 struct PageLibrary: Sendable {
-    let library: MustacheLibrary
+    let templates: [String: PageTemplate]
 
     /// Where the templates are: the module's resources.
     static var directory: String? { Bundle.module.resourcePath.map { $0 + "/Templates" } }
@@ -33,14 +32,14 @@ struct PageLibrary: Sendable {
     ///   parse: the service refuses to start rather than draw a blank.
     static func load(from directory: String? = PageLibrary.directory) throws -> PageLibrary {
         guard let directory else { throw PageSetupError("the pages' templates are not in the bundle") }
-        var library = MustacheLibrary()
+        var templates: [String: PageTemplate] = [:]
         for template in Template.allCases {
             let path = directory + "/" + template.rawValue + ".mustache"
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw PageSetupError("the template \(path) is missing")
             }
             do {
-                try library.register(text, named: template.rawValue)
+                templates[template.rawValue] = try PageTemplate(name: template.rawValue, text: text)
             } catch {
                 throw PageSetupError("the template \(path) does not parse: \(error)")
             }
@@ -58,7 +57,12 @@ struct PageLibrary: Sendable {
                 }
             }
         }
-        return PageLibrary(library: library)
+        for template in templates.values {
+            for partial in template.partials where templates[partial] == nil {
+                throw PageSetupError("the template \(template.name) draws the partial \(partial), which is not loaded")
+            }
+        }
+        return PageLibrary(templates: templates)
     }
 
     /// The keys of `{{w.key}}`, `{{#w.key}}` and the like in a template.
@@ -77,8 +81,11 @@ struct PageLibrary: Sendable {
         return out
     }
 
-    func render(_ object: Any, _ template: Template) -> String {
-        library.render(object, withTemplate: template.rawValue) ?? ""
+    func render(_ context: PageContext, _ template: Template) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(16_384)
+        templates[template.rawValue]?.render(context.value, into: &out, library: templates)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -90,28 +97,16 @@ public struct PageSetupError: Error, CustomStringConvertible, Sendable {
 
 /// What a template sees: the page's model, the reader's words (`w`) and the session's form token (`csrf`).
 ///
-/// Templates read the model's properties by name; an optional that is `nil` draws nothing, and a section over it
-/// is skipped.
-struct PageContext: MustacheParent {
-    let model: Any
-    let w: [String: String]
-    let csrf: String
+/// Templates read the model's properties by name (through ``TemplateEncoder``); an optional that is `nil` draws
+/// nothing, and a section over it is skipped.
+struct PageContext {
+    let value: TemplateValue
 
-    func child(named name: String) -> Any? {
-        switch name {
-        case "w": return w
-        case "csrf": return csrf
-        default: return property(name, of: model)
-        }
+    init(model: some Encodable, w: [String: String], csrf: String) {
+        var fields: [String: TemplateValue] = [:]
+        if case .object(let members) = TemplateEncoder.encode(model) { fields = members }
+        fields["w"] = .words(w)
+        fields["csrf"] = .text(csrf)
+        value = .object(fields)
     }
-}
-
-/// A stored property of `object` by name, an optional unwrapped (`nil` when it holds none).
-func property(_ name: String, of object: Any) -> Any? {
-    guard let value = Mirror(reflecting: object).children.first(where: { $0.label == name })?.value else {
-        return nil
-    }
-    let mirror = Mirror(reflecting: value)
-    guard mirror.displayStyle == .optional else { return value }
-    return mirror.children.first?.value
 }

@@ -51,7 +51,7 @@ extension WebPages {
 
     // MARK: The child's report
 
-    struct ReportModel {
+    struct ReportModel: Encodable {
         let body: String
         let subject: String
     }
@@ -67,7 +67,7 @@ extension WebPages {
                 from: services.ledger,
                 also: services.subjects.breachEntries(of: subject.id),
                 asOf: core.today,
-                unseal: { try? core.unseal($0, subject: subject.id) }
+                unseal: { [open = try? core.unsealer(subject: subject.id)] in (try? open?($0)) ?? nil }
             )
         else { throw PageError.notFound }
         if download {
@@ -90,13 +90,13 @@ extension WebPages {
 
     // MARK: Findings
 
-    struct FindingGroup {
+    struct FindingGroup: Encodable {
         let title: String
         let count: Int
         let items: [FindingItem]
     }
 
-    struct FindingItem {
+    struct FindingItem: Encodable {
         let title: String
         let detail: String
         let when: String?
@@ -104,7 +104,7 @@ extension WebPages {
         let actionLabel: String?
     }
 
-    struct FindingsModel {
+    struct FindingsModel: Encodable {
         let summary: String
         let banner: String?
         let groups: [FindingGroup]
@@ -265,7 +265,7 @@ extension WebPages {
         var confirm: String?
     }
 
-    struct EraseModel {
+    struct EraseModel: Encodable {
         let subject: String
         let once: String
         let child: String

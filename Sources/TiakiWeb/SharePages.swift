@@ -53,7 +53,7 @@ extension WebPages {
         var seriousThreat: String?
     }
 
-    struct Select {
+    struct Select: Encodable {
         let id: String
         let name: String
         let label: String
@@ -62,7 +62,7 @@ extension WebPages {
         let options: [Choice]
     }
 
-    struct ShareModel {
+    struct ShareModel: Encodable {
         let subject: String
         let once: String
         let errors: [ErrorLine]
@@ -190,7 +190,7 @@ extension WebPages {
         }
     }
 
-    struct AnswerModel {
+    struct AnswerModel: Encodable {
         let subject: String
         let decision: UInt64
         let permit: Bool

@@ -37,7 +37,7 @@ extension WebPages {
         }
     }
 
-    struct SignInModel {
+    struct SignInModel: Encodable {
         let message: String?
         let next: String?
     }
@@ -115,7 +115,7 @@ extension WebPages {
         return response
     }
 
-    struct HomeModel {
+    struct HomeModel: Encodable {
         let who: String
         let nav: [NavItem]
     }

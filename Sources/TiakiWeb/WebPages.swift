@@ -364,7 +364,7 @@ public struct WebPages<Context: RequestContext>: Sendable {
         title: String,
         status: HTTPResponse.Status = .ok,
         here: String? = nil,
-        _ model: Any
+        _ model: some Encodable
     ) -> Response {
         let w = viewer.w
         let body = library.render(PageContext(model: model, w: w, csrf: viewer.csrf), template)
@@ -392,7 +392,7 @@ public struct WebPages<Context: RequestContext>: Sendable {
     }
 
     /// The frame: the page's language, its title, the menu for the reader's role, the language link.
-    struct Frame {
+    struct Frame: Encodable {
         let lang: String
         let title: String
         let body: String
@@ -405,7 +405,7 @@ public struct WebPages<Context: RequestContext>: Sendable {
         let signedIn: Bool
     }
 
-    struct NavItem {
+    struct NavItem: Encodable {
         let href: String
         let label: String
         let hint: String
@@ -448,7 +448,7 @@ public struct WebPages<Context: RequestContext>: Sendable {
         )
     }
 
-    struct MessageModel {
+    struct MessageModel: Encodable {
         let heading: String
         let text: String
         let link: String

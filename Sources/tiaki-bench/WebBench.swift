@@ -42,7 +42,7 @@ struct WebBench: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("tiaki-bench-web-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: work) }
         note("registering \(subjects) children with a consent and a share each …")
-        let (token, children) = try await populate(work + "/data", policy: policy)
+        let (tokens, children) = try await populate(work + "/data", policy: policy)
         let server = try spawn(["http-server", work + "/data", "--policies", policies, "--port", String(port)])
         defer { kill(server, SIGKILL) }
         guard waitForPort(port, seconds: 60) else { throw ValidationError("the server did not start") }
@@ -57,7 +57,7 @@ struct WebBench: AsyncParsableCommand {
                 [
                     "-s", "-b", jar, "-c", jar, "-o", "/dev/null", "--data-urlencode", "csrf=\(csrf)",
                     "--data-urlencode",
-                    "token=\(token)", base + "/sign-in",
+                    "token=\(tokens[n])", base + "/sign-in",
                 ]
             )
             let cookies = try String(contentsOfFile: jar, encoding: .utf8)
@@ -73,6 +73,10 @@ struct WebBench: AsyncParsableCommand {
         var largest = 0
         for path in paths.prefix(8) {
             let page = try capture(curl, ["-s", "-H", "Cookie: tiaki_session=\(sessions[0])", base + path])
+            // A signed-in page, not a redirect to the sign-in form: otherwise the figures measure nothing.
+            guard page.contains("/sign-out") else {
+                throw ValidationError("\(path) did not answer a signed-in page: \(page.prefix(200))")
+            }
             largest = max(largest, page.utf8.count)
         }
         let script = work + "/pages.lua"
@@ -159,8 +163,9 @@ struct WebBench: AsyncParsableCommand {
             """
     }
 
-    /// The organisations, a member credential, and children with a consent and a share each.
-    func populate(_ path: String, policy: PolicySet) async throws -> (String, [String]) {
+    /// The organisations, 16 member credentials (one for each person signed in: a credential holds at most 10
+    /// sessions), and children with a consent and a share each.
+    func populate(_ path: String, policy: PolicySet) async throws -> ([String], [String]) {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let tiaki = try await TiakiServices.open(LedgerDirectory(path: path), policy: policy, logger: logger)
@@ -169,8 +174,13 @@ struct WebBench: AsyncParsableCommand {
                 .init(id: id, kind: kind, name: name, contact: "office@\(id).nz")
             )
         }
-        let token = try await tiaki.credentials.issue(.init(org: "school-a", role: .member, holder: "the benchmark"))
-            .token
+        var tokens: [String] = []
+        for n in 0..<16 {
+            tokens.append(
+                try await tiaki.credentials.issue(.init(org: "school-a", role: .member, holder: "staff member \(n)"))
+                    .token
+            )
+        }
         let school = EntryActor(org: "school-a")
         var children: [String] = []
         for i in 0..<subjects {
@@ -198,6 +208,6 @@ struct WebBench: AsyncParsableCommand {
             children.append(subject)
         }
         await tiaki.close()
-        return (token, children)
+        return (tokens, children)
     }
 }

@@ -37,6 +37,19 @@ public final class LedgerCore: Sendable {
     /// How many entries may pass between snapshots of the state.
     public static let snapshotInterval: UInt64 = 100_000
     let logger: Logger
+    /// Entries already read and parsed, by index: they never change, and a page reads the same few again and again.
+    private let parsed = Mutex(ParsedEntries())
+
+    /// A bounded memory of parsed entries: when full it starts again, which costs one read each.
+    struct ParsedEntries {
+        static let limit = 8192
+        var entries: [UInt64: ConsentEntry] = [:]
+
+        mutating func keep(_ entry: ConsentEntry) {
+            if entries.count >= Self.limit { entries.removeAll(keepingCapacity: true) }
+            entries[entry.index] = entry
+        }
+    }
 
     final class SnapshotTrigger: Sendable {
         let applied = Atomic<UInt64>(0)
@@ -284,9 +297,11 @@ public final class LedgerCore: Sendable {
 
     /// The committed entry at `index`, parsed; `nil` when there is none or it cannot be read.
     public func entry(at index: UInt64) throws -> ConsentEntry? {
+        if let known = parsed.withLock({ $0.entries[index] }) { return known }
         guard let bytes = try ledger.entry(at: index) else { return nil }
         guard var entry = try? ConsentEntry(bytes: bytes) else { return nil }
         entry.index = index
+        parsed.withLock { $0.keep(entry) }
         return entry
     }
 
@@ -294,27 +309,29 @@ public final class LedgerCore: Sendable {
     /// that cannot be read. Every index must be below the ledger's size.
     public func entries(at indexes: [UInt64]) throws -> [UInt64: ConsentEntry] {
         guard !indexes.isEmpty else { return [:] }
-        var out: [UInt64: ConsentEntry] = [:]
-        for (index, bytes) in zip(indexes, try ledger.entries(at: indexes)) {
+        var out: [UInt64: ConsentEntry] = parsed.withLock { known in
+            var found: [UInt64: ConsentEntry] = [:]
+            for index in indexes { if let entry = known.entries[index] { found[index] = entry } }
+            return found
+        }
+        let missing = indexes.filter { out[$0] == nil }
+        guard !missing.isEmpty else { return out }
+        var read: [ConsentEntry] = []
+        for (index, bytes) in zip(missing, try ledger.entries(at: missing)) {
             guard var entry = try? ConsentEntry(bytes: bytes) else { continue }
             entry.index = index
             out[index] = entry
+            read.append(entry)
         }
+        parsed.withLock { known in for entry in read { known.keep(entry) } }
         return out
     }
 
     /// A child's committed entries of the given kinds, oldest first, parsed (those that cannot be read left out).
     public func entries(of subject: String, kinds: Set<EntryKind>) throws -> [ConsentEntry] {
         let indexes = try ledger.indexes(forKey: subject)
-        var out: [ConsentEntry] = []
-        for (index, bytes) in zip(indexes, try ledger.entries(at: indexes)) {
-            guard let kind = ConsentEntry.kind(ofCanonical: bytes), kinds.contains(kind),
-                var entry = try? ConsentEntry(bytes: bytes)
-            else { continue }
-            entry.index = index
-            out.append(entry)
-        }
-        return out
+        let all = try entries(at: indexes)
+        return indexes.compactMap { index in all[index].flatMap { kinds.contains($0.kind) ? $0 : nil } }
     }
 
     // MARK: Checks shared by the services
@@ -393,6 +410,13 @@ public final class LedgerCore: Sendable {
     /// Opens a sealed field of a subject; nil once the subject is erased.
     public func unseal(_ sealed: Sealed, subject: String) throws -> String? {
         try vault.open(sealed, subject: subject)
+    }
+
+    /// Opens several sealed fields of one subject with one read of its key: a function that gives each field's
+    /// text, or `nil` for all of them once the subject's key is erased.
+    public func unsealer(subject: String) throws -> (Sealed) throws -> String? {
+        let key = try vault.key(for: subject)
+        return { sealed in try key.map { try SubjectVault.open(sealed, subject: subject, key: $0) } }
     }
 
     static func isIdentifier(_ s: String) -> Bool {

@@ -567,9 +567,11 @@ public struct ConsentService: Sendable {
         -> ConsentTerms
     {
         guard caller.may(.readPersonalDetails) else { return terms }
+        var open: ((Sealed) throws -> String?)?
         return try terms.mapText { text in
             guard Sealed.isSealed(text) else { return text }
-            return try core.unseal(Sealed(token: text), subject: subject) ?? erased
+            if open == nil { open = try core.unsealer(subject: subject) }
+            return try open?(Sealed(token: text)) ?? erased
         }
     }
 }

@@ -32,7 +32,7 @@ struct AuditController: Sendable {
                 from: services.ledger,
                 also: breaches,
                 asOf: services.core.today,
-                unseal: { sealed in try? core.unseal(sealed, subject: subject.id) }
+                unseal: { [open = try? core.unsealer(subject: subject.id)] in (try? open?($0)) ?? nil }
             )
         else { throw Problem.notFound }
         switch format {

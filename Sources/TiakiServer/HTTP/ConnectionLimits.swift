@@ -120,12 +120,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         let now = count.open.add(1, ordering: .relaxed).newValue
-        counted = true
         guard now <= count.cap else {
-            // Beyond the cap: refused at once, so that what is open keeps being served.
+            // Beyond the cap: refused at once, so that what is open keeps being served. It gives its place back
+            // now, not when its close completes: a connection refused a moment ago must not make the next one,
+            // arriving before that close, look beyond the cap too.
+            count.open.subtract(1, ordering: .relaxed)
             context.close(promise: nil)
             return
         }
+        counted = true
         arm(context, limits.idleTimeout)
     }
 
