@@ -122,7 +122,12 @@ struct WebBench: AsyncParsableCommand {
             )
             print("  non-2xx responses  \(Int(errors))")
         }
-        if errors > 0 { note(output) }
+        if errors > 0 {
+            note(output)
+            // A refusal is cheap: figures that count them are not the pages they claim to be.
+            note("\(Int(errors)) responses were not 2xx: the figures above do not measure the pages asked for")
+            throw ExitCode(1)
+        }
     }
 
     /// The cumulative buckets of `tiaki_http_request_duration_seconds` in a /metrics page.
