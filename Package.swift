@@ -93,6 +93,7 @@ let package = Package(
                 "TiakiPolicy",
                 "TiakiModel",
                 "TiakiLedger",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: tiakiSettings
         ),
@@ -138,6 +139,7 @@ let package = Package(
                 "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -145,7 +147,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openapi.yaml")],
@@ -175,6 +176,7 @@ let package = Package(
                 "TiakiServer",
                 "TiakiAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -190,7 +192,6 @@ let package = Package(
                 "TiakiServer",
                 "TiakiAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                "TiakiSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -211,10 +212,21 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // What the tests share and the service never ships: throw-away PostgreSQL databases.
+        .target(
+            name: "TiakiTestSupport",
+            dependencies: [
+                "TiakiLedger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: tiakiSettings
+        ),
         .testTarget(
             name: "TiakiLedgerTests",
             dependencies: [
+                "TiakiTestSupport",
                 "TiakiLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -224,7 +236,9 @@ let package = Package(
         .testTarget(
             name: "TiakiConsentTests",
             dependencies: [
+                "TiakiTestSupport",
                 "TiakiConsent",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "TiakiPolicy",
                 "TiakiModel",
                 "TiakiLedger",
@@ -271,7 +285,9 @@ let package = Package(
                 "TiakiModel",
                 "TiakiLedger",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -282,7 +298,13 @@ let package = Package(
         // Runs the built `tiaki` executable the way an auditor would (exit codes, output, AuditSamples).
         .testTarget(
             name: "TiakiCLITests",
-            dependencies: ["tiaki", "TiakiLedger", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "tiaki",
+                "TiakiLedger",
+                "TiakiTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: tiakiSettings
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TiakiLedger
+import TiakiTestSupport
 
 @Suite(
     "tiaki audit and keys on a PostgreSQL ledger",

@@ -5,6 +5,7 @@ import Testing
 import TiakiLedger
 import TiakiModel
 import TiakiPolicy
+import TiakiTestSupport
 
 @testable import TiakiConsent
 
