@@ -1,4 +1,4 @@
-/// The roles a credential can have (DESIGN.md, "HTTP API").
+/// The roles a credential can have (docs/api.md, "Who may do what"; `Action` says what each may do).
 public enum Role: String, Sendable, CaseIterable, Codable {
     case member
     case facilitator

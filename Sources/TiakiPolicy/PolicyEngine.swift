@@ -1,9 +1,10 @@
 import Foundation
+import TiakiLedger
 public import TiakiModel
 
 /// Decides share requests under a policy set, and explains every decision.
 ///
-/// Semantics (DESIGN.md, after Cedar's): deny unless a rule permits; any matching forbid overrides every permit; a
+/// Semantics (docs/policies.md, after Cedar's): deny unless a rule permits; any matching forbid overrides every permit; a
 /// condition that cannot be evaluated (a missing attribute, such as a consent attribute when no consent covers
 /// the request) makes a forbid match and a permit not match.
 public final class PolicyEngine: Sendable {

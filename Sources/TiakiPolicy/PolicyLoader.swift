@@ -1,4 +1,5 @@
 import Foundation
+import TiakiLedger
 import TiakiModel
 import Yams
 

@@ -237,8 +237,6 @@ package struct SubjectVault: Sendable {
         try tables.lookup(digest(identifier))
     }
 
-    package func isTaken(_ identifier: Identifier) throws -> Bool { try find(identifier) != nil }
-
     /// Destroys the subject's key and lookup rows.
     package func erase(_ subject: String) throws {
         try tables.erase(subjects: [subject])

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TiakiLedger
 public import TiakiModel
 
 /// What an admin gives to issue a credential.

@@ -95,7 +95,7 @@ public struct JSONObjectReader {
         guard members.count > 0 else { return }
         let unknown = members.keys.filter { !asked.contains($0) }.sorted()
         guard let first = unknown.first else { return }
-        let near = nearestName(first, in: asked.sorted())
+        let near = nearest(first, in: asked.sorted())
         throw UnknownFieldError(
             field: first,
             suggestion: near,

@@ -290,7 +290,7 @@ public struct UnknownFieldError: Error, Sendable, CustomStringConvertible {
     ) -> UnknownFieldError? {
         let prefix = path.isEmpty ? "" : path + "."
         guard
-            let typo = members.filter({ !asked.contains($0) && nearestName($0, in: [missing]) != nil }).sorted().first
+            let typo = members.filter({ !asked.contains($0) && nearest($0, in: [missing]) != nil }).sorted().first
         else { return nil }
         return UnknownFieldError(
             field: prefix + typo,
@@ -321,7 +321,7 @@ private final class KeyTracker {
         for object in slots.sorted(by: { $0.path < $1.path }) {
             guard let unknown = object.members.subtracting(object.asked).sorted().first else { continue }
             let prefix = object.path.isEmpty ? "" : object.path + "."
-            let near = nearestName(unknown, in: object.asked.sorted())
+            let near = nearest(unknown, in: object.asked.sorted())
             let hint = near.map { "; did you mean \(prefix)\($0)?" } ?? ""
             throw UnknownFieldError(
                 field: prefix + unknown,
@@ -333,9 +333,9 @@ private final class KeyTracker {
 
 }
 
-/// The closest name by edit distance, when close enough to be a likely typo (field names here, codes and names
-/// everywhere else through `nearest(_:in:)`). Long inputs (a fuzzer's, say) are not compared: no name is that long.
-public func nearestName(_ word: String, in names: [String]) -> String? {
+/// The closest of `names` to `word` by edit distance, when close enough to be a likely typo (field names, codes,
+/// roles, attributes: every "did you mean" Tiaki says). Long inputs (a fuzzer's, say) are not compared: no name is that long.
+public func nearest(_ word: String, in names: [String]) -> String? {
     guard word.utf8.count <= 256 else { return nil }
     func distance(_ a: [Character], _ b: [Character]) -> Int {
         var row = Array(0...b.count)

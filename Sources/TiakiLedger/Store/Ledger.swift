@@ -87,7 +87,8 @@ public struct InclusionProof: Sendable, Equatable {
     }
 }
 
-/// A signed, append-only log of canonical JSON entries in an RFC 9162 tree, stored in SQLite.
+/// A signed, append-only log of canonical JSON entries in an RFC 9162 tree, stored through a ``LedgerStorage``
+/// (SQLite in the data directory, or PostgreSQL shared by instances).
 ///
 /// Appends from any number of tasks are ordered by one sequencer and group-committed: each batch is one
 /// transaction holding its entries and a newly signed checkpoint that covers them, and no append returns before

@@ -42,8 +42,8 @@ public struct VerificationReport: Sendable {
     public var isValid: Bool { failure == nil }
 }
 
-/// Verifies a ledger from its stored bytes alone, by the formats of DESIGN.md: every entry canonical JSON with its
-/// index in place, every leaf recomputed, every checkpoint's signature and root, sizes that never shrink, no two
+/// Verifies a ledger from its stored bytes alone, by the formats of <doc:Formats>: every entry canonical JSON with
+/// its index in place, every leaf recomputed, every checkpoint's signature and root, sizes that never shrink, no two
 /// different checkpoints of one size, the newest covering every entry, and optionally an earlier checkpoint the
 /// auditor kept.
 public struct LedgerVerifier {
