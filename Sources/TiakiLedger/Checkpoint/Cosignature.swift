@@ -65,44 +65,17 @@ public struct CosignatureVerifier: Sendable, Hashable {
     }
 }
 
+extension CosignatureVerifier: Ed25519KeyVerifier {
+    public static var keyType: UInt8 { algorithm }
+}
+
 /// A witness's private key: cosigns checkpoints (C2SP tlog-cosignature, `cosignature/v1`).
-public struct Cosigner: Sendable {
-    public let verifier: CosignatureVerifier
-    private let privateKey: Curve25519.Signing.PrivateKey
+public typealias Cosigner = Ed25519KeySigner<CosignatureVerifier>
 
-    public var name: String { verifier.name }
-
-    public init(generatingWithName name: String) throws(LedgerError) {
-        try self.init(name: name, privateKey: Curve25519.Signing.PrivateKey())
-    }
-
-    public init(name: String, seed: [UInt8]) throws(LedgerError) {
-        try self.init(name: name, privateKey: NoteKey.privateKey(seed: seed))
-    }
-
-    private init(name: String, privateKey: Curve25519.Signing.PrivateKey) throws(LedgerError) {
-        self.privateKey = privateKey
-        verifier = try CosignatureVerifier(name: name, publicKey: Array(privateKey.publicKey.rawRepresentation))
-    }
-
-    /// Parses `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 ‖ seed)>`.
-    public init(privateKeyText: String) throws(LedgerError) {
-        let (name, keyIDHex, seed) = try NoteKey.parsePrivate(privateKeyText, type: CosignatureVerifier.algorithm)
-        try self.init(name: name, seed: seed)
-        guard verifier.keyIDHex == keyIDHex else {
-            throw LedgerError(.malformedKey, "the key ID in the private key does not match the key")
-        }
-    }
-
-    public var privateKeyText: String {
-        NoteKey.privateText(name: name, keyID: verifier.keyID, type: CosignatureVerifier.algorithm, key: privateKey)
-    }
-
+extension Ed25519KeySigner where Verifier == CosignatureVerifier {
     /// The cosignature of the checkpoint text `text` at `time` (seconds since the epoch).
     public func cosign(_ text: String, time: UInt64) throws(LedgerError) -> SignedNote.Signature {
-        guard let signature = try? privateKey.signature(for: CosignatureVerifier.message(text, time: time)) else {
-            throw LedgerError(.signatureInvalid, "cosigning failed")
-        }
+        let signature = try signature(for: CosignatureVerifier.message(text, time: time))
         var bytes = (0..<8).map { UInt8(truncatingIfNeeded: time >> (56 - 8 * UInt64($0))) }
         bytes.append(contentsOf: signature)
         return .init(name: name, keyID: verifier.keyID, bytes: bytes)

@@ -233,9 +233,25 @@ public struct NoteVerifier: Sendable, Hashable {
     }
 }
 
-/// The private half of a note key.
-public struct NoteSigner: Sendable {
-    public let verifier: NoteVerifier
+/// The public half of an Ed25519 note key of one signature type: a log's key (``NoteVerifier``, type 0x01) or a
+/// witness's (``CosignatureVerifier``, `cosignature/v1`, type 0x04).
+public protocol Ed25519KeyVerifier: Sendable, Hashable {
+    /// The signature type byte in the key's text and its key ID.
+    static var keyType: UInt8 { get }
+    var name: String { get }
+    var keyID: UInt32 { get }
+    var keyIDHex: String { get }
+    init(name: String, publicKey: [UInt8]) throws(LedgerError)
+}
+
+extension NoteVerifier: Ed25519KeyVerifier {
+    public static var keyType: UInt8 { ed25519 }
+}
+
+/// The private half of an Ed25519 note key: ``NoteSigner`` signs a log's checkpoints, ``Cosigner`` cosigns them as
+/// a witness. One type, so that generating, reading and writing a key is written once.
+public struct Ed25519KeySigner<Verifier: Ed25519KeyVerifier>: Sendable {
+    public let verifier: Verifier
     private let privateKey: Curve25519.Signing.PrivateKey
 
     public var name: String { verifier.name }
@@ -252,13 +268,13 @@ public struct NoteSigner: Sendable {
 
     private init(name: String, privateKey: Curve25519.Signing.PrivateKey) throws(LedgerError) {
         self.privateKey = privateKey
-        self.verifier = try NoteVerifier(name: name, publicKey: Array(privateKey.publicKey.rawRepresentation))
+        self.verifier = try Verifier(name: name, publicKey: Array(privateKey.publicKey.rawRepresentation))
     }
 
-    /// Parses the private key text `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 ‖ seed)>`, the form the
+    /// Parses the private key text `PRIVATE+KEY+<name>+<hex key ID>+<base64(type ‖ seed)>`, the form the
     /// reference implementation writes.
     public init(privateKeyText: String) throws(LedgerError) {
-        let (name, keyIDHex, seed) = try NoteKey.parsePrivate(privateKeyText, type: NoteVerifier.ed25519)
+        let (name, keyIDHex, seed) = try NoteKey.parsePrivate(privateKeyText, type: Verifier.keyType)
         try self.init(name: name, seed: seed)
         guard verifier.keyIDHex == keyIDHex else {
             throw LedgerError(.malformedKey, "the key ID in the private key does not match the key")
@@ -267,15 +283,25 @@ public struct NoteSigner: Sendable {
 
     /// The private key text (see ``init(privateKeyText:)``).
     public var privateKeyText: String {
-        NoteKey.privateText(name: name, keyID: verifier.keyID, type: NoteVerifier.ed25519, key: privateKey)
+        NoteKey.privateText(name: name, keyID: verifier.keyID, type: Verifier.keyType, key: privateKey)
     }
 
+    func signature(for message: [UInt8]) throws(LedgerError) -> Data {
+        guard let signature = try? privateKey.signature(for: message) else {
+            throw LedgerError(.signatureInvalid, "signing failed")
+        }
+        return signature
+    }
+}
+
+/// The private half of a log's note key.
+public typealias NoteSigner = Ed25519KeySigner<NoteVerifier>
+
+extension Ed25519KeySigner where Verifier == NoteVerifier {
     /// Signs `text` (which must end in a newline) into a one-signature note.
     public func sign(_ text: String) throws(LedgerError) -> SignedNote {
         guard text.hasSuffix("\n") else { throw LedgerError(.malformedNote, "note text must end in a newline") }
-        guard let signature = try? privateKey.signature(for: Array(text.utf8)) else {
-            throw LedgerError(.signatureInvalid, "signing failed")
-        }
+        let signature = try signature(for: Array(text.utf8))
         return SignedNote(
             text: text,
             signatures: [.init(name: name, keyID: verifier.keyID, bytes: Array(signature))]
