@@ -5,61 +5,6 @@ import TiakiConsent
 import TiakiLedger
 import TiakiModel
 
-/// Runs `body` on the data directory's services, closing them however it ends; a refusal is one line, exit 2.
-func withServices<R>(
-    _ location: DataLocation,
-    command: String,
-    _ body: (TiakiServices) async throws -> R
-) async throws -> R {
-    let services = try await openServices(
-        data: location.data,
-        database: location.database,
-        policies: location.policies,
-        command: command
-    )
-    do {
-        let result = try await body(services)
-        await services.close()
-        return result
-    } catch let error as TiakiError {
-        await services.close()
-        throw Output.fail(command, error.field.map { "\($0): \(error.message)" } ?? error.message)
-    } catch {
-        await services.close()
-        throw error
-    }
-}
-
-/// Where the ledger and the policies are.
-struct DataLocation: ParsableArguments {
-    @Option(help: ArgumentHelp("The data directory (the service must be stopped to write).", valueName: "dir"))
-    var data = "./tiaki-data"
-    @Option(help: databaseHelp)
-    var database: String?
-    @Option(help: ArgumentHelp("The policy directory.", valueName: "dir"))
-    var policies = "./Policies"
-}
-
-/// The organisation on whose behalf a command records something.
-func requireOrganisation(_ services: TiakiServices, _ org: String, command: String) throws -> EntryActor {
-    guard services.core.read({ $0.organisations[org] != nil }) else {
-        throw Output.fail(command, "\(org) is not a registered organisation (tiaki org add registers one)")
-    }
-    return EntryActor(org: org)
-}
-
-func write(_ text: String, to out: String?) throws {
-    if let out {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: out))
-    } else {
-        print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
-    }
-}
-
-func jsonText<T: Encodable>(_ value: T) throws -> String {
-    String(decoding: try CanonicalJSON.encode(try JSONValueEncoder().encode(value)), as: UTF8.self)
-}
-
 struct Notices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notices",
