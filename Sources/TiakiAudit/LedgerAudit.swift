@@ -260,13 +260,14 @@ public final class LedgerAudit {
     /// What must be known as soon as an entry is read: policy sets (so consents compile against their
     /// vocabulary) and decisions waiting for their basis.
     private func read(_ entry: ConsentEntry) {
-        switch entry.body {
-        case let p as PolicyPublished:
+        switch entry.body.typed {
+        case .policyPublished(let p):
             if policies[p.digest] == nil, let set = try? PolicySet.parse(files: p.files) {
                 policies[p.digest] = set
                 state.intern(set.vocabulary)
             }
-        case let d as DecisionRecord where replay:
+        case .decisionRecord(let d):
+            guard replay else { break }
             if d.basis >= applied {
                 pendingReplay[d.basis, default: []].append((entry.index, d, entry.time))
             } else {
@@ -274,7 +275,11 @@ public final class LedgerAudit {
                 result.replayedLate += 1
                 replay(entry.index, d, time: entry.time)
             }
-        default:
+        case .organisationRegistered, .credentialIssued, .credentialRevoked, .subjectRegistered, .subjectEnrolled,
+            .consentTerms, .consentWithdrawn, .consentRefused, .withdrawalAcknowledged, .disclosureRecord,
+            .disclosureReviewed, .noticeSent, .noticeException, .breachRecorded, .breachAssessed,
+            .breachCommissionerNotified, .subjectErased:
+            // Nothing that must be known before the entry's turn in the window.
             break
         }
     }
@@ -384,8 +389,8 @@ public final class LedgerAudit {
                 )
             )
         }
-        switch entry.body {
-        case let d as DecisionRecord:
+        switch entry.body.typed {
+        case .decisionRecord(let d):
             let subject = entry.subject ?? d.request.subject
             decisions.insert(
                 index: entry.index,
@@ -396,19 +401,23 @@ public final class LedgerAudit {
                 consents: d.consents,
                 review: d.obligations.contains { $0.kind == "privacy-officer-review" }
             )
-        case let d as DisclosureRecord:
+        case .disclosureRecord(let d):
             checkDisclosure(entry, d)
-        case let r as DisclosureReviewed:
+        case .disclosureReviewed(let r):
             if let pending = awaitingReview.removeValue(forKey: r.disclosure) {
                 awaitingBySubject[pending.subject]?.remove(r.disclosure)
             }
-        case let w as ConsentWithdrawn:
+        case .consentWithdrawn(let w):
             checkWithdrawal(entry, w)
-        case let r as ConsentRefused:
+        case .consentRefused(let r):
             if let subject = entry.subject {
                 refusals[subject, default: []].append((entry.index, r.purposes, r.information, r.date))
             }
-        default:
+        case .organisationRegistered, .credentialIssued, .credentialRevoked, .policyPublished, .subjectRegistered,
+            .subjectEnrolled, .consentTerms, .withdrawalAcknowledged, .noticeSent, .noticeException, .breachRecorded,
+            .breachAssessed, .breachCommissionerNotified, .subjectErased:
+            // Checked elsewhere (credentials above, notices and acknowledgements by the duties' clocks) or nothing to
+            // check as they are read.
             break
         }
     }

@@ -137,14 +137,14 @@ public struct SubjectReport: Sendable, Codable {
                     )
                 )
             }
-            switch entry.body {
-            case let r as SubjectRegistered:
+            switch entry.body.typed {
+            case .subjectRegistered(let r):
                 organisation = org(r.org)
                 organisationId = r.org
                 contact = organisations[r.org]?.contact
                 birthMonth = r.birthMonth
                 name = r.nameSealed.flatMap(unseal)
-            case let sealedTerms as ConsentTerms:
+            case .consentTerms(let sealedTerms):
                 // The words people typed are sealed to the child's key: opened while it exists.
                 let t = sealedTerms.mapText {
                     Sealed.isSealed($0) ? unseal(Sealed(token: $0)) ?? "(sealed)" : $0
@@ -187,7 +187,7 @@ public struct SubjectReport: Sendable, Codable {
                         supersedes: t.supersedes
                     )
                 )
-            case let w as ConsentWithdrawn:
+            case .consentWithdrawn(let w):
                 let reason =
                     w.reasonSealed.flatMap(unseal).map { " The reason given: " + ConsentSummary.sentence($0) } ?? ""
                 let notify = (w.notify ?? []).map { org($0.org) }
@@ -202,17 +202,17 @@ public struct SubjectReport: Sendable, Codable {
                     )
                         + reason + told
                 )
-            case let a as WithdrawalAcknowledged:
+            case .withdrawalAcknowledged(let a):
                 event(
                     "acknowledgement",
                     "\(org(entry.actor.org)) confirmed on \(day(a.date)) that it no longer uses what it received under \(consent(a.consent))."
                 )
-            case let r as ConsentRefused:
+            case .consentRefused(let r):
                 event(
                     "refusal",
                     "\(ConsentSummary.capitalised(ConsentSummary.list(r.by.map(label)))) declined, on \(day(r.date)), to share \(words(r.information)) for \(words(r.purposes))."
                 )
-            case let d as DecisionRecord:
+            case .decisionRecord(let d):
                 let q = d.request
                 event(
                     "decision",
@@ -220,7 +220,7 @@ public struct SubjectReport: Sendable, Codable {
                     reasons: Self.plainReasons(d.reasons, consent: { numbers[$0].map { "consent \($0)" } }),
                     rules: d.rules
                 )
-            case let d as DisclosureRecord:
+            case .disclosureRecord(let d):
                 let id = Int(clamping: entry.index)
                 disclosureDays[id] = day(d.date)
                 if let shared = Day(d.date) {
@@ -253,12 +253,12 @@ public struct SubjectReport: Sendable, Codable {
                     }
                 }
                 event("disclosure", sentence)
-            case let r as DisclosureReviewed:
+            case .disclosureReviewed(let r):
                 event(
                     "review",
                     "A privacy officer reviewed the share of \(disclosureDays[r.disclosure] ?? "an earlier day") on \(day(r.date)) and found it \(r.outcome == .justified ? "justified" : "not justified")."
                 )
-            case let n as NoticeSent:
+            case .noticeSent(let n):
                 if n.breach != nil {
                     event(
                         "notice",
@@ -272,28 +272,30 @@ public struct SubjectReport: Sendable, Codable {
                         "\(org(entry.actor.org))\(behalf.isEmpty ? "" : ", on behalf of \(ConsentSummary.list(behalf)),") told you on \(day(n.date)) that it holds information shared \(days.isEmpty ? "earlier" : "on \(ConsentSummary.list(days))") (Privacy Act 2020, principle 3A)."
                     )
                 }
-            case let x as NoticeException:
+            case .noticeException(let x):
                 let reason = unseal(x.reasonSealed).map { " The reason: " + ConsentSummary.sentence($0) } ?? ""
                 event(
                     "notice-exception",
                     "A privacy officer decided on \(day(x.date)) that you would not be told of the share of \(disclosureDays[x.disclosure] ?? "an earlier day"), because \(x.code.words).\(reason)"
                 )
-            case let b as BreachRecorded:
+            case .breachRecorded(let b):
                 let mine = b.affected.first { $0.subject == subject }
                 event(
                     "breach",
                     "A privacy breach found on \(Moment(b.found).map(\.plainNZ) ?? b.found) involved \(child)'s information (\(words(mine?.information ?? [])))."
                 )
-            case is SubjectEnrolled:
+            case .subjectEnrolled:
                 event("enrolment", "\(org(entry.actor.org)) enrolled \(child).")
-            case let e as SubjectErased:
+            case .subjectErased(let e):
                 erased = day(e.date)
                 event(
                     "erasure",
                     "Personal details (name, notes, reasons) were erased on \(day(e.date)) (\(e.reason == .retentionEnded ? "the retention period ended" : "on request")). The record that things happened stays, without them."
                 )
-            default:
-                // Organisations, credentials and policy sets are not about the child.
+            case .organisationRegistered, .credentialIssued, .credentialRevoked, .policyPublished, .breachAssessed,
+                .breachCommissionerNotified:
+                // Organisations, credentials and policy sets are not about the child; a breach's assessment and the
+                // Commissioner's notification are the agency's, told to whānau by the notice.
                 break
             }
         }

@@ -94,3 +94,23 @@ struct EntryEncodingTests {
         #expect(DecisionRecord.response(recorded: [], decision: 1, checkpoint: "c") == nil)
     }
 }
+
+@Suite("Entry kinds")
+struct EntryKindListTests {
+    @Test("the kinds are the closed enum's cases, each its own type and name, in the order the ledger has known them")
+    func closedList() {
+        // Pinned: a kind renamed, dropped or reordered changes what every instance and verifier reads.
+        #expect(
+            EntryKind.allCases.map(\.rawValue) == [
+                "org.registered", "credential.issued", "credential.revoked", "policy.published",
+                "subject.registered", "subject.enrolled", "consent.granted", "consent.withdrawn", "consent.refused",
+                "withdrawal.acknowledged", "decision", "disclosure", "disclosure.reviewed", "notice.sent",
+                "notice.exception", "breach.recorded", "breach.assessed", "breach.commissioner-notified",
+                "subject.erased",
+            ]
+        )
+        let types = TypedEntryBody.Tag.allCases.map { ObjectIdentifier($0.type) }
+        #expect(Set(types).count == types.count)
+        for name in EntryKind.allCases.map(\.rawValue) { #expect(EntryKind.known(name)?.rawValue == name) }
+    }
+}
