@@ -86,15 +86,22 @@ let package = Package(
             ],
             swiftSettings: tiakiSettings
         ),
+        // The templates the pages and the documents are drawn with: a Mustache subset over typed models.
+        .target(
+            name: "TiakiTemplates",
+            swiftSettings: tiakiSettings
+        ),
         // Findings, replay and subject reports for privacy officers; consent receipts for whānau.
         .target(
             name: "TiakiAudit",
             dependencies: [
+                "TiakiTemplates",
                 "TiakiPolicy",
                 "TiakiModel",
                 "TiakiLedger",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Resources/Templates")],
             swiftSettings: tiakiSettings
         ),
         // What both front ends (the API and the pages) need of HTTP: problems, the one mapping of refusals to
@@ -115,6 +122,7 @@ let package = Package(
         .target(
             name: "TiakiWeb",
             dependencies: [
+                "TiakiTemplates",
                 "TiakiHTTP",
                 "TiakiAudit",
                 "TiakiConsent",
@@ -276,6 +284,7 @@ let package = Package(
             name: "TiakiServerTests",
             dependencies: [
                 "TiakiServer",
+                "TiakiTemplates",
                 "TiakiHTTP",
                 "TiakiWeb",
                 "TiakiAudit",

@@ -447,90 +447,139 @@ public struct SubjectReport: Sendable, Codable {
 
     /// A printable page (no scripts, no outside resources): the styles inline, or linked from `stylesheetURL`.
     public func html(stylesheetURL: String? = nil) -> String {
-        let h = HTML.escape
-        let style =
-            stylesheetURL.map { "<link rel=\"stylesheet\" href=\"\(h($0))\">" }
-            ?? "<style>\n\(Self.stylesheet)</style>"
-        var o = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Report about \(h(childName))</title>
-            \(style)
-            </head><body>
-
-            """
-        o += htmlBody
-        o += "</body></html>\n"
-        return o
+        DocumentTemplates.render(
+            .report,
+            PageModel(body: bodyModel, stylesheetURL: stylesheetURL, stylesheet: Self.stylesheet)
+        )
     }
 
     /// The page's content without its head: for a page that draws its own frame around it.
-    public var htmlBody: String {
-        let h = HTML.escape
-        var o = "<h1><span lang=\"mi\">He pūrongo mō te tamaiti</span> · Report about a child</h1>\n"
-        o += "<p><strong>\(h(ConsentSummary.capitalised(childName)))</strong>"
-        if let organisation { o += ", registered by \(h(organisation))" }
-        if let birthMonth, let born = Day.parseMonth(birthMonth) {
-            o += ", born \(h(Day.monthName(born.month))) \(born.year)"
+    public var htmlBody: String { DocumentTemplates.render(.reportBody, bodyModel) }
+
+    /// What `report.mustache` reads.
+    struct PageModel: Encodable {
+        let body: BodyModel
+        let stylesheetURL: String?
+        let stylesheet: String
+
+        func encode(to encoder: any Encoder) throws {
+            // The body's members at the top, beside the page's own, as the partial reads them.
+            try body.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encodeIfPresent(stylesheetURL, forKey: .stylesheetURL)
+            try c.encode(stylesheet, forKey: .stylesheet)
         }
-        o += ". This report is as of \(h(asOf)).</p>\n"
-        if let erased {
-            o +=
-                "<p><strong>Personal details were erased on \(h(erased)).</strong> Names, notes and reasons can no longer be read.</p>\n"
+
+        enum Keys: String, CodingKey { case stylesheetURL, stylesheet }
+    }
+
+    /// What `report-body.mustache` reads: the report in the words and order it is printed.
+    struct BodyModel: Encodable {
+        struct Received: Encodable {
+            let recipient: String
+            let information: String
+            let when: String
         }
-        o += "<h2><span lang=\"mi\">He whakarāpopototanga</span> · Summary</h2>\n<ul>\n"
-        for line in summary { o += "<li>\(h(line))</li>\n" }
-        for r in received {
-            o +=
-                "<li>\(h(r.recipient)) received \(h(ConsentSummary.list(r.information))) (\(h(r.first == r.last ? r.first : "\(r.first) to \(r.last)"))).</li>\n"
+        struct Consent: Encodable {
+            let number: Int
+            let status: String
+            let recordedOn: String
+            let recordedBy: String
+            let agreedBy: String
+            let informed: String
+            let items: [String]
+            let text: String
         }
-        o += "</ul>\n<h2><span lang=\"mi\">Ngā whakaaetanga</span> · Consents</h2>\n"
-        if consents.isEmpty { o += "<p>None recorded.</p>\n" }
-        for c in consents {
-            o += "<section class=\"consent\"><h3>Consent \(c.number): \(h(c.status))</h3>\n"
-            o +=
-                "<p class=\"meta\">Recorded on \(h(c.recordedOn)) by \(h(c.recordedBy)). Agreed by \(h(ConsentSummary.list(c.agreedBy))). \(h(c.informed))</p>\n<ol>\n"
-            for item in c.items {
-                let text = item.drop { $0 != " " }.dropFirst()
-                o += "<li>\(h(String(text)))</li>\n"
-            }
-            o += "</ol>\n<p class=\"meta\">What you were shown: “\(h(c.text))”</p></section>\n"
+        struct Event: Encodable {
+            let when: String
+            let sentence: String
+            let hasReasons: Bool
+            let reasons: [String]
         }
-        o += "<h2><span lang=\"mi\">Ngā mahi</span> · What happened</h2>\n<ul>\n"
-        for e in events {
-            o += "<li><span class=\"meta\">\(h(e.when)):</span> \(h(e.sentence))"
-            if let reasons = e.reasons, !reasons.isEmpty {
-                o += "<ul>" + reasons.map { "<li>\(h($0))</li>" }.joined() + "</ul>"
-            }
-            o += "</li>\n"
+        struct Row: Encodable {
+            let index: String
+            let recorded: String
+            let kind: String
+            let by: String
+            let rules: String
         }
-        if events.isEmpty { o += "<li>Nothing else recorded.</li>\n" }
-        o += "</ul>\n<h2><span lang=\"mi\">Ōu mōtika</span> · Your rights</h2>\n"
-        for r in rights { o += "<p>\(h(r))</p>\n" }
-        o += "<section class=\"appendix\"><h2>For auditors: the ledger entries behind this report</h2>\n"
-        o +=
-            "<p>Child \(h(subject)). Every line is an entry in a signed ledger; <code>tiaki verify</code> checks it.</p>\n"
-        if !organisationIds.isEmpty {
-            o +=
-                "<p>Organisations: "
-                + organisationIds.sorted { $0.key < $1.key }.map { "\(h($0.value)) = \(h($0.key))" }.joined(
-                    separator: ", "
+        let childName: String
+        let childNameCapitalised: String
+        let organisation: String?
+        let born: String?
+        let asOf: String
+        let erased: String?
+        let summary: [String]
+        let received: [Received]
+        let consents: [Consent]
+        let events: [Event]
+        let rights: [String]
+        let subject: String
+        let organisations: String?
+        let rows: [Row]
+    }
+
+    var bodyModel: BodyModel {
+        BodyModel(
+            childName: childName,
+            childNameCapitalised: ConsentSummary.capitalised(childName),
+            organisation: organisation,
+            born: birthMonth.flatMap(Day.parseMonth).map { "\(Day.monthName($0.month)) \($0.year)" },
+            asOf: asOf,
+            erased: erased,
+            summary: summary,
+            received: received.map {
+                .init(
+                    recipient: $0.recipient,
+                    information: ConsentSummary.list($0.information),
+                    when: $0.first == $0.last ? $0.first : "\($0.first) to \($0.last)"
                 )
-                + ".</p>\n"
-        }
-        o += "<table><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Recorded (UTC)</th>"
-        o += "<th scope=\"col\">Kind</th><th scope=\"col\">By</th><th scope=\"col\">Rules</th></tr></thead><tbody>\n"
-        for c in consents {
-            o +=
-                "<tr><td>\(c.index)</td><td>\(h(c.recorded))</td><td>consent \(c.number)</td><td>\(h(c.recordedById))</td><td></td></tr>\n"
-        }
-        for e in events {
-            o +=
-                "<tr><td>\(e.index)</td><td>\(h(e.recorded))</td><td>\(h(e.kind))</td><td>\(h(e.byId))</td><td>\(h((e.rules ?? []).joined(separator: ", ")))</td></tr>\n"
-        }
-        o += "</tbody></table></section>\n"
-        return o
+            },
+            consents: consents.map { c in
+                .init(
+                    number: c.number,
+                    status: c.status,
+                    recordedOn: c.recordedOn,
+                    recordedBy: c.recordedBy,
+                    agreedBy: ConsentSummary.list(c.agreedBy),
+                    informed: c.informed,
+                    // The items are stored numbered ("1. …"); the page's list numbers them.
+                    items: c.items.map { String($0.drop { $0 != " " }.dropFirst()) },
+                    text: c.text
+                )
+            },
+            events: events.map {
+                .init(
+                    when: $0.when,
+                    sentence: $0.sentence,
+                    hasReasons: !($0.reasons ?? []).isEmpty,
+                    reasons: $0.reasons ?? []
+                )
+            },
+            rights: rights,
+            subject: subject,
+            organisations: organisationIds.isEmpty
+                ? nil
+                : organisationIds.sorted { $0.key < $1.key }.map { "\($0.value) = \($0.key)" }.joined(separator: ", "),
+            rows: consents.map {
+                .init(
+                    index: String($0.index),
+                    recorded: $0.recorded,
+                    kind: "consent \($0.number)",
+                    by: $0.recordedById,
+                    rules: ""
+                )
+            }
+                + events.map {
+                    .init(
+                        index: String($0.index),
+                        recorded: $0.recorded,
+                        kind: $0.kind,
+                        by: $0.byId,
+                        rules: ($0.rules ?? []).joined(separator: ", ")
+                    )
+                }
+        )
     }
 
     /// The page with its styles inline.

@@ -170,6 +170,13 @@ func buildRouter(
         firstDelay: configuration.failedAuthenticationFirstWait
     )
     let writes = WriteLimiter(rate: configuration.writesPerSecond, burst: configuration.writeBurst)
+    // The documents' templates (the IPP 6 report, notices, the breach report) are checked here, as the pages'
+    // are below: a missing one stops the start instead of printing an empty document later.
+    do {
+        try DocumentTemplates.check()
+    } catch {
+        throw ServerSetupError(String(describing: error))
+    }
     // The pages share the API's limiters: a wrong credential counts the same wherever it is typed, and a
     // credential's writes are one budget.
     let pages = try WebPages<TiakiRequestContext>(

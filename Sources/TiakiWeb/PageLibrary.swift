@@ -1,4 +1,5 @@
 import Foundation
+import TiakiTemplates
 
 /// Every template the pages draw with: one `.mustache` file each under `Resources/Templates`. The set is closed, so
 /// a page cannot name a template that is not loaded; ``PageLibrary/load(from:)`` refuses to start without one, and
@@ -31,38 +32,24 @@ struct PageLibrary: Sendable {
     /// - Throws: ``PageSetupError`` naming the template or word that is missing, or the template that does not
     ///   parse: the service refuses to start rather than draw a blank.
     static func load(from directory: String? = PageLibrary.directory) throws -> PageLibrary {
-        guard let directory else { throw PageSetupError("the pages' templates are not in the bundle") }
-        var templates: [String: PageTemplate] = [:]
-        for template in Template.allCases {
-            let path = directory + "/" + template.rawValue + ".mustache"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw PageSetupError("the template \(path) is missing")
-            }
-            do {
-                templates[template.rawValue] = try PageTemplate(name: template.rawValue, text: text)
-            } catch {
-                throw PageSetupError("the template \(path) does not parse: \(error)")
-            }
+        let loaded: (set: TemplateSet, texts: [String: String])
+        do {
+            loaded = try TemplateSet.load(Template.allCases.map(\.rawValue), from: directory)
+        } catch {
+            throw PageSetupError(error.description)
+        }
+        for (name, text) in loaded.texts {
             for word in Self.words(in: text) {
                 // `{{w.a.b}}` would look for `b` inside the word `a`: a template's words have no dots.
                 guard !word.contains(".") else {
-                    throw PageSetupError(
-                        "the template \(template.rawValue) names the word \(word); a template's words have no dots"
-                    )
+                    throw PageSetupError("the template \(name) names the word \(word); a template's words have no dots")
                 }
                 for (language, words) in [("en", PageWords.en), ("mi", PageWords.mi)] where words[word] == nil {
-                    throw PageSetupError(
-                        "the template \(template.rawValue) uses the word \(word), which \(language) lacks"
-                    )
+                    throw PageSetupError("the template \(name) uses the word \(word), which \(language) lacks")
                 }
             }
         }
-        for template in templates.values {
-            for partial in template.partials where templates[partial] == nil {
-                throw PageSetupError("the template \(template.name) draws the partial \(partial), which is not loaded")
-            }
-        }
-        return PageLibrary(templates: templates)
+        return PageLibrary(templates: loaded.set.templates)
     }
 
     /// The keys of `{{w.key}}`, `{{#w.key}}` and the like in a template.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import TiakiTemplates
 @testable import TiakiWeb
 
 /// The pages' template renderer against the Mustache rules the templates rely on (the cases follow the Mustache

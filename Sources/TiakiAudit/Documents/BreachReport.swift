@@ -84,26 +84,39 @@ public struct BreachReport: Sendable {
     }
 
     public var html: String {
-        let h = HTML.escape
-        var o = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8">
-            <title>Privacy breach report \(h(facts.breach))</title>
-            </head><body>
-            <h1>Privacy breach report</h1>
-            <dl>
+        DocumentTemplates.render(
+            .breachReport,
+            Model(
+                breach: facts.breach,
+                lines: lines.map { .init(question: $0.0, answer: $0.1) },
+                children: facts.children.map { c in
+                    .init(
+                        subject: c.subject,
+                        name: c.childName,
+                        disclosures: c.disclosures.map(String.init).joined(separator: ", "),
+                        information: c.information.map(\.label).joined(separator: "; "),
+                        told: c.noticeSent.map { "yes (entry \($0))" } ?? "not yet"
+                    )
+                }
+            )
+        )
+    }
 
-            """
-        for (q, a) in lines { o += "<dt>\(h(q))</dt><dd>\(h(a))</dd>\n" }
-        o += "</dl>\n<h2>Children affected</h2>\n<table><thead><tr><th scope=\"col\">Child</th>"
-        o +=
-            "<th scope=\"col\">Disclosures</th><th scope=\"col\">Information</th><th scope=\"col\">Whānau told</th></tr></thead><tbody>\n"
-        for c in facts.children {
-            o += "<tr><td>\(h(c.subject))\(c.childName.map { " (\(h($0)))" } ?? "")</td>"
-            o += "<td>\(h(c.disclosures.map(String.init).joined(separator: ", ")))</td>"
-            o += "<td>\(h(c.information.map(\.label).joined(separator: "; ")))</td>"
-            o += "<td>\(c.noticeSent.map { "yes (entry \($0))" } ?? "not yet")</td></tr>\n"
+    /// What `breach-report.mustache` reads.
+    struct Model: Encodable {
+        struct Line: Encodable {
+            let question: String
+            let answer: String
         }
-        return o + "</tbody></table>\n</body></html>\n"
+        struct Child: Encodable {
+            let subject: String
+            let name: String?
+            let disclosures: String
+            let information: String
+            let told: String
+        }
+        let breach: String
+        let lines: [Line]
+        let children: [Child]
     }
 }

@@ -26,25 +26,38 @@ public struct NoticeDocument: Sendable {
     }
 
     public var html: String {
-        let h = HTML.escape
-        let lang = parts.first?.language.rawValue ?? "en"
-        var o = """
-            <!doctype html>
-            <html lang="\(lang)"><head><meta charset="utf-8">
-            <title>\(h(parts.map(\.title).joined(separator: " · ")))</title>
-            </head><body>
+        DocumentTemplates.render(
+            .notice,
+            Model(
+                lang: parts.first?.language.rawValue ?? "en",
+                title: parts.map(\.title).joined(separator: " · "),
+                parts: parts.map { part in
+                    .init(
+                        language: part.language.rawValue,
+                        title: part.title,
+                        note: part.note,
+                        paragraphs: part.paragraphs.map { .init(heading: $0.heading, text: $0.text) }
+                    )
+                }
+            )
+        )
+    }
 
-            """
-        for part in parts {
-            o += "<section lang=\"\(part.language.rawValue)\">\n<h1>\(h(part.title))</h1>\n"
-            if let note = part.note { o += "<p><em>\(h(note))</em></p>\n" }
-            for p in part.paragraphs {
-                if let heading = p.heading { o += "<h2>\(h(heading))</h2>\n" }
-                o += "<p>\(h(p.text))</p>\n"
+    /// What `notice.mustache` reads.
+    struct Model: Encodable {
+        struct Part: Encodable {
+            struct Paragraph: Encodable {
+                let heading: String?
+                let text: String
             }
-            o += "</section>\n"
+            let language: String
+            let title: String
+            let note: String?
+            let paragraphs: [Paragraph]
         }
-        return o + "</body></html>\n"
+        let lang: String
+        let title: String
+        let parts: [Part]
     }
 
     /// The IPP 3A notice for a disclosure: every item principle 3A(1) asks for, filled from the facts.

@@ -5,8 +5,8 @@
 /// The models stay typed `Encodable` structs: the encoding the compiler writes for each walks it once, without
 /// reflection (reading models through `Mirror` demangled a field's type on every lookup and took three quarters
 /// of a page's time; see docs/benchmarks.md).
-enum TemplateEncoder {
-    static func encode(_ value: some Encodable) -> TemplateValue {
+package enum TemplateEncoder {
+    package static func encode(_ value: some Encodable) -> TemplateValue {
         if let direct = primitive(value) { return direct }
         let encoder = TreeEncoder()
         do {

@@ -1,6 +1,6 @@
 /// What a template reads: a page model as ``TemplateEncoder`` turns it into values, plus the words of the page's
 /// language and the session's form token.
-enum TemplateValue: Sendable {
+package enum TemplateValue: Sendable {
     case text(String)
     case flag(Bool)
     case list([TemplateValue])
@@ -10,7 +10,7 @@ enum TemplateValue: Sendable {
 
     /// The member `name` of an object (or a word), `nil` for anything else or when there is none.
     @inline(__always)
-    func member(_ name: String) -> TemplateValue? {
+    package func member(_ name: String) -> TemplateValue? {
         switch self {
         case .object(let members): members[name]
         case .words(let words): words[name].map(TemplateValue.text)
@@ -37,7 +37,7 @@ enum TemplateValue: Sendable {
 /// The pages drew through swift-mustache at first; it reads each value by dynamic casts against several protocols
 /// at every level of the context, which took half of a page's time (docs/benchmarks.md). This renderer reads the
 /// closed ``TemplateValue`` instead; the templates are the same files.
-struct PageTemplate: Sendable {
+package struct PageTemplate: Sendable {
     indirect enum Part: Sendable {
         case text([UInt8])
         case value([String], escaped: Bool)
@@ -45,11 +45,11 @@ struct PageTemplate: Sendable {
         case partial(String)
     }
 
-    let name: String
+    package let name: String
     let parts: [Part]
 
     /// The partials the template names, to check that each exists.
-    var partials: Set<String> {
+    package var partials: Set<String> {
         var found: Set<String> = []
         func walk(_ parts: [Part]) {
             for part in parts {
@@ -64,11 +64,11 @@ struct PageTemplate: Sendable {
         return found
     }
 
-    struct ParseError: Error, CustomStringConvertible {
-        let description: String
+    package struct ParseError: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    init(name: String, text: String) throws {
+    package init(name: String, text: String) throws {
         self.name = name
         parts = try PageTemplate.parse(Array(text.utf8), name: name)
     }
@@ -202,7 +202,7 @@ struct PageTemplate: Sendable {
     // MARK: Drawing
 
     /// Draws the template over `context` into `out`, reading partials from `library`.
-    func render(_ context: TemplateValue, into out: inout [UInt8], library: [String: PageTemplate]) {
+    package func render(_ context: TemplateValue, into out: inout [UInt8], library: [String: PageTemplate]) {
         var stack = [context]
         PageTemplate.render(parts, stack: &stack, into: &out, library: library)
     }
