@@ -399,7 +399,7 @@ public final class LedgerAudit {
                 effect: d.effect,
                 share: d.request.share,
                 consents: d.consents,
-                review: d.obligations.contains { $0.kind == "privacy-officer-review" }
+                review: d.obligations.contains { $0.kind == Obligation.privacyOfficerReview }
             )
         case .disclosureRecord(let d):
             checkDisclosure(entry, d)

@@ -43,7 +43,7 @@ public struct Rule: Sendable {
 public struct ObligationSpec: Sendable, Hashable {
     public static let kinds: [String: String] = [
         "delete-by-retention": "Delete the information when the consent's retention ends",
-        "privacy-officer-review": "A privacy officer must review this share",
+        Obligation.privacyOfficerReview: "A privacy officer must review this share",
         "notify-privacy-officer": "Tell the privacy officer about this share",
         "use-only-for-purpose": "Use the information only for the purpose it was shared for",
     ]

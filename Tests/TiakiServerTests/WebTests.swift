@@ -755,5 +755,20 @@ let askFields: [(String, String)] = [
         for action in ["review", "erase", "child", "breach", "ledger"] {
             #expect(PageWords.en["action.\(action)"] != nil)
         }
+        // Every word the pages' Swift code reads by a literal name (`w["key"]`) is in both languages: a missing
+        // one would be drawn as a blank, which no start-up check sees.
+        let sources = repositoryRoot.appendingPathComponent("Sources/TiakiWeb")
+        let files = try FileManager.default.contentsOfDirectory(atPath: sources.path).filter { $0.hasSuffix(".swift") }
+        let pattern = try Regex(#"\bw\["([A-Za-z0-9.]+)"\]"#)
+        var named = 0
+        for file in files where !file.hasPrefix("PageWords") {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for match in text.matches(of: pattern) {
+                guard let key = match.output[1].substring.map(String.init) else { continue }
+                named += 1
+                #expect(PageWords.en[key] != nil && PageWords.mi[key] != nil, "\(file) reads the word \(key)")
+            }
+        }
+        #expect(named > 40, "the scan found the words the pages read (\(named))")
     }
 }

@@ -67,12 +67,6 @@ public enum NoticeFilter: String, Sendable, CaseIterable {
     func keeps(due isDue: Bool) -> Bool { self == .all || (self == .due) == isDue }
 }
 
-/// The first `limit` items of a list, oldest (most urgent) first, and how many there are in all.
-public struct Page<Item: Sendable & Encodable>: Sendable, Encodable {
-    public var items: [Item]
-    public var total: Int
-}
-
 /// Everything an organisation must act on after a share, as `GET /v1/notices` and `tiaki notices list` give it.
 public struct NoticeList: Sendable, Encodable {
     /// How many of each list a page shows unless asked for more: the oldest, most urgent first.

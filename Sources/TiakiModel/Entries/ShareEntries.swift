@@ -96,6 +96,11 @@ public struct Obligation: Sendable, Hashable, Codable {
     }
 }
 
+extension Obligation {
+    /// The kind of obligation that asks a privacy officer to review the share (the audit waits for the review).
+    public static let privacyOfficerReview = "privacy-officer-review"
+}
+
 /// A decision on a share request, as recorded.
 public struct DecisionRecord: EntryBody {
     public static let kind = EntryKind.decision
