@@ -157,6 +157,56 @@ extension WebPages {
         let long: Bool
     }
 
+    /// The fields of a form as its template draws them: choices from the vocabulary, text fields and groups,
+    /// each with its words in the reader's language and its problem, if it has one.
+    struct FormFields {
+        let w: [String: String]
+        let errors: [FieldError]
+        let vocabulary: Vocabulary
+        let language: String
+
+        func choices(_ d: Vocabulary.Dimension, _ name: String, _ chosen: [String]?) -> [Choice] {
+            let chosen = Set(chosen ?? [])
+            return vocabulary.codes(d).map {
+                Choice(
+                    code: $0,
+                    label: vocabulary.label($0, in: d, language: language),
+                    checked: chosen.contains($0),
+                    id: "c-\(name)-\($0)",
+                    name: name + "[]"
+                )
+            }
+        }
+
+        func text(
+            _ name: String,
+            _ label: String,
+            _ value: String?,
+            hint: String? = nil,
+            long: Bool = false
+        ) -> TextField {
+            TextField(
+                id: FieldError.anchor(name),
+                name: name,
+                label: w[label] ?? label,
+                hint: hint.flatMap { w[$0] },
+                value: value ?? "",
+                error: errors.message(for: name, words: w),
+                long: long
+            )
+        }
+
+        /// A group of choices under its legend (a word; none for a group its item's heading names).
+        func group(_ name: String, _ legend: String?, _ choices: [Choice]) -> ChoiceGroup {
+            ChoiceGroup(
+                legend: legend.map { w[$0] ?? $0 },
+                anchor: FieldError.anchor(name),
+                error: errors.message(for: name, words: w),
+                choices: choices
+            )
+        }
+    }
+
     struct ConsentFormModel: Encodable {
         let subject: String
         let once: String
@@ -186,45 +236,9 @@ extension WebPages {
         let subject = try services.subject(id, visibleTo: caller)
         let w = viewer.w
         let vocabulary = services.core.vocabulary
-        func choices(_ d: Vocabulary.Dimension, _ name: String, _ chosen: [String]?) -> [Choice] {
-            let chosen = Set(chosen ?? [])
-            return vocabulary.codes(d).map {
-                Choice(
-                    code: $0,
-                    label: vocabulary.label($0, in: d, language: viewer.language),
-                    checked: chosen.contains($0),
-                    id: "c-\(name)-\($0)",
-                    name: name + "[]"
-                )
-            }
-        }
-        func text(
-            _ name: String,
-            _ label: String,
-            _ value: String?,
-            hint: String? = nil,
-            long: Bool = false
-        )
-            -> TextField
-        {
-            TextField(
-                id: FieldError.anchor(name),
-                name: name,
-                label: w[label] ?? label,
-                hint: hint.flatMap { w[$0] },
-                value: value ?? "",
-                error: errors.message(for: name, words: w),
-                long: long
-            )
-        }
-        func group(_ name: String, _ legend: String?, _ choices: [Choice]) -> ChoiceGroup {
-            ChoiceGroup(
-                legend: legend.flatMap { w[$0] },
-                anchor: FieldError.anchor(name),
-                error: errors.message(for: name, words: w),
-                choices: choices
-            )
-        }
+        let fields = FormFields(w: w, errors: errors, vocabulary: vocabulary, language: viewer.language)
+        let choices = fields.choices
+        let group = fields.group
         let items: [(String, [ChoiceGroup], [TextField])] = [
             ("purposes", [group("purposes", nil, choices(.purpose, "purposes", v.purposes))], []),
             ("information", [group("information", nil, choices(.information, "information", v.information))], []),
@@ -235,27 +249,30 @@ extension WebPages {
                     group("channels", "sharedBy", choices(.channel, "channels", v.channels)),
                     group("regions", "keptIn", choices(.storageRegion, "regions", v.regions)),
                 ],
-                [text("protection", "protection", v.protection, hint: "protectionHint")]
+                [fields.text("protection", "protection", v.protection, hint: "protectionHint")]
             ),
             (
                 "retention",
                 [],
-                [text("until", "until", v.until, hint: "dateHint"), text("event", "event", v.event, hint: "eventHint")]
+                [
+                    fields.text("until", "until", v.until, hint: "dateHint"),
+                    fields.text("event", "event", v.event, hint: "eventHint"),
+                ]
             ),
             (
                 "accuracy",
                 [],
                 [
-                    text("accuracyMethod", "method", v.accuracyMethod, hint: "methodHint"),
-                    text("accuracyContact", "contact", v.accuracyContact, hint: "contactHint"),
+                    fields.text("accuracyMethod", "method", v.accuracyMethod, hint: "methodHint"),
+                    fields.text("accuracyContact", "contact", v.accuracyContact, hint: "contactHint"),
                 ]
             ),
             (
                 "withdrawal",
                 [],
                 [
-                    text("withdrawalEffect", "effect", v.withdrawalEffect, hint: "effectHint"),
-                    text("withdrawalHow", "how", v.withdrawalHow, hint: "howHint"),
+                    fields.text("withdrawalEffect", "effect", v.withdrawalEffect, hint: "effectHint"),
+                    fields.text("withdrawalHow", "how", v.withdrawalHow, hint: "howHint"),
                 ]
             ),
         ]
@@ -286,20 +303,20 @@ extension WebPages {
                         checked: $0 == chosenRole
                     )
                 },
-                consenterName: text("consenterName", "theirName", v.consenterName),
+                consenterName: fields.text("consenterName", "theirName", v.consenterName),
                 youngPerson: v.youngPerson != nil,
-                youngPersonName: text("youngPersonName", "youngPersonName", v.youngPersonName),
-                informedDate: text(
+                youngPersonName: fields.text("youngPersonName", "youngPersonName", v.youngPersonName),
+                informedDate: fields.text(
                     "informedDate",
                     "toldOn",
                     v.informedDate ?? services.core.today.typed,
                     hint: "dateHint"
                 ),
-                informedMethod: text("informedMethod", "toldHow", v.informedMethod),
+                informedMethod: fields.text("informedMethod", "toldHow", v.informedMethod),
                 english: (v.informedLanguage ?? "en") != "mi",
                 maori: v.informedLanguage == "mi",
                 informedLanguageError: errors.message(for: "informedLanguage", words: w),
-                text: text("text", "wordsShown", v.text, hint: "wordsShownHint", long: true)
+                text: fields.text("text", "wordsShown", v.text, hint: "wordsShownHint", long: true)
             )
         )
     }
@@ -761,39 +778,9 @@ extension WebPages {
         let subject = try services.subject(id, visibleTo: caller)
         let vocabulary = services.core.vocabulary
         let w = viewer.w
+        let fields = FormFields(w: w, errors: errors, vocabulary: vocabulary, language: viewer.language)
         func group(_ d: Vocabulary.Dimension, _ name: String, _ legend: String, _ chosen: [String]?) -> ChoiceGroup {
-            let chosen = Set(chosen ?? [])
-            return ChoiceGroup(
-                legend: w[legend] ?? legend,
-                anchor: FieldError.anchor(name),
-                error: errors.message(for: name, words: w),
-                choices: vocabulary.codes(d).map {
-                    Choice(
-                        code: $0,
-                        label: vocabulary.label($0, in: d, language: viewer.language),
-                        checked: chosen.contains($0),
-                        id: "c-\(name)-\($0)",
-                        name: name + "[]"
-                    )
-                }
-            )
-        }
-        func text(
-            _ name: String,
-            _ label: String,
-            _ value: String?,
-            hint: String? = nil,
-            long: Bool = false
-        ) -> TextField {
-            TextField(
-                id: FieldError.anchor(name),
-                name: name,
-                label: w[label] ?? label,
-                hint: hint.flatMap { w[$0] },
-                value: value ?? "",
-                error: errors.message(for: name, words: w),
-                long: long
-            )
+            fields.group(name, legend, fields.choices(d, name, chosen))
         }
         return render(
             viewer,
@@ -808,16 +795,16 @@ extension WebPages {
                     group(.information, "information", "askedInformation", v.information),
                     group(.consenter, "by", "declinedBy", v.by),
                 ],
-                informedDate: text(
+                informedDate: fields.text(
                     "informedDate",
                     "toldOn",
                     v.informedDate ?? services.core.today.typed,
                     hint: "dateHint"
                 ),
-                informedMethod: text("informedMethod", "toldHow", v.informedMethod),
+                informedMethod: fields.text("informedMethod", "toldHow", v.informedMethod),
                 english: v.informedLanguage != "mi",
                 maori: v.informedLanguage == "mi",
-                reason: text("reason", "refusalReason", v.reason, hint: "sealedHint", long: true)
+                reason: fields.text("reason", "refusalReason", v.reason, hint: "sealedHint", long: true)
             )
         )
     }
